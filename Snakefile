@@ -1,0 +1,23 @@
+# deepclust: deep image clustering, from download to report.
+# Usage: snakemake --cores 8 --resources gpu=1   (see README.md)
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+validate(config, "workflow/schemas/config.schema.yaml")
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/pretrain.smk"
+include: "workflow/rules/cluster.smk"
+
+
+rule all:
+    input:
+        "results/summary.csv",
+    default_target: True

@@ -1,0 +1,90 @@
+"""Checks on a workflow config that a JSON schema cannot express.
+
+``workflow/schemas/config.schema.yaml`` checks keys, types and ranges (and fills defaults);
+:func:`check_config` then checks that names refer to things that exist: experiments to defined
+extractors, clusterers and datasets, extractors to registered models with arguments those
+models take, clusterers to registered methods, own data to a path. Every error names the key.
+"""
+
+from __future__ import annotations
+
+from deepclust.data.registry import BUILTIN_DATASETS, OWN_DATA_SOURCES
+
+PIXELS = "pixels"  # the extractor "model" that uses raw pixels as features: no training
+
+
+class ConfigError(ValueError):
+    """The config is well-formed but refers to something that does not exist."""
+
+
+def check_config(config: dict) -> None:
+    """Raise :class:`ConfigError` naming the first bad key."""
+    # Imported here: the registries pull in torch, which the stages that only read PIXELS skip.
+    from deepclust.clustering import CLUSTERERS, check_clusterer_params
+    from deepclust.models import MODELS, check_model_args
+
+    for name, ds in config.get("datasets", {}).items():
+        source = ds["source"]
+        if source not in BUILTIN_DATASETS and source not in OWN_DATA_SOURCES:
+            known = ", ".join([*BUILTIN_DATASETS, *OWN_DATA_SOURCES])
+            raise ConfigError(f"datasets.{name}.source: unknown source {source!r}; known: {known}")
+        if source in OWN_DATA_SOURCES and not ds.get("path"):
+            raise ConfigError(f"datasets.{name}.path: own data (source {source!r}) needs a path")
+        if source in BUILTIN_DATASETS and ds.get("path"):
+            raise ConfigError(
+                f"datasets.{name}.path: built-in source {source!r} takes no path; point data.mirror at a local copy"
+            )
+    for name, ex in config.get("extractors", {}).items():
+        model = ex["model"]
+        if model == PIXELS:
+            if ex.get("model_args"):
+                raise ConfigError(
+                    f"extractors.{name}.model_args: the {PIXELS!r} extractor takes no arguments"
+                )
+            continue
+        if model not in MODELS:
+            known = ", ".join([PIXELS, *sorted(MODELS)])
+            raise ConfigError(f"extractors.{name}.model: unknown model {model!r}; known: {known}")
+        try:
+            check_model_args(model, ex.get("model_args", {}))
+        except ValueError as err:
+            raise ConfigError(f"extractors.{name}.model_args: {err}") from None
+    for name, cl in config.get("clusterers", {}).items():
+        method = cl["method"]
+        if method not in CLUSTERERS:
+            raise ConfigError(
+                f"clusterers.{name}.method: unknown clusterer {method!r}; known: {', '.join(sorted(CLUSTERERS))}"
+            )
+        try:
+            check_clusterer_params(method, cl.get("params", {}))
+        except ValueError as err:
+            raise ConfigError(f"clusterers.{name}.params: {err}") from None
+    for name, exp in config.get("experiments", {}).items():
+        for key, section in (("extractor", "extractors"), ("clusterer", "clusterers")):
+            if exp[key] not in config.get(section, {}):
+                raise ConfigError(
+                    f"experiments.{name}.{key}: {exp[key]!r} is not defined under {section}"
+                )
+        for dataset in exp.get("datasets") or []:
+            if dataset not in config.get("datasets", {}):
+                raise ConfigError(
+                    f"experiments.{name}.datasets: {dataset!r} is not defined under datasets"
+                )
+
+
+def experiment_runs(config: dict) -> list[dict]:
+    """Every (experiment, dataset, extractor, clusterer, seed) the config asks for."""
+    runs = []
+    for name, exp in config["experiments"].items():
+        for dataset in exp.get("datasets") or list(config["datasets"]):
+            for seed in config["seeds"]:
+                runs.append(
+                    {
+                        "experiment": name,
+                        "dataset": dataset,
+                        "extractor": exp["extractor"],
+                        "clusterer": exp["clusterer"],
+                        "seed": seed,
+                    }
+                )
+    return runs

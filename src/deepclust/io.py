@@ -1,0 +1,108 @@
+"""Atomic file writes and the HDF5/JSON formats every stage exchanges.
+
+Every artefact is written to a temporary file in the destination folder and renamed into place,
+so a killed job never leaves a half-written file that a later run would mistake for a result.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path next to ``path``; rename it onto ``path`` only if the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, path)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+def write_json(path: str | os.PathLike, obj: Any) -> None:
+    """Write ``obj`` as indented JSON, atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, default=_json_default) + "\n")
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"cannot write {type(obj).__name__} to JSON")
+
+
+def write_h5(
+    path: str | os.PathLike,
+    arrays: Mapping[str, np.ndarray | None],
+    attrs: Mapping[str, Any] | None = None,
+) -> None:
+    """Write named arrays (``None`` entries are skipped) and scalar/JSON attributes, atomically."""
+    with atomic_path(path) as tmp:
+        with h5py.File(tmp, "w") as f:
+            for name, array in arrays.items():
+                if array is None:
+                    continue
+                array = np.asarray(array)
+                compression = "gzip" if array.size > 4096 else None
+                f.create_dataset(name, data=array, compression=compression)
+            for key, value in (attrs or {}).items():
+                f.attrs[key] = _to_attr(value)
+
+
+def _to_attr(value: Any) -> Any:
+    if value is None:
+        return "null"
+    if isinstance(value, (str, int, float, bool, np.generic)):
+        return value
+    return json.dumps(value, sort_keys=True, default=_json_default)
+
+
+def read_h5(
+    path: str | os.PathLike, names: tuple[str, ...]
+) -> tuple[dict[str, np.ndarray | None], dict]:
+    """Read the named arrays (missing ones come back as ``None``) and all attributes.
+
+    Raises ``ValueError`` naming the file when it is not a readable HDF5 file.
+    """
+    path = Path(path)
+    try:
+        with h5py.File(path, "r") as f:
+            arrays = {name: (f[name][()] if name in f else None) for name in names}
+            attrs = {key: _from_attr(value) for key, value in f.attrs.items()}
+    except (OSError, KeyError) as err:
+        raise ValueError(f"{path}: not a readable HDF5 file ({err})") from err
+    return arrays, attrs
+
+
+def _from_attr(value: Any) -> Any:
+    if isinstance(value, bytes):
+        value = value.decode()
+    if isinstance(value, str):
+        if value == "null":
+            return None
+        if value[:1] in "[{":
+            with contextlib.suppress(json.JSONDecodeError):
+                return json.loads(value)
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    return value

@@ -1,0 +1,87 @@
+"""The autoencoder interface and the model registry."""
+
+from __future__ import annotations
+
+import abc
+import inspect
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+MODELS: dict[str, type[AutoEncoder]] = {}
+
+
+def register(name: str) -> Callable[[type[AutoEncoder]], type[AutoEncoder]]:
+    """Class decorator: make a model buildable by ``name`` from config."""
+
+    def decorator(cls: type[AutoEncoder]) -> type[AutoEncoder]:
+        if name in MODELS:
+            raise ValueError(f"model name {name!r} is registered twice")
+        MODELS[name] = cls
+        cls.registered_name = name
+        return cls
+
+    return decorator
+
+
+class AutoEncoder(nn.Module, metaclass=abc.ABCMeta):
+    """An autoencoder whose encoder output is the clustering feature.
+
+    Subclasses take ``(input_shape, n_clusters, **hyper_parameters)`` in ``__init__``, implement
+    ``encode`` and ``decode``, and override :meth:`loss` when their objective is more than the
+    reconstruction error.
+    """
+
+    registered_name = ""
+
+    @abc.abstractmethod
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """Images (N, C, H, W) -> codes (N, d)."""
+
+    @abc.abstractmethod
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Codes (N, d) -> reconstructed images (N, C, H, W)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decode(self.encode(x))
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """What clustering sees; the encoder output unless a model says otherwise."""
+        return self.encode(x)
+
+    def loss(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+        """Mean squared reconstruction error; returns the loss and its named terms for the log."""
+        mse = F.mse_loss(self(x), x)
+        return mse, {"mse": mse.detach()}
+
+
+def check_model_args(name: str, args: dict) -> None:
+    """Fail with the argument's name when ``args`` has a key model ``name`` does not take."""
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; registered models: {', '.join(sorted(MODELS))}")
+    params = inspect.signature(MODELS[name].__init__).parameters
+    allowed = [p for p in params if p not in {"self", "input_shape", "n_clusters"}]
+    unknown = sorted(set(args) - set(allowed))
+    if unknown:
+        raise ValueError(
+            f"model {name!r} takes no argument {unknown[0]!r}; it takes: {', '.join(allowed)}"
+        )
+
+
+def build_model(
+    name: str, input_shape: tuple[int, int, int], n_clusters: int, **args
+) -> AutoEncoder:
+    """Instantiate registered model ``name`` for images of ``input_shape`` = (C, H, W)."""
+    check_model_args(name, args)
+    return MODELS[name](tuple(input_shape), int(n_clusters), **args)
+
+
+def xavier_init(module: nn.Module) -> None:
+    """Glorot-uniform weights and zero biases, the Keras default the reference code relied on."""
+    for layer in module.modules():
+        if isinstance(layer, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
+            nn.init.xavier_uniform_(layer.weight)
+            if layer.bias is not None:
+                nn.init.zeros_(layer.bias)

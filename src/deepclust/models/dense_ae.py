@@ -1,0 +1,61 @@
+"""The dense autoencoder d-500-500-2000-k of DEC/IDEC/N2D, the "AE" baseline.
+
+References
+----------
+Xie, Girshick, Farhadi. Unsupervised deep embedding for clustering analysis. ICML 2016.
+McConville et al. N2D: (not too) deep clustering via clustering the local manifold. ICPR 2020.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from deepclust.models.base import AutoEncoder, register, xavier_init
+
+
+@register("dense_ae")
+class DenseAE(AutoEncoder):
+    """Fully connected AE on flattened pixels; ReLU hidden layers, linear embedding and output.
+
+    Parameters
+    ----------
+    input_shape : (C, H, W) of the images.
+    n_clusters : number of clusters; the embedding size when ``latent_dim`` is not given.
+    hidden_dims : widths of the encoder's hidden layers (the decoder mirrors them).
+    latent_dim : embedding size (DEC uses 10 = n_clusters).
+    """
+
+    def __init__(
+        self,
+        input_shape: tuple[int, int, int],
+        n_clusters: int,
+        hidden_dims: tuple[int, ...] = (500, 500, 2000),
+        latent_dim: int | None = None,
+    ):
+        super().__init__()
+        self.input_shape = tuple(input_shape)
+        n_inputs = math.prod(input_shape)
+        latent_dim = latent_dim or n_clusters
+        widths = [n_inputs, *hidden_dims, latent_dim]
+        self.encoder = _mlp(widths)
+        self.decoder = _mlp(widths[::-1])
+        xavier_init(self)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        return self.encoder(x.flatten(1))
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return self.decoder(z).view(-1, *self.input_shape)
+
+
+def _mlp(widths: list[int]) -> nn.Sequential:
+    """Linear layers with ReLU between them and none after the last."""
+    layers: list[nn.Module] = []
+    for i, (n_in, n_out) in enumerate(zip(widths[:-1], widths[1:], strict=True)):
+        layers.append(nn.Linear(n_in, n_out))
+        if i < len(widths) - 2:
+            layers.append(nn.ReLU(inplace=True))
+    return nn.Sequential(*layers)

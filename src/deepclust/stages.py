@@ -1,0 +1,277 @@
+"""The workflow's stages as plain functions of paths and config slices.
+
+``workflow/scripts/*.py`` call these with ``snakemake.input/output/params``; tests call them
+directly. Each stage writes its outputs atomically and records what it used.
+
+torch is imported only by the stages that train or encode: a job's start-up is paid once per
+job, and the many small clustering jobs of a sweep should not pay torch's second or two.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import logging
+import sys
+import time
+import traceback
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from deepclust.clustering import build_clusterer
+from deepclust.config import PIXELS
+from deepclust.data.dataset import load_processed
+from deepclust.io import atomic_path, read_h5, write_h5, write_json
+from deepclust.metrics import evaluate
+from deepclust.runtime import environment_info, seed_everything
+
+log = logging.getLogger("deepclust")
+
+SUMMARY_COLUMNS = [
+    "experiment",
+    "dataset",
+    "extractor",
+    "clusterer",
+    "seed",
+    "acc",
+    "nmi",
+    "ari",
+    "purity",
+    "noise_fraction",
+    "n_clusters",
+    "n_clusters_found",
+    "uses_labels",
+    "runtime_s",
+]
+
+
+@contextlib.contextmanager
+def logged(log_path: str | Path | None, threads: int | None = None) -> Iterator[logging.Logger]:
+    """Send the package's log to the job's log file, record any exception with its traceback,
+    and hold the job to its ``threads`` (torch, BLAS and OpenMP pools)."""
+    handler: logging.Handler = (
+        logging.FileHandler(log_path, mode="w") if log_path else logging.StreamHandler(sys.stderr)
+    )
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    limits = threadpool_limits(int(threads)) if threads else contextlib.nullcontext()
+    try:
+        with limits:
+            yield log
+    except Exception:
+        log.error("failed:\n%s", traceback.format_exc())
+        raise
+    finally:
+        log.removeHandler(handler)
+        handler.close()
+
+
+def run_download(
+    source: str,
+    raw_dir: str,
+    manifest: str,
+    *,
+    mirror: str | Sequence[str] | None,
+    retries: int = 3,
+) -> None:
+    from deepclust.data.sources import download_dataset
+
+    mirrors = [mirror] if isinstance(mirror, str) else list(mirror or [])
+    result = download_dataset(source, raw_dir, manifest, mirrors=mirrors, retries=retries)
+    log.info("downloaded %s: %s", source, json.dumps(result["files"]))
+
+
+def run_preprocess(name: str, dataset_cfg: dict, output: str, manifest: str | None = None) -> None:
+    from deepclust.data.preprocess import preprocess
+
+    manifest_data = json.loads(Path(manifest).read_text()) if manifest else None
+    raw_dir = Path(manifest).parent if manifest else None
+    attrs = preprocess(name, dataset_cfg, output, raw_dir=raw_dir, manifest=manifest_data)
+    log.info(
+        "preprocessed %s: %s",
+        name,
+        {k: attrs[k] for k in ("n_samples", "image_shape", "n_clusters", "has_labels")},
+    )
+
+
+def run_pretrain(
+    data_h5: str,
+    extractor_cfg: dict,
+    *,
+    seed: int,
+    device: str,
+    model_path: str,
+    log_csv: str,
+    checkpoint_path: str,
+    threads: int | None = None,
+) -> None:
+    from deepclust.runtime import resolve_device
+    from deepclust.training import TrainConfig, pretrain
+
+    data = load_processed(data_h5)
+    torch_device = resolve_device(device, threads)
+    train_cfg = TrainConfig.from_dict(extractor_cfg)
+    log.info(
+        "pretraining %s on %s (%d images %s), seed %d, device %s",
+        extractor_cfg["model"],
+        data_h5,
+        len(data.images),
+        data.image_shape,
+        seed,
+        torch_device,
+    )
+    log.info("config: %s", json.dumps(extractor_cfg, sort_keys=True))
+    log.info("environment: %s", json.dumps(environment_info(torch_device), sort_keys=True))
+    _, trainer = pretrain(
+        extractor_cfg["model"],
+        extractor_cfg.get("model_args", {}),
+        train_cfg,
+        data.images,
+        data.n_clusters,
+        seed=seed,
+        device=torch_device,
+        model_path=model_path,
+        log_csv=log_csv,
+        checkpoint_path=checkpoint_path,
+    )
+    if trainer.resumed_from:
+        log.info("resumed from epoch %d", trainer.resumed_from)
+    final = trainer.history[-1]
+    log.info("done: final loss %.5g, %.0f img/s", final["loss"], final["img_per_s"])
+
+
+def run_features(
+    data_h5: str,
+    extractor_cfg: dict,
+    output: str,
+    *,
+    device: str,
+    model_path: str | None = None,
+    threads: int | None = None,
+) -> None:
+    from deepclust.features import extract_features, pixel_features
+
+    data = load_processed(data_h5)
+    tic = time.perf_counter()
+    if extractor_cfg["model"] == PIXELS:
+        features = pixel_features(data.images)
+        source = "pixels"
+    else:
+        from deepclust.runtime import resolve_device
+        from deepclust.training import load_model
+
+        torch_device = resolve_device(device, threads)
+        model, hparams = load_model(model_path, torch_device)
+        features = extract_features(
+            model,
+            data.images,
+            device=torch_device,
+            batch_size=extractor_cfg.get("feature_batch_size", 1024),
+            input_scale=hparams["input_scale"],
+        )
+        source = str(model_path)
+    seconds = time.perf_counter() - tic
+    write_h5(
+        output,
+        {"features": features, "labels": data.labels},
+        {
+            "source": source,
+            "n_clusters": data.n_clusters,
+            "dataset_attrs": data.attrs,
+            "seconds": seconds,
+        },
+    )
+    log.info(
+        "features %s from %s in %.2fs (%.0f img/s)",
+        features.shape,
+        source,
+        seconds,
+        len(features) / max(seconds, 1e-9),
+    )
+
+
+def run_cluster(
+    features_h5: str,
+    clusterer_cfg: dict,
+    *,
+    seed: int,
+    labels_out: str,
+    metrics_out: str,
+    run: dict,
+) -> dict:
+    arrays, attrs = read_h5(features_h5, ("features", "labels"))
+    features, labels = arrays["features"], arrays["labels"]
+    if features is None:
+        raise ValueError(f"{features_h5}: no 'features' array")
+    n_clusters = int(clusterer_cfg.get("n_clusters") or attrs["n_clusters"])
+    seed_everything(seed)
+    clusterer = build_clusterer(
+        clusterer_cfg["method"],
+        n_clusters=n_clusters,
+        random_state=seed,
+        **clusterer_cfg.get("params", {}),
+    )
+    tic = time.perf_counter()
+    predicted = (
+        clusterer.fit_predict(features, labels)
+        if getattr(clusterer, "uses_labels", False)
+        else clusterer.fit_predict(features)
+    )
+    runtime = time.perf_counter() - tic
+    metrics = evaluate(labels, predicted)
+    record = {
+        **run,
+        "seed": seed,
+        "n_clusters": n_clusters,
+        "metrics": metrics,
+        "uses_labels": bool(getattr(clusterer, "uses_labels", False)),
+        "runtime_s": runtime,
+        "params": clusterer_cfg,
+        "environment": environment_info(),
+    }
+    write_h5(
+        labels_out, {"labels": np.asarray(predicted, dtype=np.int64)}, {"n_clusters": n_clusters}
+    )
+    write_json(metrics_out, record)
+    log.info("%s: %s", run, {k: v for k, v in metrics.items() if v is not None})
+    return record
+
+
+def run_aggregate(metrics_files: Sequence[str], output_csv: str) -> list[dict]:
+    """One row per clustering run, in a stable order."""
+    rows = []
+    for path in metrics_files:
+        record = json.loads(Path(path).read_text())
+        row = {key: record.get(key) for key in SUMMARY_COLUMNS}
+        row.update(
+            {
+                k: record["metrics"].get(k)
+                for k in ("acc", "nmi", "ari", "purity", "noise_fraction", "n_clusters_found")
+            }
+        )
+        rows.append(row)
+    rows.sort(
+        key=lambda r: (
+            r["dataset"],
+            r["experiment"] or "",
+            r["extractor"],
+            r["clusterer"],
+            r["seed"],
+        )
+    )
+    with atomic_path(output_csv) as tmp, open(tmp, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=SUMMARY_COLUMNS)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow(
+                {
+                    k: ("" if v is None else (f"{v:.6f}" if isinstance(v, float) else v))
+                    for k, v in row.items()
+                }
+            )
+    return rows

@@ -1,0 +1,291 @@
+"""One trainer for every autoencoder: seeded, resumable, logged.
+
+The trainer asks the model for its objective (``model.loss(batch)``), so ASCAE's feature-
+consistency loss or a VAE's KL term need no loop of their own. Every ``checkpoint_every`` epochs
+it saves model, optimizer, scheduler and RNG state atomically; a restarted run with the same
+configuration continues from there and ends bit-identical (on CPU) to an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import logging
+import math
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from deepclust.io import atomic_path
+from deepclust.models import AutoEncoder, build_model
+from deepclust.runtime import seed_everything
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Training hyper-parameters; the config's extractor keys of the same names.
+
+    ``input_scale`` multiplies the [0, 1] images before they reach the model (ASCAE: 255).
+    ``amp`` turns on bfloat16 autocast on CUDA and is ignored on CPU.
+    """
+
+    epochs: int = 100
+    batch_size: int = 256
+    lr: float = 1e-3
+    optimizer: str = "adam"
+    weight_decay: float = 0.0
+    betas: tuple[float, float] = (0.9, 0.999)
+    scheduler: str = "none"
+    checkpoint_every: int = 10
+    amp: bool = True
+    input_scale: float = 1.0
+
+    @classmethod
+    def from_dict(cls, cfg: dict) -> TrainConfig:
+        names = {f.name for f in fields(cls)}
+        values = {k: v for k, v in cfg.items() if k in names}
+        if "betas" in values:
+            values["betas"] = tuple(values["betas"])
+        return cls(**values)
+
+    def fingerprint(self, extra: dict) -> str:
+        """A hash of everything that shapes the run: a checkpoint is resumed only if it matches."""
+        blob = json.dumps({"train": asdict(self), **extra}, sort_keys=True, default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def make_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
+    optimizers = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
+    if cfg.optimizer not in optimizers:
+        raise ValueError(f"optimizer must be one of {sorted(optimizers)}, got {cfg.optimizer!r}")
+    return optimizers[cfg.optimizer](
+        model.parameters(), lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay
+    )
+
+
+def make_scheduler(
+    optimizer: torch.optim.Optimizer, cfg: TrainConfig
+) -> torch.optim.lr_scheduler.LRScheduler:
+    if cfg.scheduler == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=cfg.epochs)
+    if cfg.scheduler == "none":
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda epoch: 1.0)
+    raise ValueError(f"scheduler must be 'none' or 'cosine', got {cfg.scheduler!r}")
+
+
+EpochCallback = Callable[[int, dict], None]
+
+
+class Trainer:
+    """Trains an :class:`AutoEncoder` on an in-memory image tensor by mini-batch gradient descent."""
+
+    def __init__(
+        self,
+        cfg: TrainConfig,
+        device: torch.device,
+        *,
+        checkpoint_path: str | Path | None = None,
+        log_csv: str | Path | None = None,
+        fingerprint: str = "",
+        callbacks: tuple[EpochCallback, ...] = (),
+    ):
+        self.cfg = cfg
+        self.device = device
+        self.checkpoint_path = Path(checkpoint_path) if checkpoint_path else None
+        self.log_csv = Path(log_csv) if log_csv else None
+        self.fingerprint = fingerprint
+        self.callbacks = callbacks
+        self.history: list[dict] = []
+        self.resumed_from = 0
+
+    def fit(self, model: AutoEncoder, images: np.ndarray | torch.Tensor, seed: int) -> AutoEncoder:
+        cfg = self.cfg
+        model.to(self.device)
+        data = torch.as_tensor(images, dtype=torch.float32).to(self.device)
+        optimizer = make_optimizer(model, cfg)
+        scheduler = make_scheduler(optimizer, cfg)
+        shuffle = torch.Generator().manual_seed(seed)
+        start = self._resume(model, optimizer, scheduler, shuffle)
+        use_amp = cfg.amp and self.device.type == "cuda"
+        n = len(data)
+        n_batches = math.ceil(n / cfg.batch_size)
+        bar = tqdm(
+            range(start, cfg.epochs),
+            initial=start,
+            total=cfg.epochs,
+            desc="pretrain",
+            unit="epoch",
+            disable=not sys.stderr.isatty(),
+        )
+        for epoch in bar:
+            model.train()
+            tic = time.perf_counter()
+            totals: dict[str, float] = {}
+            order = torch.randperm(n, generator=shuffle).to(self.device)
+            for b in range(n_batches):
+                batch = data[order[b * cfg.batch_size : (b + 1) * cfg.batch_size]]
+                if cfg.input_scale != 1.0:
+                    batch = batch * cfg.input_scale
+                with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=use_amp):
+                    loss, terms = model.loss(batch)
+                if not torch.isfinite(loss):
+                    raise FloatingPointError(
+                        f"loss became {loss.item()} at epoch {epoch + 1}, batch {b + 1}; lower the learning rate"
+                    )
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                weight = len(batch) / n
+                totals["loss"] = totals.get("loss", 0.0) + loss.item() * weight
+                for name, value in terms.items():
+                    totals[name] = totals.get(name, 0.0) + float(value) * weight
+            lr = optimizer.param_groups[0]["lr"]
+            scheduler.step()
+            seconds = time.perf_counter() - tic
+            row = {
+                "epoch": epoch + 1,
+                **totals,
+                "lr": lr,
+                "seconds": seconds,
+                "img_per_s": n / seconds,
+            }
+            self.history.append(row)
+            bar.set_postfix(loss=f"{totals['loss']:.4g}")
+            log.info(
+                "epoch %d/%d loss %.5g (%.0f img/s)",
+                epoch + 1,
+                cfg.epochs,
+                totals["loss"],
+                n / seconds,
+            )
+            self._write_log()
+            last = epoch + 1 == cfg.epochs
+            if self.checkpoint_path and (last or (epoch + 1) % cfg.checkpoint_every == 0):
+                self._save_checkpoint(model, optimizer, scheduler, shuffle, epoch + 1)
+            for callback in self.callbacks:
+                callback(epoch + 1, row)
+        return model
+
+    def _write_log(self) -> None:
+        if self.log_csv is None:
+            return
+        columns = list(dict.fromkeys(k for row in self.history for k in row))
+        with atomic_path(self.log_csv) as tmp, open(tmp, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=columns)
+            writer.writeheader()
+            writer.writerows(self.history)
+
+    def _save_checkpoint(self, model, optimizer, scheduler, shuffle, epoch: int) -> None:
+        state = {
+            "fingerprint": self.fingerprint,
+            "epoch": epoch,
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "rng_torch": torch.get_rng_state(),
+            "rng_cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+            "rng_shuffle": shuffle.get_state(),
+            "history": self.history,
+        }
+        with atomic_path(self.checkpoint_path) as tmp:
+            torch.save(state, tmp)
+
+    def _resume(self, model, optimizer, scheduler, shuffle) -> int:
+        """Load the checkpoint if it belongs to this run; return the epoch to start from."""
+        path = self.checkpoint_path
+        if path is None or not path.exists():
+            return 0
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as err:  # a torn or foreign file: start over rather than fail
+            log.warning("ignoring unreadable checkpoint %s (%s)", path, err)
+            return 0
+        if state.get("fingerprint") != self.fingerprint:
+            log.warning(
+                "checkpoint %s is from a different configuration; starting from scratch", path
+            )
+            return 0
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        torch.set_rng_state(state["rng_torch"])
+        if state["rng_cuda"] and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["rng_cuda"])
+        shuffle.set_state(state["rng_shuffle"])
+        self.history = list(state["history"])
+        self.resumed_from = int(state["epoch"])
+        log.info("resuming from %s at epoch %d", path, self.resumed_from)
+        return self.resumed_from
+
+
+def save_model(path: str | Path, model: AutoEncoder, hparams: dict) -> None:
+    """Write ``state_dict`` plus the hyper-parameters needed to rebuild the model, atomically."""
+    with atomic_path(path) as tmp:
+        torch.save({"state_dict": model.state_dict(), "hparams": hparams}, tmp)
+
+
+def load_model(path: str | Path, device: torch.device | str = "cpu") -> tuple[AutoEncoder, dict]:
+    """Rebuild a model saved by :func:`save_model` (no pickle: ``weights_only=True``)."""
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+        hparams = saved["hparams"]
+    except Exception as err:
+        raise ValueError(f"{path}: not a deepclust model file ({err})") from err
+    model = build_model(
+        hparams["model"], hparams["input_shape"], hparams["n_clusters"], **hparams["model_args"]
+    )
+    model.load_state_dict(saved["state_dict"])
+    return model.to(device).eval(), hparams
+
+
+def pretrain(
+    model_name: str,
+    model_args: dict,
+    cfg: TrainConfig,
+    images: np.ndarray,
+    n_clusters: int,
+    *,
+    seed: int,
+    device: torch.device,
+    model_path: str | Path,
+    log_csv: str | Path | None = None,
+    checkpoint_path: str | Path | None = None,
+    callbacks: tuple[EpochCallback, ...] = (),
+) -> tuple[AutoEncoder, Trainer]:
+    """Seed, build, train and save a model: the whole pretraining stage.
+
+    The checkpoint is deleted once the final model is written.
+    """
+    seed_everything(seed)
+    model = build_model(model_name, images.shape[1:], n_clusters, **model_args)
+    hparams = {
+        "model": model_name,
+        "model_args": dict(model_args),
+        "input_shape": list(images.shape[1:]),
+        "n_clusters": int(n_clusters),
+        "input_scale": float(cfg.input_scale),
+        "seed": int(seed),
+    }
+    fingerprint = cfg.fingerprint({"hparams": hparams, "n_samples": len(images)})
+    trainer = Trainer(
+        cfg,
+        device,
+        checkpoint_path=checkpoint_path,
+        log_csv=log_csv,
+        fingerprint=fingerprint,
+        callbacks=callbacks,
+    )
+    trainer.fit(model, images, seed)
+    save_model(model_path, model.cpu(), hparams)
+    if checkpoint_path is not None:
+        Path(checkpoint_path).unlink(missing_ok=True)
+    return model, trainer

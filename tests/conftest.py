@@ -1,0 +1,39 @@
+"""Shared fixtures: small synthetic data made in the test, never downloaded."""
+
+from __future__ import annotations
+
+import gzip
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATASETS = REPO.parent / "shared" / "datasets"
+
+
+def write_idx_gz(path: Path, array: np.ndarray) -> None:
+    """Write a uint8 array in the IDX format, gzipped (the MNIST files' format)."""
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(struct.pack(">I", n) for n in array.shape)
+    with gzip.open(path, "wb") as f:
+        f.write(header + array.astype(np.uint8).tobytes())
+
+
+@pytest.fixture
+def blobs_images():
+    """Three well-separated classes of 8x8 images: bright top, bright left, bright centre."""
+    rng = np.random.default_rng(0)
+    images, labels = [], []
+    for label in range(3):
+        for _ in range(40):
+            img = rng.uniform(0, 0.1, (8, 8))
+            if label == 0:
+                img[:3] += 0.8
+            elif label == 1:
+                img[:, :3] += 0.8
+            else:
+                img[3:6, 3:6] += 0.8
+            images.append(img.clip(0, 1))
+            labels.append(label)
+    return np.asarray(images, dtype=np.float32)[:, None], np.asarray(labels)

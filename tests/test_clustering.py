@@ -1,0 +1,50 @@
+import numpy as np
+import pytest
+
+from deepclust.clustering import build_clusterer, check_clusterer_params
+from deepclust.metrics import clustering_accuracy
+
+
+def _blobs():
+    rng = np.random.default_rng(0)
+    centres = np.array([[0, 0], [10, 0], [0, 10]])
+    X = np.concatenate([c + rng.normal(0, 0.5, (30, 2)) for c in centres])
+    return X, np.repeat(np.arange(3), 30)
+
+
+def test_kmeans_fit_predict_recovers_blobs():
+    X, y = _blobs()
+    km = build_clusterer("kmeans", n_clusters=3, random_state=0, n_init=5)
+    labels = km.fit_predict(X)
+    assert clustering_accuracy(y, labels) == 1.0
+    assert km.cluster_centers_.shape == (3, 2) and not km.uses_labels
+
+
+def test_kmeans_is_deterministic_for_a_seed():
+    X, _ = _blobs()
+    X = X + np.random.default_rng(1).normal(0, 3, X.shape)  # make restarts matter
+    a = build_clusterer("kmeans", n_clusters=3, random_state=4, n_init=3).fit_predict(X)
+    b = build_clusterer("kmeans", n_clusters=3, random_state=4, n_init=3).fit_predict(X)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_best_of_by_acc_uses_labels_and_needs_them():
+    X, y = _blobs()
+    km = build_clusterer("kmeans", n_clusters=3, random_state=0, best_of_by_acc=4)
+    assert km.uses_labels
+    assert clustering_accuracy(y, km.fit_predict(X, y)) == 1.0
+    with pytest.raises(ValueError, match="needs ground-truth labels"):
+        km.fit(X)
+
+
+def test_bad_input_is_named():
+    X, _ = _blobs()
+    with pytest.raises(ValueError, match="n_clusters = 100 exceeds the 90 samples"):
+        build_clusterer("kmeans", n_clusters=100).fit(X)
+    X[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN or Inf"):
+        build_clusterer("kmeans", n_clusters=3).fit(X)
+    with pytest.raises(ValueError, match="takes no parameter 'k'"):
+        check_clusterer_params("kmeans", {"k": 3})
+    with pytest.raises(ValueError, match="unknown clusterer 'spectral'"):
+        check_clusterer_params("spectral", {})

@@ -1,0 +1,37 @@
+import pytest
+import torch
+
+from deepclust.models import MODELS, build_model, check_model_args
+
+SHAPES = [(1, 8, 8), (1, 16, 16), (1, 28, 28), (1, 32, 32), (3, 32, 32), (1, 128, 128)]
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+@pytest.mark.parametrize("shape", SHAPES)
+def test_every_model_reconstructs_every_input_size(name, shape):
+    model = build_model(name, shape, n_clusters=10)
+    x = torch.rand(3, *shape)
+    assert model(x).shape == x.shape
+    assert model.features(x).shape[0] == 3
+    loss, terms = model.loss(x)
+    assert loss.ndim == 0 and torch.isfinite(loss) and terms
+
+
+def test_latent_size_defaults_to_n_clusters():
+    assert build_model("dense_ae", (1, 8, 8), 7).encode(torch.rand(2, 1, 8, 8)).shape == (2, 7)
+    assert build_model("conv_ae", (1, 8, 8), 7, latent_dim=4).encode(
+        torch.rand(2, 1, 8, 8)
+    ).shape == (2, 4)
+
+
+def test_dense_ae_layer_widths():
+    model = build_model("dense_ae", (1, 28, 28), 10)
+    widths = [m.out_features for m in model.encoder if isinstance(m, torch.nn.Linear)]
+    assert widths == [500, 500, 2000, 10]
+
+
+def test_unknown_model_and_argument_are_named():
+    with pytest.raises(ValueError, match="unknown model 'nope'"):
+        check_model_args("nope", {})
+    with pytest.raises(ValueError, match="takes no argument 'depth'"):
+        build_model("conv_ae", (1, 8, 8), 3, depth=4)

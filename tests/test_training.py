@@ -1,0 +1,146 @@
+"""The trainer: determinism, checkpoint/resume after a real SIGKILL, and model files."""
+
+import csv
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import torch
+
+from deepclust.training import TrainConfig, load_model, pretrain
+
+CPU = torch.device("cpu")
+
+
+def _images(n=64):
+    return np.random.default_rng(0).uniform(0, 1, (n, 1, 8, 8)).astype(np.float32)
+
+
+def _train(tmp_path, tag, cfg, **kw):
+    return pretrain(
+        "conv_ae",
+        {},
+        cfg,
+        _images(),
+        4,
+        seed=3,
+        device=CPU,
+        model_path=tmp_path / f"{tag}.pt",
+        log_csv=tmp_path / f"{tag}.csv",
+        **kw,
+    )
+
+
+def test_same_seed_same_weights_on_cpu(tmp_path):
+    cfg = TrainConfig(epochs=3, batch_size=16)
+    a, _ = _train(tmp_path, "a", cfg)
+    b, _ = _train(tmp_path, "b", cfg)
+    for pa, pb in zip(a.state_dict().values(), b.state_dict().values(), strict=True):
+        assert torch.equal(pa, pb)
+
+
+def test_loss_decreases_and_log_has_one_row_per_epoch(tmp_path):
+    _, trainer = _train(tmp_path, "a", TrainConfig(epochs=8, batch_size=16, lr=3e-3))
+    rows = list(csv.DictReader(open(tmp_path / "a.csv")))
+    assert [int(r["epoch"]) for r in rows] == list(range(1, 9))
+    assert {"loss", "mse", "lr", "seconds", "img_per_s"} <= set(rows[0])
+    assert float(rows[-1]["loss"]) < float(rows[0]["loss"])
+
+
+def test_model_file_roundtrip_without_pickle(tmp_path):
+    model, _ = _train(tmp_path, "a", TrainConfig(epochs=1, batch_size=16, input_scale=2.0))
+    loaded, hparams = load_model(tmp_path / "a.pt")
+    assert hparams["model"] == "conv_ae" and hparams["input_scale"] == 2.0
+    x = torch.rand(2, 1, 8, 8)
+    assert torch.equal(loaded.encode(x), model.eval().encode(x))
+    (tmp_path / "bad.pt").write_bytes(b"junk")
+    with pytest.raises(ValueError, match="bad.pt: not a deepclust model file"):
+        load_model(tmp_path / "bad.pt")
+
+
+_KILLED_RUN = textwrap.dedent(
+    """
+    import os, signal, sys
+    import numpy as np, torch
+    from deepclust.training import TrainConfig, pretrain
+    out = sys.argv[1]
+    images = np.random.default_rng(0).uniform(0, 1, (64, 1, 8, 8)).astype(np.float32)
+    kill_at = int(sys.argv[2])
+    def die(epoch, row):
+        if epoch == kill_at:
+            os.kill(os.getpid(), signal.SIGKILL)
+    pretrain("conv_ae", {}, TrainConfig(epochs=6, batch_size=16, checkpoint_every=2), images, 4,
+             seed=3, device=torch.device("cpu"), model_path=f"{out}/model.pt",
+             log_csv=f"{out}/log.csv", checkpoint_path=f"{out}/ckpt.pt", callbacks=(die,))
+    """
+)
+
+
+def test_killed_run_resumes_from_checkpoint_and_matches_uninterrupted(tmp_path):
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    killed = subprocess.run([sys.executable, "-c", _KILLED_RUN, str(tmp_path), "3"], env=env)
+    assert killed.returncode == -9  # really killed, mid-run, after epoch 3
+    assert (tmp_path / "ckpt.pt").exists() and not (tmp_path / "model.pt").exists()
+    assert torch.load(tmp_path / "ckpt.pt", weights_only=True)["epoch"] == 2
+
+    cfg = TrainConfig(epochs=6, batch_size=16, checkpoint_every=2)
+    images = _images()
+    _, trainer = pretrain(
+        "conv_ae",
+        {},
+        cfg,
+        images,
+        4,
+        seed=3,
+        device=CPU,
+        model_path=tmp_path / "model.pt",
+        log_csv=tmp_path / "log.csv",
+        checkpoint_path=tmp_path / "ckpt.pt",
+    )
+    assert trainer.resumed_from == 2
+    assert not (tmp_path / "ckpt.pt").exists()  # removed once the model is written
+    rows = list(csv.DictReader(open(tmp_path / "log.csv")))
+    assert [int(r["epoch"]) for r in rows] == [1, 2, 3, 4, 5, 6]
+
+    fresh, _ = pretrain(
+        "conv_ae", {}, cfg, images, 4, seed=3, device=CPU, model_path=tmp_path / "fresh.pt"
+    )
+    resumed, _ = load_model(tmp_path / "model.pt")
+    for pa, pb in zip(resumed.state_dict().values(), fresh.state_dict().values(), strict=True):
+        assert torch.equal(pa, pb)
+
+
+def test_checkpoint_from_another_config_is_not_resumed(tmp_path):
+    ckpt = tmp_path / "ckpt.pt"
+
+    # Leave a checkpoint behind by interrupting a run in-process.
+    class Stop(Exception):
+        pass
+
+    def stop(epoch, row):
+        raise Stop
+
+    with pytest.raises(Stop):
+        _train(
+            tmp_path,
+            "a",
+            TrainConfig(epochs=4, batch_size=16, checkpoint_every=1),
+            checkpoint_path=ckpt,
+            callbacks=(stop,),
+        )
+    assert ckpt.exists()
+    _, trainer = _train(
+        tmp_path,
+        "b",
+        TrainConfig(epochs=4, batch_size=16, checkpoint_every=1, lr=5e-4),
+        checkpoint_path=ckpt,
+    )
+    assert trainer.resumed_from == 0
+
+
+def test_diverging_loss_fails_clearly(tmp_path):
+    with pytest.raises(FloatingPointError, match="lower the learning rate"):
+        _train(tmp_path, "a", TrainConfig(epochs=3, batch_size=16, lr=1e30))

@@ -1,0 +1,148 @@
+"""End to end: the real Snakefile on a tiny config, its caching, and config errors."""
+
+import csv
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from conftest import REPO
+
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile")]
+
+
+def tiny_config(tmp_path: Path) -> dict:
+    images = np.random.default_rng(0).integers(0, 256, (60, 8, 8), dtype=np.uint8)
+    np.savez(tmp_path / "unlabelled.npz", images=images)
+    return {
+        "device": "cpu",
+        "seeds": [0],
+        "datasets": {
+            "digits": {"source": "digits"},
+            "mine": {"source": "npz", "path": str(tmp_path / "unlabelled.npz"), "n_clusters": 3},
+        },
+        "extractors": {
+            "pixels": {"model": "pixels"},
+            "dense_ae": {
+                "model": "dense_ae",
+                "model_args": {"hidden_dims": [64, 64]},
+                "epochs": 2,
+                "batch_size": 128,
+            },
+        },
+        "clusterers": {"kmeans": {"method": "kmeans", "params": {"n_init": 2}}},
+        "experiments": {
+            "pixels_kmeans": {"extractor": "pixels", "clusterer": "kmeans"},
+            "ae_kmeans": {"extractor": "dense_ae", "clusterer": "kmeans"},
+        },
+    }
+
+
+def snakemake(workdir: Path, config: dict, *args: str) -> subprocess.CompletedProcess:
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config))
+    cmd = [
+        *SNAKEMAKE,
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(workdir / "config.yaml"),
+        "--cores",
+        "2",
+        *args,
+    ]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+
+
+def planned_jobs(result: subprocess.CompletedProcess) -> dict[str, int]:
+    """The 'Job stats' table of a dry run, as {rule: count}."""
+    assert result.returncode == 0, result.stderr + result.stdout
+    text = result.stdout + result.stderr
+    if "Nothing to be done" in text:
+        return {}
+    table = text.split("Job stats:")[1].split("\n\n")[0]
+    return {
+        m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M) if m[1] != "total"
+    }
+
+
+@pytest.mark.slow
+def test_tiny_config_end_to_end_and_caching(tmp_path):
+    config = tiny_config(tmp_path)
+    run = snakemake(tmp_path, config)
+    assert run.returncode == 0, run.stderr[-3000:]
+
+    rows = list(csv.DictReader(open(tmp_path / "results" / "summary.csv")))
+    assert {(r["dataset"], r["extractor"], r["clusterer"], r["seed"]) for r in rows} == {
+        (d, e, "kmeans", "0") for d in ("digits", "mine") for e in ("pixels", "dense_ae")
+    }
+    by_key = {(r["dataset"], r["extractor"]): r for r in rows}
+    assert 0.5 < float(by_key["digits", "pixels"]["acc"]) <= 1.0  # pixel K-means on digits: ~0.79
+    assert by_key["mine", "pixels"]["acc"] == ""  # no labels: metrics skipped, not faked
+    for name in (
+        "model.pt",
+        "train_log.csv",
+        "features.h5",
+        "kmeans/metrics.json",
+        "kmeans/labels.h5",
+    ):
+        assert (tmp_path / "results" / "digits" / "dense_ae" / "seed0" / name).exists(), name
+    assert (
+        tmp_path / "results" / "logs" / "pretrain" / "digits" / "dense_ae" / "seed0.log"
+    ).exists()
+
+    # Nothing changed: nothing to do.
+    assert planned_jobs(snakemake(tmp_path, config, "-n")) == {}
+
+    # A clusterer hyper-parameter: only clustering and aggregation rerun.
+    config["clusterers"]["kmeans"]["params"]["n_init"] = 3
+    jobs = planned_jobs(snakemake(tmp_path, config, "-n"))
+    assert (
+        jobs.get("cluster") == 4
+        and "pretrain" not in jobs
+        and "features" not in jobs
+        and "preprocess" not in jobs
+    )
+
+    # An extractor hyper-parameter: its pretraining reruns (both datasets), pixels do not.
+    config["clusterers"]["kmeans"]["params"]["n_init"] = 2
+    config["extractors"]["dense_ae"]["epochs"] = 3
+    jobs = planned_jobs(snakemake(tmp_path, config, "-n"))
+    assert jobs.get("pretrain") == 2 and jobs.get("features") == 2 and jobs.get("cluster") == 2
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda c: c.update(epochz=3), "epochz"),
+        (lambda c: c["extractors"]["dense_ae"].update(epochs=0), "epochs"),
+        (lambda c: c["extractors"]["dense_ae"].update(lr="fast"), "lr"),
+        (
+            lambda c: c["extractors"]["dense_ae"].update(model="resnet"),
+            "extractors.dense_ae.model: unknown model 'resnet'",
+        ),
+        (
+            lambda c: c["extractors"]["dense_ae"]["model_args"].update(depth=3),
+            "extractors.dense_ae.model_args",
+        ),
+        (lambda c: c["clusterers"]["kmeans"].update(method="spectral"), "clusterers.kmeans.method"),
+        (lambda c: c["clusterers"]["kmeans"]["params"].update(k=3), "takes no parameter 'k'"),
+        (
+            lambda c: c["experiments"]["ae_kmeans"].update(extractor="vae"),
+            "experiments.ae_kmeans.extractor",
+        ),
+        (lambda c: c["datasets"].update(cifar={"source": "cifar10"}), "datasets.cifar.source"),
+        (lambda c: c["datasets"]["mine"].pop("path"), "datasets.mine.path"),
+        (lambda c: c.update(device="tpu"), "device"),
+    ],
+)
+def test_bad_config_fails_before_any_job_and_names_the_key(tmp_path, edit, message):
+    config = tiny_config(tmp_path)
+    edit(config)
+    result = snakemake(tmp_path, config, "-n")
+    assert result.returncode != 0
+    assert message in result.stdout + result.stderr
+    assert not (tmp_path / "results").exists() and not (tmp_path / "data").exists()

@@ -1,0 +1,85 @@
+# Target lists, input functions and per-rule config slices. Rules stay declarative.
+import os
+import re
+import sys
+from pathlib import Path
+
+# Scripts import the package from src/ even when it is not pip-installed (e.g. in --sdm conda envs).
+_SRC = str(Path(workflow.basedir) / "src")
+if _SRC not in sys.path:
+    sys.path.insert(0, _SRC)
+os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_SRC, os.environ.get("PYTHONPATH")) if p)
+
+from deepclust.config import PIXELS, ConfigError, check_config, experiment_runs
+from deepclust.data.registry import BUILTIN_DATASETS
+
+try:
+    check_config(config)
+except ConfigError as err:
+    raise WorkflowError(f"invalid config: {err}") from None
+
+RUNS = experiment_runs(config)
+RUN_DIR = "results/{dataset}/{extractor}/seed{seed}"
+
+
+def _alternatives(names):
+    return "|".join(re.escape(n) for n in names) or "(?!)"
+
+
+TRAINED_EXTRACTORS = [n for n, e in config["extractors"].items() if e["model"] != PIXELS]
+DOWNLOADED_SOURCES = [n for n, d in BUILTIN_DATASETS.items() if d.files]
+
+wildcard_constraints:
+    dataset=_alternatives(config["datasets"]),
+    extractor=_alternatives(config["extractors"]),
+    clusterer=_alternatives(config["clusterers"]),
+    source=_alternatives(DOWNLOADED_SOURCES),
+    seed=r"\d+",
+
+
+def dataset_params(wildcards):
+    return config["datasets"][wildcards.dataset]
+
+
+def extractor_params(wildcards):
+    return config["extractors"][wildcards.extractor]
+
+
+def clusterer_params(wildcards):
+    return config["clusterers"][wildcards.clusterer]
+
+
+def preprocess_inputs(wildcards):
+    """The download manifest of a built-in source, or the user's own file/folder."""
+    ds = config["datasets"][wildcards.dataset]
+    if ds["source"] in DOWNLOADED_SOURCES:
+        return {"manifest": f"data/raw/{ds['source']}/manifest.json"}
+    if ds.get("path"):
+        return {"own_data": ds["path"]}
+    return {}
+
+
+def features_inputs(wildcards):
+    inputs = {"data": f"data/processed/{wildcards.dataset}.h5"}
+    if config["extractors"][wildcards.extractor]["model"] != PIXELS:
+        inputs["model"] = f"{RUN_DIR}/model.pt".format(**wildcards)
+    return inputs
+
+
+def run_info(wildcards):
+    """Which experiment(s) a clustering run belongs to, for the summary table."""
+    names = sorted(
+        r["experiment"] for r in RUNS
+        if (r["dataset"], r["extractor"], r["clusterer"], str(r["seed"]))
+        == (wildcards.dataset, wildcards.extractor, wildcards.clusterer, wildcards.seed)
+    )
+    return {
+        "experiment": "+".join(names),
+        "dataset": wildcards.dataset,
+        "extractor": wildcards.extractor,
+        "clusterer": wildcards.clusterer,
+    }
+
+
+def all_metrics():
+    return sorted({f"{RUN_DIR}/{{clusterer}}/metrics.json".format(**r) for r in RUNS})
