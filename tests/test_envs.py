@@ -21,5 +21,6 @@ def test_every_rule_that_runs_code_has_the_env_log_and_benchmark():
         for block in smk.read_text().split("\nrule ")[1:]:
             name = block.split(":")[0]
             assert "log:" in block, f"{smk.name}: rule {name} has no log"
+            assert "benchmark:" in block, f"{smk.name}: rule {name} has no benchmark"
             if "script:" in block:
                 assert "conda:" in block, f"{smk.name}: rule {name} has no conda env"

@@ -63,3 +63,16 @@ def test_unlabelled_data_skips_label_metrics():
 def test_length_mismatch_is_an_error():
     with pytest.raises(ValueError, match="3 true labels but 2 predicted"):
         clustering_accuracy(np.array([0, 1, 2]), np.array([0, 1]))
+
+
+def test_acc_matches_brute_force_over_all_maps():
+    import itertools
+
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        y = rng.integers(0, 4, 30)
+        pred = rng.integers(0, 4, 30)
+        best = max(
+            np.mean(np.asarray(perm)[pred] == y) for perm in itertools.permutations(range(4))
+        )
+        assert clustering_accuracy(y, pred) == pytest.approx(best)

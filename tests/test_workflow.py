@@ -72,7 +72,7 @@ def planned_jobs(result: subprocess.CompletedProcess) -> dict[str, int]:
 @pytest.mark.slow
 def test_tiny_config_end_to_end_and_caching(tmp_path):
     config = tiny_config(tmp_path)
-    run = snakemake(tmp_path, config)
+    run = snakemake(tmp_path, config, "--resources", "gpu=1")  # the user card's command shape
     assert run.returncode == 0, run.stderr[-3000:]
 
     rows = list(csv.DictReader(open(tmp_path / "results" / "summary.csv")))
@@ -114,6 +114,24 @@ def test_tiny_config_end_to_end_and_caching(tmp_path):
     assert jobs.get("pretrain") == 2 and jobs.get("features") == 2 and jobs.get("cluster") == 2
 
 
+def test_configfile_replaces_the_default_instead_of_merging(tmp_path):
+    (tmp_path / "config.yaml").write_text(
+        (REPO / "config.yaml").read_text()
+    )  # has conv_ae, cae_kmeans
+    result = snakemake(tmp_path, tiny_config(tmp_path), "-n")
+    assert result.returncode == 0, result.stderr
+    assert "conv_ae" not in result.stdout + result.stderr
+    assert planned_jobs(result)["pretrain"] == 2
+
+
+def test_sweep_in_config_expands_to_runs_without_editing_the_snakefile(tmp_path):
+    config = tiny_config(tmp_path)
+    config["extractors"]["dense_ae"]["sweep"] = {"model_args.hidden_dims": [[32], [64], [16, 16]]}
+    jobs = planned_jobs(snakemake(tmp_path, config, "-n"))
+    assert jobs["pretrain"] == 3 * 2  # three variants x two datasets
+    assert jobs["cluster"] == 3 * 2 + 2  # plus pixels on both datasets
+
+
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
@@ -137,6 +155,10 @@ def test_tiny_config_end_to_end_and_caching(tmp_path):
         (lambda c: c["datasets"].update(cifar={"source": "cifar10"}), "datasets.cifar.source"),
         (lambda c: c["datasets"]["mine"].pop("path"), "datasets.mine.path"),
         (lambda c: c.update(device="tpu"), "device"),
+        (
+            lambda c: c["extractors"]["dense_ae"].update(sweep={"epochs": [2, 0]}),
+            "['extractors']['dense_ae-epochs0']['epochs']",
+        ),
     ],
 )
 def test_bad_config_fails_before_any_job_and_names_the_key(tmp_path, edit, message):

@@ -8,6 +8,9 @@ models take, clusterers to registered methods, own data to a path. Every error n
 
 from __future__ import annotations
 
+import copy
+import itertools
+
 from deepclust.data.registry import BUILTIN_DATASETS, OWN_DATA_SOURCES
 
 PIXELS = "pixels"  # the extractor "model" that uses raw pixels as features: no training
@@ -77,7 +80,7 @@ def experiment_runs(config: dict) -> list[dict]:
     runs = []
     for name, exp in config["experiments"].items():
         for dataset in exp.get("datasets") or list(config["datasets"]):
-            for seed in config["seeds"]:
+            for seed in exp.get("seeds") or config["seeds"]:
                 runs.append(
                     {
                         "experiment": name,
@@ -88,3 +91,71 @@ def experiment_runs(config: dict) -> list[dict]:
                     }
                 )
     return runs
+
+
+def expand_sweeps(config: dict) -> dict:
+    """Expand every extractor or clusterer with a ``sweep`` into one entry per value.
+
+    ``sweep`` maps a dotted key of the entry (``model_args.lam``, ``params.n_init``, ``epochs``)
+    to a list of values; several keys sweep their full grid. Variant ``ascae`` with
+    ``sweep: {model_args.lam: [0, 20]}`` becomes ``ascae-lam0`` and ``ascae-lam20``, each
+    recording ``swept: {model_args.lam: value}``, and every experiment using it expands with
+    it. Returns a new config; one without sweeps comes back equal.
+    """
+    config = copy.deepcopy(config)
+    variants: dict[str, dict[str, list[tuple[str, dict]]]] = {}
+    for section in ("extractors", "clusterers"):
+        expanded, variants[section] = {}, {}
+        for name, entry in config.get(section, {}).items():
+            sweep = entry.pop("sweep", None) or {}
+            if not sweep:
+                expanded[name] = entry
+                variants[section][name] = [("", {})]
+                continue
+            variants[section][name] = []
+            for values in itertools.product(*sweep.values()):
+                swept = dict(zip(sweep, values, strict=True))
+                variant = copy.deepcopy(entry)
+                for key, value in swept.items():
+                    _set_dotted(variant, key, value, f"{section}.{name}.sweep")
+                variant["swept"] = swept
+                suffix = "-".join(
+                    f"{key.rsplit('.', 1)[-1]}{_name_part(value)}" for key, value in swept.items()
+                )
+                expanded[f"{name}-{suffix}"] = variant
+                variants[section][name].append((suffix, swept))
+        config[section] = expanded
+    experiments = {}
+    for name, exp in config.get("experiments", {}).items():
+        extractor_variants = variants["extractors"].get(exp["extractor"], [("", {})])
+        clusterer_variants = variants["clusterers"].get(exp["clusterer"], [("", {})])
+        for (ex_suffix, _), (cl_suffix, _) in itertools.product(
+            extractor_variants, clusterer_variants
+        ):
+            suffix = "-".join(s for s in (ex_suffix, cl_suffix) if s)
+            experiments[f"{name}-{suffix}" if suffix else name] = {
+                **exp,
+                "extractor": f"{exp['extractor']}-{ex_suffix}" if ex_suffix else exp["extractor"],
+                "clusterer": f"{exp['clusterer']}-{cl_suffix}" if cl_suffix else exp["clusterer"],
+            }
+    config["experiments"] = experiments
+    return config
+
+
+def _name_part(value) -> str:
+    """A swept value as it appears in a name (and so in results paths): [16, 16] -> 16x16."""
+    if isinstance(value, (list, tuple)):
+        return "x".join(_name_part(v) for v in value)
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value)
+
+
+def _set_dotted(entry: dict, key: str, value, where: str) -> None:
+    *parents, leaf = key.split(".")
+    target = entry
+    for part in parents:
+        target = target.setdefault(part, {})
+        if not isinstance(target, dict):
+            raise ConfigError(f"{where}: {key!r} does not name a key inside a mapping")
+    target[leaf] = value

@@ -43,8 +43,10 @@ def clustering_accuracy(labels_true: np.ndarray, labels_pred: np.ndarray) -> flo
     """Unsupervised accuracy: the fraction correct under the best one-to-one cluster/class map."""
     labels_true, labels_pred = _check(labels_true, labels_pred)
     mapping = cluster_to_class_map(labels_true, labels_pred)
-    mapped = np.array([mapping.get(int(c), None) for c in labels_pred], dtype=object)
-    return float(np.mean(mapped == labels_true))
+    clusters, index = np.unique(labels_pred, return_inverse=True)
+    mapped = np.array([c in mapping for c in clusters.tolist()])  # unmapped clusters and noise
+    target = np.array([mapping.get(c, 0) for c in clusters.tolist()])
+    return float(np.mean(mapped[index] & (target[index] == labels_true)))
 
 
 def purity(labels_true: np.ndarray, labels_pred: np.ndarray) -> float:

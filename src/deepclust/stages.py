@@ -36,6 +36,7 @@ SUMMARY_COLUMNS = [
     "dataset",
     "extractor",
     "clusterer",
+    "swept",
     "seed",
     "acc",
     "nmi",
@@ -159,39 +160,44 @@ def run_features(
     data = load_processed(data_h5)
     tic = time.perf_counter()
     if extractor_cfg["model"] == PIXELS:
-        features = pixel_features(data.images)
-        source = "pixels"
+        layers, default, source = {"pixels": pixel_features(data.images)}, "pixels", "pixels"
     else:
         from deepclust.runtime import resolve_device
         from deepclust.training import load_model
 
         torch_device = resolve_device(device, threads)
         model, hparams = load_model(model_path, torch_device)
-        features = extract_features(
+        batch_size = extractor_cfg.get("feature_batch_size", 1024)
+        layers = extract_features(
             model,
             data.images,
             device=torch_device,
-            batch_size=extractor_cfg.get("feature_batch_size", 1024),
+            batch_size=batch_size,
             input_scale=hparams["input_scale"],
         )
-        source = str(model_path)
+        default, source = model.default_feature_layer, str(model_path)
     seconds = time.perf_counter() - tic
-    write_h5(
-        output,
-        {"features": features, "labels": data.labels},
-        {
-            "source": source,
-            "n_clusters": data.n_clusters,
-            "dataset_attrs": data.attrs,
-            "seconds": seconds,
-        },
-    )
+    arrays = {
+        "features": layers[default],
+        "labels": data.labels,
+        **{f"layers/{k}": v for k, v in layers.items()},
+    }
+    attrs = {
+        "source": source,
+        "default_layer": default,
+        "layers": sorted(layers),
+        "n_clusters": data.n_clusters,
+        "dataset_attrs": data.attrs,
+        "seconds": seconds,
+    }
+    write_h5(output, arrays, attrs)
     log.info(
-        "features %s from %s in %.2fs (%.0f img/s)",
-        features.shape,
+        "features %s (layers %s) from %s in %.2fs (%.0f img/s)",
+        layers[default].shape,
+        sorted(layers),
         source,
         seconds,
-        len(features) / max(seconds, 1e-9),
+        len(data.images) / max(seconds, 1e-9),
     )
 
 
@@ -204,10 +210,14 @@ def run_cluster(
     metrics_out: str,
     run: dict,
 ) -> dict:
-    arrays, attrs = read_h5(features_h5, ("features", "labels"))
-    features, labels = arrays["features"], arrays["labels"]
+    layer = clusterer_cfg.get("layer")
+    name = f"layers/{layer}" if layer else "features"
+    arrays, attrs = read_h5(features_h5, (name, "labels"))
+    features, labels = arrays[name], arrays["labels"]
     if features is None:
-        raise ValueError(f"{features_h5}: no 'features' array")
+        raise ValueError(
+            f"{features_h5}: no feature layer {layer!r}; it has {attrs.get('layers')} (clusterer key 'layer')"
+        )
     n_clusters = int(clusterer_cfg.get("n_clusters") or attrs["n_clusters"])
     seed_everything(seed)
     clusterer = build_clusterer(

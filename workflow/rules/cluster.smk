@@ -25,6 +25,8 @@ rule aggregate:
         "results/summary.csv",
     log:
         "results/logs/aggregate.log",
+    benchmark:
+        "results/benchmarks/aggregate.tsv"
     conda:
         "../../envs/deepclust.yaml"
     script:

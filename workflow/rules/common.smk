@@ -10,10 +10,14 @@ if _SRC not in sys.path:
     sys.path.insert(0, _SRC)
 os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_SRC, os.environ.get("PYTHONPATH")) if p)
 
-from deepclust.config import PIXELS, ConfigError, check_config, experiment_runs
+from deepclust.config import PIXELS, ConfigError, check_config, expand_sweeps, experiment_runs
 from deepclust.data.registry import BUILTIN_DATASETS
 
+# Sweeps become ordinary named entries; the expanded config is validated again (swept values
+# included) and then checked for names that refer to nothing.
 try:
+    config.update(expand_sweeps(config))
+    validate(config, "../schemas/config.schema.yaml")
     check_config(config)
 except ConfigError as err:
     raise WorkflowError(f"invalid config: {err}") from None
@@ -39,6 +43,15 @@ wildcard_constraints:
 
 def dataset_params(wildcards):
     return config["datasets"][wildcards.dataset]
+
+
+# Keys that only shape feature extraction: changing them must not retrain the model.
+FEATURE_ONLY_KEYS = {"feature_batch_size"}
+
+
+def pretrain_params(wildcards):
+    extractor = config["extractors"][wildcards.extractor]
+    return {k: v for k, v in extractor.items() if k not in FEATURE_ONLY_KEYS}
 
 
 def extractor_params(wildcards):
@@ -73,11 +86,16 @@ def run_info(wildcards):
         if (r["dataset"], r["extractor"], r["clusterer"], str(r["seed"]))
         == (wildcards.dataset, wildcards.extractor, wildcards.clusterer, wildcards.seed)
     )
+    swept = {
+        **config["extractors"][wildcards.extractor].get("swept", {}),
+        **config["clusterers"][wildcards.clusterer].get("swept", {}),
+    }
     return {
         "experiment": "+".join(names),
         "dataset": wildcards.dataset,
         "extractor": wildcards.extractor,
         "clusterer": wildcards.clusterer,
+        "swept": ";".join(f"{k}={v}" for k, v in swept.items()),
     }
 
 

@@ -47,9 +47,16 @@ class AutoEncoder(nn.Module, metaclass=abc.ABCMeta):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.decode(self.encode(x))
 
+    #: the layer clustering uses unless a clusterer asks for another (see ``feature_layers``)
+    default_feature_layer = "z"
+
+    def feature_layers(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Every layer clustering may use, by name; all are saved in features.h5."""
+        return {"z": self.encode(x)}
+
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        """What clustering sees; the encoder output unless a model says otherwise."""
-        return self.encode(x)
+        """What clustering sees by default."""
+        return self.feature_layers(x)[self.default_feature_layer]
 
     def loss(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
         """Mean squared reconstruction error; returns the loss and its named terms for the log."""

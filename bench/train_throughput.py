@@ -1,0 +1,62 @@
+"""Trainer throughput (img/s) of every registered model on synthetic data of the datasets' sizes.
+
+Run by hand, never in CI:  .venv/bin/python bench/train_throughput.py [--device cpu] [--epochs 3]
+Appends one Markdown table to bench/RESULTS.md with the date, machine and command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from deepclust.models import MODELS, build_model
+from deepclust.runtime import resolve_device
+from deepclust.training import TrainConfig, Trainer
+
+# (name, n_samples, (C, H, W)) of the datasets the methods use
+SIZES = [("usps", 9298, (1, 16, 16)), ("mnist_test", 10000, (1, 28, 28)), ("coil20", 1440, (1, 128, 128))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--epochs", type=int, default=3, help="timed epochs (the first is discarded as warm-up)")
+    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--models", nargs="*", default=sorted(MODELS))
+    parser.add_argument("--out", default=str(Path(__file__).with_name("RESULTS.md")))
+    args = parser.parse_args()
+    device = resolve_device(args.device)
+    rows = []
+    for model_name in args.models:
+        for dataset, n, shape in SIZES:
+            images = np.random.default_rng(0).uniform(0, 1, (n, *shape)).astype(np.float32)
+            torch.manual_seed(0)
+            model = build_model(model_name, shape, 10)
+            trainer = Trainer(TrainConfig(epochs=args.epochs + 1, batch_size=args.batch_size), device)
+            trainer.fit(model, images, seed=0)
+            rates = [row["img_per_s"] for row in trainer.history[1:]]
+            rows.append((model_name, dataset, f"{n}x{'x'.join(map(str, shape))}", np.median(rates)))
+            print(f"{model_name:>10} {dataset:>11}: {np.median(rates):8.0f} img/s", flush=True)
+    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    machine = f"{platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__} ({torch.get_num_threads()} threads), device {device}"
+    lines = [
+        f"\n## Trainer throughput — {stamp}\n",
+        f"Machine: {machine}  ",
+        f"Command: `{' '.join([Path(sys.executable).name, *sys.argv])}`\n",
+        "| model | dataset size | images | img/s (median of timed epochs) |",
+        "|---|---|---|---|",
+        *[f"| {m} | {d} | {s} | {r:.0f} |" for m, d, s, r in rows],
+    ]
+    with open(args.out, "a") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,217 @@
+"""ASCAE: the asymmetric strided convolutional autoencoder, and its symmetric ablation SCAE.
+
+Encoder: C1 25 filters 3x3 stride 3 (non-overlapping patches), C2 50 3x3 stride 2, C3 50 3x3
+stride 1, C4 50 filters whose kernel covers the whole remaining map (output 1x1), flattened to
+the 50-d **F layer**; then FC D1 (50) and FC D2 (k = n_clusters). Decoder: FC D3 (50, the size
+of F), then transposed convolutions T4..T1 mirroring C4..C1 and an output layer. ReLU throughout,
+no pooling. Objective (eq. 2):
+
+    J = 1/N sum ||x - x_hat||^2 + lambda/N sum ||b - g||^2,  b = F output, g = D3 output,
+
+on pixels in [0, 255] (set the extractor's ``input_scale: 255``), lambda = 20.
+
+Readings chosen where the paper is silent (each is a constructor argument):
+
+* Padding: every conv uses TensorFlow-style "same" padding (output = ceil(input / stride)).
+  With no padding USPS's 16x16 would shrink to 2x2 before C3's 3x3 kernel, so the paper must
+  pad; "same" gives 28 -> 10 -> 5 -> 5 -> 1 and 16 -> 6 -> 3 -> 3 -> 1. C4's kernel is derived
+  from the shape, never hard-coded. Each transposed conv is the exact adjoint: it crops the
+  padding the matching conv added.
+* "C1 and T1 have 25 filters, the rest 50": T4, T3, T2 output 50 maps, T1 outputs 25, and a
+  linear 1x1 conv gives the image channels.
+* D1, D2 and D3 use ReLU like every other layer (the paper: "ASCAE uses ReLU"); the output
+  layer is linear, since the target is unnormalised grey levels.
+* "G(0, 0.12)" is read as a Gaussian with standard deviation 0.1 (``init_std``); biases start at 0.
+* Squared norms are summed over pixels (or F's 50 values) and averaged over the samples,
+  exactly as eq. 2 writes them, so lambda keeps the paper's scale.
+
+SCAE is the same network without D1 (``asymmetric=False``, registered as ``scae``).
+
+References
+----------
+Deep clustering method based on unsupervised visual features learning (ASCAE),
+``shared/papers/ASCAE.txt``; the tables are in ``ASCAE-tables-ocr.txt``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from deepclust.models.base import AutoEncoder, register
+
+
+def same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
+    """TensorFlow "same" padding (before, after) for one spatial axis."""
+    out = math.ceil(size / stride)
+    total = max((out - 1) * stride + kernel - size, 0)
+    return total // 2, total - total // 2
+
+
+class _SameConv(nn.Module):
+    """Conv2d with "same" (or, with ``valid=True``, no) padding for a fixed input size."""
+
+    def __init__(
+        self,
+        c_in: int,
+        c_out: int,
+        kernel: tuple[int, int],
+        stride: int,
+        in_size: tuple[int, int],
+        valid: bool = False,
+    ):
+        super().__init__()
+        self.conv = nn.Conv2d(c_in, c_out, kernel, stride=stride)
+        self.in_size = tuple(in_size)
+        if valid:
+            self.pads = [(0, 0), (0, 0)]
+            self.out_size = tuple(
+                (s - k) // stride + 1 for s, k in zip(in_size, kernel, strict=True)
+            )
+        else:
+            self.pads = [same_padding(s, k, stride) for s, k in zip(in_size, kernel, strict=True)]
+            self.out_size = tuple(math.ceil(s / stride) for s in in_size)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        (top, bottom), (left, right) = self.pads
+        return self.conv(F.pad(x, (left, right, top, bottom)))
+
+
+class _SameDeconv(nn.Module):
+    """The transpose of a :class:`_SameConv`: maps its output size back to its input size
+    by cropping the padding the convolution added."""
+
+    def __init__(self, c_in: int, c_out: int, forward: _SameConv):
+        super().__init__()
+        kernel, stride = forward.conv.kernel_size, forward.conv.stride[0]
+        self.deconv = nn.ConvTranspose2d(c_in, c_out, kernel, stride=stride)
+        self.crop = [p[0] for p in forward.pads]
+        self.out_size = forward.in_size
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.deconv(x)
+        top, left = self.crop
+        return y[..., top : top + self.out_size[0], left : left + self.out_size[1]]
+
+
+@register("ascae")
+class ASCAE(AutoEncoder):
+    """The ASCAE network; ``asymmetric=False`` drops D1 (SCAE).
+
+    Parameters
+    ----------
+    input_shape : (C, H, W) of the images.
+    n_clusters : k, the width of D2.
+    lam : lambda, the weight of the F/D3 consistency term.
+    asymmetric : keep D1 (ASCAE) or not (SCAE).
+    feature_layer : ``"F"`` (the paper's choice) or ``"D2"``, the layer clustering sees by
+        default. Both are saved with the features, so a clusterer can also pick one with its
+        ``layer`` key without retraining (the paper's F-vs-D2 comparison).
+    init_std : standard deviation of the Gaussian weight initialisation.
+    """
+
+    def __init__(
+        self,
+        input_shape: tuple[int, int, int],
+        n_clusters: int,
+        lam: float = 20.0,
+        asymmetric: bool = True,
+        feature_layer: str = "F",
+        init_std: float = 0.1,
+    ):
+        super().__init__()
+        if feature_layer not in {"F", "D2"}:
+            raise ValueError(f"feature_layer must be 'F' or 'D2', got {feature_layer!r}")
+        self.lam = float(lam)
+        self.feature_layer = feature_layer
+        channels, size = input_shape[0], tuple(input_shape[1:])
+        c1 = _SameConv(channels, 25, (3, 3), 3, size)
+        c2 = _SameConv(25, 50, (3, 3), 2, c1.out_size)
+        c3 = _SameConv(50, 50, (3, 3), 1, c2.out_size)
+        c4 = _SameConv(
+            50, 50, c3.out_size, 1, c3.out_size, valid=True
+        )  # kernel = the whole map: 1x1 out
+        self.convs = nn.ModuleList([c1, c2, c3, c4])
+        self.d1 = nn.Linear(50, 50) if asymmetric else None
+        self.d2 = nn.Linear(50, n_clusters)
+        self.d3 = nn.Linear(n_clusters, 50)
+        self.deconvs = nn.ModuleList(
+            [
+                _SameDeconv(50, 50, c4),
+                _SameDeconv(50, 50, c3),
+                _SameDeconv(50, 50, c2),
+                _SameDeconv(50, 25, c1),
+            ]
+        )
+        self.output = nn.Conv2d(25, channels, 1)
+        for module in self.modules():
+            if isinstance(module, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
+                nn.init.normal_(module.weight, 0.0, init_std)
+                nn.init.zeros_(module.bias)
+
+    def encode_all(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """F (the flattened C4 output) and D2."""
+        for conv in self.convs:
+            x = F.relu(conv(x))
+        f = x.flatten(1)
+        h = F.relu(self.d1(f)) if self.d1 is not None else f
+        return {"F": f, "D2": F.relu(self.d2(h))}
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        return self.encode_all(x)["D2"]
+
+    def feature_layers(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        return self.encode_all(x)
+
+    @property
+    def default_feature_layer(self) -> str:
+        return self.feature_layer
+
+    def _d3(self, d2: torch.Tensor) -> torch.Tensor:
+        return F.relu(self.d3(d2))
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return self._decode_from_d3(self._d3(z))
+
+    def _decode_from_d3(self, g: torch.Tensor) -> torch.Tensor:
+        x = g.view(-1, 50, 1, 1)
+        for deconv in self.deconvs:
+            x = F.relu(deconv(x))
+        return self.output(x)
+
+    def loss(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        codes = self.encode_all(x)
+        g = self._d3(codes["D2"])
+        x_hat = self._decode_from_d3(g)
+        reconstruction = (x - x_hat).pow(2).flatten(1).sum(1).mean()
+        consistency = (codes["F"] - g).pow(2).sum(1).mean()
+        total = reconstruction + self.lam * consistency
+        return total, {
+            "reconstruction": reconstruction.detach(),
+            "consistency": consistency.detach(),
+        }
+
+
+@register("scae")
+class SCAE(ASCAE):
+    """The symmetric ablation: ASCAE without D1."""
+
+    def __init__(
+        self,
+        input_shape: tuple[int, int, int],
+        n_clusters: int,
+        lam: float = 20.0,
+        feature_layer: str = "F",
+        init_std: float = 0.1,
+    ):
+        super().__init__(
+            input_shape,
+            n_clusters,
+            lam=lam,
+            asymmetric=False,
+            feature_layer=feature_layer,
+            init_std=init_std,
+        )

@@ -1,0 +1,76 @@
+"""ASCAE / SCAE: shapes for every input size, the F layer, the ablation, the loss terms."""
+
+import pytest
+import torch
+
+from deepclust.models import build_model
+from deepclust.models.ascae import same_padding
+
+SHAPES = [(1, 8, 8), (1, 16, 16), (1, 28, 28), (1, 32, 32), (3, 32, 32), (1, 128, 128)]
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("name", ["ascae", "scae"])
+def test_shapes_for_every_input_size(name, shape):
+    model = build_model(name, shape, n_clusters=7)
+    x = torch.rand(2, *shape) * 255
+    assert model(x).shape == x.shape
+    assert model.features(x).shape == (2, 50)  # the F layer
+    assert model.encode(x).shape == (2, 7)  # D2 has k units
+    assert model.convs[-1].out_size == (1, 1)  # C4 covers the whole map
+    assert [c.conv.out_channels for c in model.convs] == [25, 50, 50, 50]
+    assert model.convs[0].conv.stride == (3, 3) and model.convs[1].conv.stride == (2, 2)
+
+
+def test_c4_kernel_is_derived_from_the_shape():
+    assert build_model("ascae", (1, 28, 28), 10).convs[-1].conv.kernel_size == (5, 5)
+    assert build_model("ascae", (1, 16, 16), 10).convs[-1].conv.kernel_size == (3, 3)
+    assert build_model("ascae", (1, 128, 128), 10).convs[-1].conv.kernel_size == (22, 22)
+
+
+def test_same_padding_matches_tensorflow():
+    assert same_padding(28, 3, 3) == (1, 1)  # out 10: (10-1)*3+3-28 = 2
+    assert same_padding(10, 3, 2) == (0, 1)  # out 5: total 1, the extra on the far side
+    assert same_padding(5, 3, 1) == (1, 1)
+
+
+def test_scae_has_no_d1_and_ascae_does():
+    ascae, scae = build_model("ascae", (1, 16, 16), 10), build_model("scae", (1, 16, 16), 10)
+    assert isinstance(ascae.d1, torch.nn.Linear) and scae.d1 is None
+    n_d1 = 50 * 50 + 50
+    assert (
+        sum(p.numel() for p in ascae.parameters()) - sum(p.numel() for p in scae.parameters())
+        == n_d1
+    )
+
+
+def test_feature_layer_option_selects_d2():
+    model = build_model("ascae", (1, 16, 16), 10, feature_layer="D2")
+    assert model.features(torch.rand(3, 1, 16, 16)).shape == (3, 10)
+    with pytest.raises(ValueError, match="feature_layer"):
+        build_model("ascae", (1, 16, 16), 10, feature_layer="D1")
+
+
+def test_loss_terms_are_the_papers_equation():
+    torch.manual_seed(0)
+    model = build_model("ascae", (1, 16, 16), 10, lam=20.0)
+    x = torch.rand(4, 1, 16, 16) * 255
+    total, terms = model.loss(x)
+    codes = model.encode_all(x)
+    g = torch.relu(model.d3(codes["D2"]))
+    expected_rec = ((x - model(x)) ** 2).sum(dim=(1, 2, 3)).mean()
+    expected_con = ((codes["F"] - g) ** 2).sum(dim=1).mean()
+    assert terms["reconstruction"] == pytest.approx(expected_rec.item(), rel=1e-5)
+    assert terms["consistency"] == pytest.approx(expected_con.item(), rel=1e-5)
+    assert total.item() == pytest.approx((expected_rec + 20.0 * expected_con).item(), rel=1e-5)
+    zero_lambda = build_model("ascae", (1, 16, 16), 10, lam=0.0)
+    zero_lambda.load_state_dict(model.state_dict())
+    assert zero_lambda.loss(x)[0].item() == pytest.approx(expected_rec.item(), rel=1e-5)
+
+
+def test_gaussian_init_with_sd_0_1():
+    torch.manual_seed(0)
+    weights = build_model("ascae", (1, 128, 128), 10).convs[-1].conv.weight
+    assert (
+        weights.std().item() == pytest.approx(0.1, rel=0.02) and abs(weights.mean().item()) < 0.01
+    )

@@ -1,0 +1,69 @@
+"""Config expansion and semantic checks (the schema itself is exercised by test_workflow)."""
+
+import pytest
+
+from deepclust.config import ConfigError, check_config, expand_sweeps, experiment_runs
+
+
+def _config():
+    return {
+        "seeds": [0, 1],
+        "datasets": {"a": {"source": "digits"}, "b": {"source": "digits"}},
+        "extractors": {
+            "pixels": {"model": "pixels"},
+            "ascae": {
+                "model": "ascae",
+                "model_args": {"lam": 20},
+                "sweep": {"model_args.lam": [0, 10]},
+            },
+        },
+        "clusterers": {
+            "km": {"method": "kmeans", "params": {}, "sweep": {"params.n_init": [1, 5]}}
+        },
+        "experiments": {
+            "floor": {"extractor": "pixels", "clusterer": "km", "datasets": ["a"], "seeds": [7]},
+            "lam": {"extractor": "ascae", "clusterer": "km"},
+        },
+    }
+
+
+def test_sweep_expands_entries_and_experiments():
+    config = expand_sweeps(_config())
+    assert sorted(config["extractors"]) == ["ascae-lam0", "ascae-lam10", "pixels"]
+    assert config["extractors"]["ascae-lam10"]["model_args"] == {"lam": 10}
+    assert config["extractors"]["ascae-lam10"]["swept"] == {"model_args.lam": 10}
+    assert "sweep" not in config["extractors"]["ascae-lam10"]
+    assert config["clusterers"]["km-n_init5"]["params"] == {"n_init": 5}
+    assert sorted(config["experiments"]) == [
+        "floor-n_init1",
+        "floor-n_init5",
+        "lam-lam0-n_init1",
+        "lam-lam0-n_init5",
+        "lam-lam10-n_init1",
+        "lam-lam10-n_init5",
+    ]
+    check_config(config)
+    runs = experiment_runs(config)
+    assert len(runs) == 2 * 1 * 1 + 4 * 2 * 2  # floor: one dataset, its own seed; lam: two x two
+    assert {r["seed"] for r in runs if r["experiment"].startswith("floor")} == {7}
+    assert _config()["extractors"]["ascae"]["sweep"]  # the input is not modified
+
+
+def test_config_without_sweeps_is_unchanged():
+    config = _config()
+    del config["extractors"]["ascae"]["sweep"], config["clusterers"]["km"]["sweep"]
+    assert expand_sweeps(config) == config
+
+
+def test_sweep_of_a_key_inside_a_scalar_is_refused():
+    config = _config()
+    config["extractors"]["ascae"]["sweep"] = {"model.lam": [1]}
+    with pytest.raises(ConfigError, match="extractors.ascae.sweep"):
+        expand_sweeps(config)
+
+
+def test_swept_values_are_checked_like_any_other():
+    config = _config()
+    config["extractors"]["ascae"]["sweep"] = {"model_args.depth": [1]}
+    with pytest.raises(ConfigError, match="ascae-depth1.model_args.*takes no argument 'depth'"):
+        check_config(expand_sweeps(config))

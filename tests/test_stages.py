@@ -1,0 +1,91 @@
+"""The stage functions the scripts call: feature layers, clusterer layer choice, summary."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from deepclust.io import read_h5
+from deepclust.stages import run_aggregate, run_cluster, run_features, run_pretrain
+
+
+@pytest.fixture
+def trained_ascae(tmp_path, blobs_images):
+    from deepclust.io import write_h5
+
+    images, labels = blobs_images
+    write_h5(tmp_path / "data.h5", {"images": images, "labels": labels}, {"n_clusters": 3})
+    cfg = {
+        "model": "ascae",
+        "model_args": {"lam": 1.0},
+        "epochs": 2,
+        "batch_size": 32,
+        "input_scale": 255.0,
+    }
+    run_pretrain(
+        str(tmp_path / "data.h5"),
+        cfg,
+        seed=0,
+        device="cpu",
+        model_path=str(tmp_path / "model.pt"),
+        log_csv=str(tmp_path / "log.csv"),
+        checkpoint_path=str(tmp_path / "ckpt.pt"),
+        threads=1,
+    )
+    run_features(
+        str(tmp_path / "data.h5"),
+        cfg,
+        str(tmp_path / "features.h5"),
+        device="cpu",
+        model_path=str(tmp_path / "model.pt"),
+    )
+    return tmp_path
+
+
+def test_features_file_holds_every_layer_and_the_default(trained_ascae):
+    arrays, attrs = read_h5(
+        trained_ascae / "features.h5", ("features", "layers/F", "layers/D2", "labels")
+    )
+    assert attrs["default_layer"] == "F" and attrs["layers"] == ["D2", "F"]
+    assert arrays["features"].shape == (120, 50) and arrays["layers/D2"].shape == (120, 3)
+    np.testing.assert_array_equal(arrays["features"], arrays["layers/F"])
+
+
+def test_clusterer_picks_a_layer_and_names_missing_ones(trained_ascae):
+    run = {"experiment": "x", "dataset": "d", "extractor": "ascae", "clusterer": "km", "swept": ""}
+    record = run_cluster(
+        str(trained_ascae / "features.h5"),
+        {"method": "kmeans", "params": {"n_init": 2}, "layer": "D2"},
+        seed=0,
+        labels_out=str(trained_ascae / "l.h5"),
+        metrics_out=str(trained_ascae / "m.json"),
+        run=run,
+    )
+    assert record["params"]["layer"] == "D2" and 0 <= record["metrics"]["acc"] <= 1
+    assert json.loads((trained_ascae / "m.json").read_text())["environment"]["packages"]["numpy"]
+    with pytest.raises(ValueError, match="no feature layer 'D1'.*'D2', 'F'"):
+        run_cluster(
+            str(trained_ascae / "features.h5"),
+            {"method": "kmeans", "layer": "D1"},
+            seed=0,
+            labels_out=str(trained_ascae / "l2.h5"),
+            metrics_out=str(trained_ascae / "m2.json"),
+            run=run,
+        )
+    assert not (trained_ascae / "m2.json").exists()
+
+    rows = run_aggregate([str(trained_ascae / "m.json")], str(trained_ascae / "summary.csv"))
+    assert rows[0]["clusterer"] == "km"
+    header = next(csv.reader(open(trained_ascae / "summary.csv")))
+    assert header[:9] == [
+        "experiment",
+        "dataset",
+        "extractor",
+        "clusterer",
+        "swept",
+        "seed",
+        "acc",
+        "nmi",
+        "ari",
+    ]
