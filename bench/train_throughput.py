@@ -21,13 +21,19 @@ from deepclust.runtime import resolve_device
 from deepclust.training import TrainConfig, Trainer
 
 # (name, n_samples, (C, H, W)) of the datasets the methods use
-SIZES = [("usps", 9298, (1, 16, 16)), ("mnist_test", 10000, (1, 28, 28)), ("coil20", 1440, (1, 128, 128))]
+SIZES = [
+    ("usps", 9298, (1, 16, 16)),
+    ("mnist_test", 10000, (1, 28, 28)),
+    ("coil20", 1440, (1, 128, 128)),
+]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--epochs", type=int, default=3, help="timed epochs (the first is discarded as warm-up)")
+    parser.add_argument(
+        "--epochs", type=int, default=3, help="timed epochs (the first is discarded as warm-up)"
+    )
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--models", nargs="*", default=sorted(MODELS))
     parser.add_argument("--out", default=str(Path(__file__).with_name("RESULTS.md")))
@@ -39,7 +45,9 @@ def main() -> None:
             images = np.random.default_rng(0).uniform(0, 1, (n, *shape)).astype(np.float32)
             torch.manual_seed(0)
             model = build_model(model_name, shape, 10)
-            trainer = Trainer(TrainConfig(epochs=args.epochs + 1, batch_size=args.batch_size), device)
+            trainer = Trainer(
+                TrainConfig(epochs=args.epochs + 1, batch_size=args.batch_size), device
+            )
             trainer.fit(model, images, seed=0)
             rates = [row["img_per_s"] for row in trainer.history[1:]]
             rows.append((model_name, dataset, f"{n}x{'x'.join(map(str, shape))}", np.median(rates)))
