@@ -114,6 +114,28 @@ def test_tiny_config_end_to_end_and_caching(tmp_path):
     assert jobs.get("pretrain") == 2 and jobs.get("features") == 2 and jobs.get("cluster") == 2
 
 
+@pytest.mark.slow
+def test_ascae_experiment_end_to_end(tmp_path, blobs_images):
+    """The `ascae` and `scae` experiments of workflow/configs/ascae.yaml, 2 epochs on a fixture."""
+    images, labels = blobs_images
+    np.savez(tmp_path / "blobs.npz", images=images[:, 0], labels=labels)
+    config = yaml.safe_load((REPO / "workflow" / "configs" / "ascae.yaml").read_text())
+    config["datasets"] = {"blobs": {"source": "npz", "path": str(tmp_path / "blobs.npz"), "size": 16}}
+    config["seeds"] = [0]
+    config["device"] = "cpu"
+    for name in ("ascae", "scae"):
+        config["extractors"][name]["epochs"] = 2
+    del config["extractors"]["ascae_lambda"], config["experiments"]["ascae_lambda"]
+    run = snakemake(tmp_path, config)
+    assert run.returncode == 0, run.stderr[-3000:]
+    rows = {r["experiment"]: r for r in csv.DictReader(open(tmp_path / "results" / "summary.csv"))}
+    assert set(rows) == {"ascae", "scae", "ascae_d2", "ascae_best50", "scae_best50"}
+    assert rows["ascae_best50"]["uses_labels"] == "True" and rows["ascae"]["uses_labels"] == "False"
+    assert all(0.0 <= float(r["acc"]) <= 1.0 for r in rows.values())
+    # F and D2 come from the same trained model: one pretraining per network.
+    assert len(list((tmp_path / "results" / "benchmarks" / "pretrain" / "blobs").rglob("*.tsv"))) == 2
+
+
 def test_configfile_replaces_the_default_instead_of_merging(tmp_path):
     (tmp_path / "config.yaml").write_text(
         (REPO / "config.yaml").read_text()

@@ -129,7 +129,8 @@ class Trainer:
         for epoch in bar:
             model.train()
             tic = time.perf_counter()
-            totals: dict[str, float] = {}
+            # Sums stay on the device: one host sync per epoch, not per batch.
+            sums: dict[str, torch.Tensor] = {}
             order = torch.randperm(n, generator=shuffle).to(self.device)
             for b in range(n_batches):
                 batch = data[order[b * cfg.batch_size : (b + 1) * cfg.batch_size]]
@@ -137,17 +138,16 @@ class Trainer:
                     batch = batch * cfg.input_scale
                 with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=use_amp):
                     loss, terms = model.loss(batch)
-                if not torch.isfinite(loss):
-                    raise FloatingPointError(
-                        f"loss became {loss.item()} at epoch {epoch + 1}, batch {b + 1}; lower the learning rate"
-                    )
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
-                weight = len(batch) / n
-                totals["loss"] = totals.get("loss", 0.0) + loss.item() * weight
-                for name, value in terms.items():
-                    totals[name] = totals.get(name, 0.0) + float(value) * weight
+                for name, value in {"loss": loss.detach(), **terms}.items():
+                    sums[name] = sums.get(name, 0.0) + value.float() * len(batch)
+            totals = {name: value.item() / n for name, value in sums.items()}
+            if not math.isfinite(totals["loss"]):
+                raise FloatingPointError(
+                    f"loss became {totals['loss']} in epoch {epoch + 1}; lower the learning rate"
+                )
             lr = optimizer.param_groups[0]["lr"]
             scheduler.step()
             seconds = time.perf_counter() - tic

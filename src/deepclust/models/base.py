@@ -58,8 +58,8 @@ class AutoEncoder(nn.Module, metaclass=abc.ABCMeta):
         """What clustering sees by default."""
         return self.feature_layers(x)[self.default_feature_layer]
 
-    def loss(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
-        """Mean squared reconstruction error; returns the loss and its named terms for the log."""
+    def loss(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Mean squared reconstruction error; returns the loss and its named, detached terms for the log."""
         mse = F.mse_loss(self(x), x)
         return mse, {"mse": mse.detach()}
 
