@@ -120,7 +120,9 @@ def test_ascae_experiment_end_to_end(tmp_path, blobs_images):
     images, labels = blobs_images
     np.savez(tmp_path / "blobs.npz", images=images[:, 0], labels=labels)
     config = yaml.safe_load((REPO / "workflow" / "configs" / "ascae.yaml").read_text())
-    config["datasets"] = {"blobs": {"source": "npz", "path": str(tmp_path / "blobs.npz"), "size": 16}}
+    config["datasets"] = {
+        "blobs": {"source": "npz", "path": str(tmp_path / "blobs.npz"), "size": 16}
+    }
     config["seeds"] = [0]
     config["device"] = "cpu"
     for name in ("ascae", "scae"):
@@ -133,7 +135,9 @@ def test_ascae_experiment_end_to_end(tmp_path, blobs_images):
     assert rows["ascae_best50"]["uses_labels"] == "True" and rows["ascae"]["uses_labels"] == "False"
     assert all(0.0 <= float(r["acc"]) <= 1.0 for r in rows.values())
     # F and D2 come from the same trained model: one pretraining per network.
-    assert len(list((tmp_path / "results" / "benchmarks" / "pretrain" / "blobs").rglob("*.tsv"))) == 2
+    assert (
+        len(list((tmp_path / "results" / "benchmarks" / "pretrain" / "blobs").rglob("*.tsv"))) == 2
+    )
 
 
 def test_configfile_replaces_the_default_instead_of_merging(tmp_path):
