@@ -6,8 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from deepclust.io import read_h5
-from deepclust.stages import run_aggregate, run_cluster, run_features, run_pretrain
+from deepclust.stages import read_features, run_aggregate, run_cluster, run_features, run_pretrain
 
 
 @pytest.fixture
@@ -44,12 +43,13 @@ def trained_ascae(tmp_path, blobs_images):
 
 
 def test_features_file_holds_every_layer_and_the_default(trained_ascae):
-    arrays, attrs = read_h5(
-        trained_ascae / "features.h5", ("features", "layers/F", "layers/D2", "labels")
-    )
+    features, labels, attrs = read_features(str(trained_ascae / "features.h5"))
     assert attrs["default_layer"] == "F" and attrs["layers"] == ["D2", "F"]
-    assert arrays["features"].shape == (120, 50) and arrays["layers/D2"].shape == (120, 3)
-    np.testing.assert_array_equal(arrays["features"], arrays["layers/F"])
+    assert features.shape == (120, 50) and labels.shape == (120,)
+    d2, _, _ = read_features(str(trained_ascae / "features.h5"), "D2")
+    assert d2.shape == (120, 3)
+    f_layer, _, _ = read_features(str(trained_ascae / "features.h5"), "F")
+    np.testing.assert_array_equal(features, f_layer)
 
 
 def test_clusterer_picks_a_layer_and_names_missing_ones(trained_ascae):

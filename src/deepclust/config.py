@@ -103,16 +103,16 @@ def expand_sweeps(config: dict) -> dict:
     it. Returns a new config; one without sweeps comes back equal.
     """
     config = copy.deepcopy(config)
-    variants: dict[str, dict[str, list[tuple[str, dict]]]] = {}
+    suffixes: dict[str, dict[str, list[str]]] = {}  # section -> entry -> its variants' suffixes
     for section in ("extractors", "clusterers"):
-        expanded, variants[section] = {}, {}
+        expanded, suffixes[section] = {}, {}
         for name, entry in config.get(section, {}).items():
             sweep = entry.pop("sweep", None) or {}
             if not sweep:
                 expanded[name] = entry
-                variants[section][name] = [("", {})]
+                suffixes[section][name] = [""]
                 continue
-            variants[section][name] = []
+            suffixes[section][name] = []
             for values in itertools.product(*sweep.values()):
                 swept = dict(zip(sweep, values, strict=True))
                 variant = copy.deepcopy(entry)
@@ -123,15 +123,13 @@ def expand_sweeps(config: dict) -> dict:
                     f"{key.rsplit('.', 1)[-1]}{_name_part(value)}" for key, value in swept.items()
                 )
                 expanded[f"{name}-{suffix}"] = variant
-                variants[section][name].append((suffix, swept))
+                suffixes[section][name].append(suffix)
         config[section] = expanded
     experiments = {}
     for name, exp in config.get("experiments", {}).items():
-        extractor_variants = variants["extractors"].get(exp["extractor"], [("", {})])
-        clusterer_variants = variants["clusterers"].get(exp["clusterer"], [("", {})])
-        for (ex_suffix, _), (cl_suffix, _) in itertools.product(
-            extractor_variants, clusterer_variants
-        ):
+        extractor_suffixes = suffixes["extractors"].get(exp["extractor"], [""])
+        clusterer_suffixes = suffixes["clusterers"].get(exp["clusterer"], [""])
+        for ex_suffix, cl_suffix in itertools.product(extractor_suffixes, clusterer_suffixes):
             suffix = "-".join(s for s in (ex_suffix, cl_suffix) if s)
             experiments[f"{name}-{suffix}" if suffix else name] = {
                 **exp,

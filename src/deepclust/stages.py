@@ -177,10 +177,11 @@ def run_features(
         )
         default, source = model.default_feature_layer, str(model_path)
     seconds = time.perf_counter() - tic
+    # The default layer is stored once, as `features`; other layers under `layers/{name}`.
     arrays = {
         "features": layers[default],
         "labels": data.labels,
-        **{f"layers/{k}": v for k, v in layers.items()},
+        **{f"layers/{k}": v for k, v in layers.items() if k != default},
     }
     attrs = {
         "source": source,
@@ -201,6 +202,20 @@ def run_features(
     )
 
 
+def read_features(
+    features_h5: str, layer: str | None = None
+) -> tuple[np.ndarray, np.ndarray | None, dict]:
+    """One feature layer (``None``: the extractor's default), the labels and the file's attributes."""
+    _, attrs = read_h5(features_h5, ())
+    name = "features" if layer in (None, attrs.get("default_layer")) else f"layers/{layer}"
+    arrays, _ = read_h5(features_h5, (name, "labels"))
+    if arrays[name] is None:
+        raise ValueError(
+            f"{features_h5}: no feature layer {layer!r}; it has {attrs.get('layers')} (clusterer key 'layer')"
+        )
+    return arrays[name], arrays["labels"], attrs
+
+
 def run_cluster(
     features_h5: str,
     clusterer_cfg: dict,
@@ -210,14 +225,7 @@ def run_cluster(
     metrics_out: str,
     run: dict,
 ) -> dict:
-    layer = clusterer_cfg.get("layer")
-    name = f"layers/{layer}" if layer else "features"
-    arrays, attrs = read_h5(features_h5, (name, "labels"))
-    features, labels = arrays[name], arrays["labels"]
-    if features is None:
-        raise ValueError(
-            f"{features_h5}: no feature layer {layer!r}; it has {attrs.get('layers')} (clusterer key 'layer')"
-        )
+    features, labels, attrs = read_features(features_h5, clusterer_cfg.get("layer"))
     n_clusters = int(clusterer_cfg.get("n_clusters") or attrs["n_clusters"])
     seed_everything(seed)
     clusterer = build_clusterer(
