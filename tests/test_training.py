@@ -141,6 +141,41 @@ def test_checkpoint_from_another_config_is_not_resumed(tmp_path):
     assert trainer.resumed_from == 0
 
 
+def _interrupt_after(tmp_path, cfg, epochs_done):
+    """Train with ``cfg`` and stop it after ``epochs_done`` epochs, leaving its checkpoint."""
+
+    class Stop(Exception):
+        pass
+
+    def stop(epoch, row):
+        if epoch == epochs_done:
+            raise Stop
+
+    with pytest.raises(Stop):
+        _train(tmp_path, "first", cfg, checkpoint_path=tmp_path / "ckpt.pt", callbacks=(stop,))
+
+
+@pytest.mark.parametrize(
+    ("scheduler", "new_epochs", "resumed"),
+    [("none", 6, 2), ("none", 1, 0), ("cosine", 6, 0)],
+)
+def test_raising_epochs_resumes_only_without_a_schedule(tmp_path, scheduler, new_epochs, resumed):
+    # Without a schedule epochs 1-2 of a 4- and of a 6-epoch run are the same computation;
+    # a cosine schedule depends on the total, and a 1-epoch run cannot start at epoch 2.
+    _interrupt_after(
+        tmp_path, TrainConfig(epochs=4, batch_size=16, scheduler=scheduler, checkpoint_every=1), 2
+    )
+    cfg = TrainConfig(epochs=new_epochs, batch_size=16, scheduler=scheduler, checkpoint_every=3)
+    continued, trainer = _train(tmp_path, "second", cfg, checkpoint_path=tmp_path / "ckpt.pt")
+    assert trainer.resumed_from == resumed
+    if resumed:
+        fresh, _ = _train(tmp_path, "fresh", cfg)
+        for pa, pb in zip(
+            continued.state_dict().values(), fresh.state_dict().values(), strict=True
+        ):
+            assert torch.equal(pa, pb)
+
+
 def test_diverging_loss_fails_clearly(tmp_path):
     with pytest.raises(FloatingPointError, match="lower the learning rate"):
         _train(tmp_path, "a", TrainConfig(epochs=3, batch_size=16, lr=1e30))

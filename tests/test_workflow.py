@@ -1,6 +1,7 @@
 """End to end: the real Snakefile on a tiny config, its caching, and config errors."""
 
 import csv
+import json
 import re
 import subprocess
 import sys
@@ -127,7 +128,11 @@ def test_ascae_experiment_end_to_end(tmp_path, blobs_images):
     config["device"] = "cpu"
     for name in ("ascae", "scae"):
         config["extractors"][name]["epochs"] = 2
-    del config["extractors"]["ascae_lambda"], config["experiments"]["ascae_lambda"]
+    # the lambda sweep and the 100-epoch MNIST-test variants are left out
+    for section in ("extractors", "experiments"):
+        config[section] = {
+            k: v for k, v in config[section].items() if "lambda" not in k and "e100" not in k
+        }
     run = snakemake(tmp_path, config)
     assert run.returncode == 0, run.stderr[-3000:]
     rows = {r["experiment"]: r for r in csv.DictReader(open(tmp_path / "results" / "summary.csv"))}
@@ -138,6 +143,43 @@ def test_ascae_experiment_end_to_end(tmp_path, blobs_images):
     assert (
         len(list((tmp_path / "results" / "benchmarks" / "pretrain" / "blobs").rglob("*.tsv"))) == 2
     )
+
+
+@pytest.mark.slow
+def test_sdekc_experiments_end_to_end_and_refiner_caching(tmp_path, blobs_images):
+    """workflow/configs/sdekc.yaml on a fixture: SDEKC, DEKM, CAE + K-means, DEC, IDEC."""
+    images, labels = blobs_images
+    np.savez(tmp_path / "blobs.npz", images=images[:, 0], labels=labels)
+    config = yaml.safe_load((REPO / "workflow" / "configs" / "sdekc.yaml").read_text())
+    config["datasets"] = {"blobs": {"source": "npz", "path": str(tmp_path / "blobs.npz")}}
+    config["seeds"] = [0]
+    config["device"] = "cpu"
+    for extractor in config["extractors"].values():
+        extractor["epochs"] = 2
+    config["clusterers"]["dekm"]["params"].update(max_iter=3, update_interval=2, batch_size=32)
+    for name in ("idec", "dec"):
+        config["clusterers"][name]["params"].update(max_iter=10, update_interval=5, batch_size=32)
+    run = snakemake(tmp_path, config, "--resources", "gpu=1")
+    assert run.returncode == 0, run.stderr[-3000:]
+
+    rows = {r["experiment"]: r for r in csv.DictReader(open(tmp_path / "results" / "summary.csv"))}
+    assert set(rows) == {"sdekc", "skip_cae_kmeans", "dekm", "cae_kmeans", "idec", "dec"}
+    assert all(r["uses_labels"] == "False" and 0 <= float(r["acc"]) <= 1 for r in rows.values())
+    run_dir = tmp_path / "results" / "blobs" / "skip_cae" / "seed0" / "dekm"
+    record = json.loads((run_dir / "metrics.json").read_text())
+    assert 1 <= record["refinement"]["iterations"] <= 3
+    assert record["refinement"]["init_metrics"]["acc"] is not None
+    log_rows = list(csv.DictReader(open(run_dir / "refine_log.csv")))
+    assert int(log_rows[-1]["iteration"]) == record["refinement"]["iterations"]
+    assert {"loss", "changed", "acc", "nmi"} <= set(log_rows[0])
+    assert (run_dir / "model.pt").exists()
+    # two networks pretrained once each, shared by K-means and the refiners
+    assert len(list((tmp_path / "results" / "benchmarks" / "pretrain").rglob("*.tsv"))) == 2
+
+    # A DEKM hyper-parameter reruns the two DEKM refinements (and the summary), nothing else.
+    config["clusterers"]["dekm"]["params"]["tol"] = 0.01
+    jobs = planned_jobs(snakemake(tmp_path, config, "-n"))
+    assert jobs.pop("refine") == 2 and set(jobs) <= {"aggregate", "all"}, jobs
 
 
 def test_configfile_replaces_the_default_instead_of_merging(tmp_path):

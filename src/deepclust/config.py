@@ -23,7 +23,7 @@ class ConfigError(ValueError):
 def check_config(config: dict) -> None:
     """Raise :class:`ConfigError` naming the first bad key."""
     # Imported here: the registries pull in torch, which the stages that only read PIXELS skip.
-    from deepclust.clustering import CLUSTERERS, check_clusterer_params
+    from deepclust.clustering import check_clusterer_params, is_refiner
     from deepclust.models import MODELS, check_model_args
 
     for name, ds in config.get("datasets", {}).items():
@@ -54,20 +54,29 @@ def check_config(config: dict) -> None:
             raise ConfigError(f"extractors.{name}.model_args: {err}") from None
     for name, cl in config.get("clusterers", {}).items():
         method = cl["method"]
-        if method not in CLUSTERERS:
-            raise ConfigError(
-                f"clusterers.{name}.method: unknown clusterer {method!r}; known: {', '.join(sorted(CLUSTERERS))}"
-            )
         try:
             check_clusterer_params(method, cl.get("params", {}))
         except ValueError as err:
-            raise ConfigError(f"clusterers.{name}.params: {err}") from None
+            key = "method" if "unknown clusterer" in str(err) else "params"
+            raise ConfigError(f"clusterers.{name}.{key}: {err}") from None
+        if is_refiner(method) and cl.get("layer"):
+            raise ConfigError(
+                f"clusterers.{name}.layer: {method!r} refines the model's own clustering features;"
+                " it takes no layer"
+            )
     for name, exp in config.get("experiments", {}).items():
         for key, section in (("extractor", "extractors"), ("clusterer", "clusterers")):
             if exp[key] not in config.get(section, {}):
                 raise ConfigError(
                     f"experiments.{name}.{key}: {exp[key]!r} is not defined under {section}"
                 )
+        clusterer = config["clusterers"][exp["clusterer"]]
+        extractor = config["extractors"][exp["extractor"]]
+        if is_refiner(clusterer["method"]) and extractor["model"] == PIXELS:
+            raise ConfigError(
+                f"experiments.{name}: clusterer {exp['clusterer']!r} ({clusterer['method']}) "
+                f"fine-tunes a trained model; extractor {exp['extractor']!r} is raw pixels"
+            )
         for dataset in exp.get("datasets") or []:
             if dataset not in config.get("datasets", {}):
                 raise ConfigError(

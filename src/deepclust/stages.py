@@ -241,23 +241,132 @@ def run_cluster(
         else clusterer.fit_predict(features)
     )
     runtime = time.perf_counter() - tic
+    return _write_clustering(
+        predicted,
+        labels,
+        labels_out=labels_out,
+        metrics_out=metrics_out,
+        record={
+            **run,
+            "seed": seed,
+            "n_clusters": n_clusters,
+            "uses_labels": bool(getattr(clusterer, "uses_labels", False)),
+            "runtime_s": runtime,
+            "params": clusterer_cfg,
+            "environment": environment_info(),
+        },
+    )
+
+
+def run_refine(
+    data_h5: str,
+    model_path: str,
+    clusterer_cfg: dict,
+    *,
+    seed: int,
+    device: str,
+    labels_out: str,
+    metrics_out: str,
+    model_out: str,
+    log_csv: str,
+    run: dict,
+    threads: int | None = None,
+) -> dict:
+    """A clusterer that fine-tunes the pretrained model (DEKM, DEC/IDEC): it reads the images
+    and the model, and writes the refined model and a per-iteration log besides the labels."""
+    from deepclust.runtime import resolve_device
+    from deepclust.training import load_model, save_model
+
+    data = load_processed(data_h5)
+    torch_device = resolve_device(device, threads)
+    model, hparams = load_model(model_path, torch_device)
+    n_clusters = int(clusterer_cfg.get("n_clusters") or data.n_clusters)
+    seed_everything(seed)
+    refiner = build_clusterer(
+        clusterer_cfg["method"],
+        n_clusters=n_clusters,
+        random_state=seed,
+        **clusterer_cfg.get("params", {}),
+    )
+    log.info(
+        "refining %s (%s) with %s on %s, seed %d, device %s",
+        model_path,
+        hparams["model"],
+        json.dumps(clusterer_cfg, sort_keys=True),
+        data_h5,
+        seed,
+        torch_device,
+    )
+    tic = time.perf_counter()
+    refiner.fit(
+        data.images,
+        data.labels,
+        model=model,
+        input_scale=hparams["input_scale"],
+        device=torch_device,
+    )
+    runtime = time.perf_counter() - tic
+    save_model(model_out, refiner.model_, {**hparams, "refined_by": clusterer_cfg})
+    _write_rows(log_csv, refiner.history_)
+    init_metrics = evaluate(data.labels, refiner.init_labels_)
+    return _write_clustering(
+        refiner.labels_,
+        data.labels,
+        labels_out=labels_out,
+        metrics_out=metrics_out,
+        record={
+            **run,
+            "seed": seed,
+            "n_clusters": n_clusters,
+            "uses_labels": False,
+            "runtime_s": runtime,
+            "params": clusterer_cfg,
+            "refinement": {
+                "iterations": refiner.n_iter_,
+                "converged": refiner.converged_,
+                "seconds_per_iteration": refiner.seconds_per_iter_,
+                "init_metrics": init_metrics,
+            },
+            "environment": environment_info(torch_device),
+        },
+    )
+
+
+def _write_clustering(
+    predicted: np.ndarray,
+    labels: np.ndarray | None,
+    *,
+    labels_out: str,
+    metrics_out: str,
+    record: dict,
+) -> dict:
+    """Score ``predicted`` against ``labels`` (when known) and write labels.h5 and metrics.json."""
     metrics = evaluate(labels, predicted)
-    record = {
-        **run,
-        "seed": seed,
-        "n_clusters": n_clusters,
-        "metrics": metrics,
-        "uses_labels": bool(getattr(clusterer, "uses_labels", False)),
-        "runtime_s": runtime,
-        "params": clusterer_cfg,
-        "environment": environment_info(),
-    }
+    record = {**record, "metrics": metrics}
     write_h5(
-        labels_out, {"labels": np.asarray(predicted, dtype=np.int64)}, {"n_clusters": n_clusters}
+        labels_out,
+        {"labels": np.asarray(predicted, dtype=np.int64)},
+        {"n_clusters": record["n_clusters"]},
     )
     write_json(metrics_out, record)
-    log.info("%s: %s", run, {k: v for k, v in metrics.items() if v is not None})
+    log.info(
+        "%s/%s/%s seed %s: %s",
+        record.get("dataset"),
+        record.get("extractor"),
+        record.get("clusterer"),
+        record["seed"],
+        {k: v for k, v in metrics.items() if v is not None},
+    )
     return record
+
+
+def _write_rows(path: str, rows: list[dict]) -> None:
+    """A list of dicts as CSV (columns: union of keys, in first-seen order), atomically."""
+    columns = list(dict.fromkeys(k for row in rows for k in row))
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
 
 
 def run_aggregate(metrics_files: Sequence[str], output_csv: str) -> list[dict]:

@@ -58,8 +58,16 @@ class TrainConfig:
         return cls(**values)
 
     def fingerprint(self, extra: dict) -> str:
-        """A hash of everything that shapes the run: a checkpoint is resumed only if it matches."""
-        blob = json.dumps({"train": asdict(self), **extra}, sort_keys=True, default=str)
+        """A hash of everything that shapes the run: a checkpoint is resumed only if it matches.
+
+        Without a schedule the first epochs do not depend on how many follow, so ``epochs`` is
+        left out: an interrupted run whose ``epochs`` was raised continues instead of starting over.
+        """
+        train = asdict(self)
+        del train["checkpoint_every"]
+        if self.scheduler == "none":
+            del train["epochs"]
+        blob = json.dumps({"train": train, **extra}, sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -212,6 +220,14 @@ class Trainer:
         if state.get("fingerprint") != self.fingerprint:
             log.warning(
                 "checkpoint %s is from a different configuration; starting from scratch", path
+            )
+            return 0
+        if int(state["epoch"]) > self.cfg.epochs:
+            log.warning(
+                "checkpoint %s is at epoch %d, past this run's %d epochs; starting from scratch",
+                path,
+                state["epoch"],
+                self.cfg.epochs,
             )
             return 0
         model.load_state_dict(state["model"])

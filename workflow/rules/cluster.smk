@@ -1,3 +1,9 @@
+# Clusterers of fixed features (K-means, ...) run in `cluster`; those that fine-tune the
+# pretrained model (DEKM, DEC/IDEC) in `refine`, which reads the model and the images and also
+# writes the refined model and a per-iteration log. Either way only the clustering reruns when
+# a clusterer's parameters change.
+
+
 rule cluster:
     input:
         features=f"{RUN_DIR}/features.h5",
@@ -7,6 +13,8 @@ rule cluster:
     params:
         clusterer=clusterer_params,
         run=run_info,
+    wildcard_constraints:
+        clusterer=_alternatives(FEATURE_CLUSTERERS),
     threads: config["threads"]["cluster"]
     log:
         f"results/logs/cluster/{{dataset}}/{{extractor}}/seed{{seed}}/{{clusterer}}.log",
@@ -16,6 +24,34 @@ rule cluster:
         "../../envs/deepclust.yaml"
     script:
         "../scripts/cluster.py"
+
+
+rule refine:
+    input:
+        data="data/processed/{dataset}.h5",
+        model=f"{RUN_DIR}/model.pt",
+    output:
+        labels=f"{RUN_DIR}/{{clusterer}}/labels.h5",
+        metrics=f"{RUN_DIR}/{{clusterer}}/metrics.json",
+        model=f"{RUN_DIR}/{{clusterer}}/model.pt",
+        refine_log=f"{RUN_DIR}/{{clusterer}}/refine_log.csv",
+    params:
+        clusterer=clusterer_params,
+        run=run_info,
+    wildcard_constraints:
+        clusterer=_alternatives(REFINING_CLUSTERERS),
+        extractor=_alternatives(TRAINED_EXTRACTORS),
+    threads: config["threads"]["refine"]
+    resources:
+        gpu=1,
+    log:
+        f"results/logs/refine/{{dataset}}/{{extractor}}/seed{{seed}}/{{clusterer}}.log",
+    benchmark:
+        f"results/benchmarks/refine/{{dataset}}/{{extractor}}/seed{{seed}}/{{clusterer}}.tsv"
+    conda:
+        "../../envs/deepclust.yaml"
+    script:
+        "../scripts/refine.py"
 
 
 rule aggregate:

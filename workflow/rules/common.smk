@@ -10,6 +10,7 @@ if _SRC not in sys.path:
     sys.path.insert(0, _SRC)
 os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_SRC, os.environ.get("PYTHONPATH")) if p)
 
+from deepclust.clustering import is_refiner
 from deepclust.config import PIXELS, ConfigError, check_config, expand_sweeps, experiment_runs
 from deepclust.data.registry import BUILTIN_DATASETS
 
@@ -31,6 +32,8 @@ def _alternatives(names):
 
 
 TRAINED_EXTRACTORS = [n for n, e in config["extractors"].items() if e["model"] != PIXELS]
+REFINING_CLUSTERERS = [n for n, c in config["clusterers"].items() if is_refiner(c["method"])]
+FEATURE_CLUSTERERS = [n for n in config["clusterers"] if n not in REFINING_CLUSTERERS]
 DOWNLOADED_SOURCES = [n for n, d in BUILTIN_DATASETS.items() if d.files]
 
 wildcard_constraints:

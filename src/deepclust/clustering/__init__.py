@@ -1,11 +1,29 @@
 """Clusterers, registered by name, with scikit-learn's ``fit``/``fit_predict`` shape.
 
 ``build_clusterer(method, n_clusters=..., random_state=..., **params)``; each method lives in its
-own module and registers itself with :func:`register`.
+own module and registers itself with :func:`register`. Refiners (``dekm``, ``idec``) fine-tune
+the extractor's encoder instead of clustering fixed features; see
+:mod:`deepclust.clustering.refine`.
 """
 
-from deepclust.clustering.base import CLUSTERERS, build_clusterer, check_clusterer_params, register
+from deepclust.clustering.base import (
+    CLUSTERERS,
+    REFINERS,
+    build_clusterer,
+    check_clusterer_params,
+    get_clusterer,
+    is_refiner,
+    register,
+)
 
 from deepclust.clustering import kmeans  # noqa: E402,F401  isort: skip
 
-__all__ = ["CLUSTERERS", "build_clusterer", "check_clusterer_params", "register"]
+__all__ = [
+    "CLUSTERERS",
+    "REFINERS",
+    "build_clusterer",
+    "check_clusterer_params",
+    "get_clusterer",
+    "is_refiner",
+    "register",
+]

@@ -2,10 +2,33 @@
 
 from __future__ import annotations
 
+import importlib
 import inspect
 from collections.abc import Callable
 
 CLUSTERERS: dict[str, type] = {}
+
+#: Clusterers that fine-tune the extractor's model, by name -> module. They need torch, so they
+#: are imported on first use: the many small K-means jobs of a sweep do not pay for torch.
+REFINERS: dict[str, str] = {
+    "dekm": "deepclust.clustering.dekm",
+    "idec": "deepclust.clustering.idec",
+}
+
+
+def is_refiner(method: str) -> bool:
+    """Whether clusterer ``method`` trains the extractor's model further (needs model + images)."""
+    return method in REFINERS
+
+
+def get_clusterer(method: str) -> type:
+    """The class registered as ``method``, importing a refiner's module when first asked."""
+    if method not in CLUSTERERS and method in REFINERS:
+        importlib.import_module(REFINERS[method])
+    if method not in CLUSTERERS:
+        known = sorted({*CLUSTERERS, *REFINERS})
+        raise ValueError(f"unknown clusterer {method!r}; registered clusterers: {', '.join(known)}")
+    return CLUSTERERS[method]
 
 
 def register(name: str) -> Callable[[type], type]:
@@ -22,13 +45,10 @@ def register(name: str) -> Callable[[type], type]:
 
 def check_clusterer_params(method: str, params: dict) -> None:
     """Fail with the parameter's name when ``params`` has a key clusterer ``method`` does not take."""
-    if method not in CLUSTERERS:
-        raise ValueError(
-            f"unknown clusterer {method!r}; registered clusterers: {', '.join(sorted(CLUSTERERS))}"
-        )
+    cls = get_clusterer(method)
     allowed = [
         p
-        for p in inspect.signature(CLUSTERERS[method].__init__).parameters
+        for p in inspect.signature(cls.__init__).parameters
         if p not in {"self", "n_clusters", "random_state"}
     ]
     unknown = sorted(set(params) - set(allowed))
@@ -40,4 +60,4 @@ def check_clusterer_params(method: str, params: dict) -> None:
 
 def build_clusterer(method: str, *, n_clusters: int, random_state: int | None = None, **params):
     check_clusterer_params(method, params)
-    return CLUSTERERS[method](n_clusters=n_clusters, random_state=random_state, **params)
+    return get_clusterer(method)(n_clusters=n_clusters, random_state=random_state, **params)

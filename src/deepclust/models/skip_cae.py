@@ -1,0 +1,84 @@
+"""SDEKC's convolutional autoencoder with two weighted skip connections.
+
+The CAE of DCEC/DEKM (:class:`~deepclust.models.conv_ae.ConvAE`: conv 32 5x5 s2, 64 5x5 s2,
+128 3x3 s2, FC to an embedding of ``n_clusters`` units, mirrored decoder), plus ResNet-style
+additive skips between matching encoder and decoder maps: the input of the next transposed conv
+is ``w1 * encoder_map + w2 * decoder_map`` for the 64- and 32-channel maps. The paper prints
+w1 = 0.999 and w2 = 0.001. ``skip=False`` (or w1 = 0, w2 = 1) gives the plain CAE.
+
+Reconstruction through the skips barely needs the embedding; Adam's per-parameter step size
+still trains the embedding through the 0.001-weighted decoder path. :meth:`decode` on a code
+alone (no encoder maps) is the decoder path with the encoder maps taken as zero.
+
+Reference
+---------
+SDEKC: 基于跳跃连接的深度嵌入K-means聚类 (deep embedded K-means with skip connections),
+``shared/papers/SDEKC.txt`` section 1.1 and fig. 3; METHODS.md section 2.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from deepclust.models.base import register
+from deepclust.models.conv_ae import ConvAE
+
+
+@register("skip_cae")
+class SkipCAE(ConvAE):
+    """:class:`ConvAE` whose decoder adds ``w1`` x the matching encoder map to ``w2`` x its own.
+
+    Parameters
+    ----------
+    input_shape, n_clusters, channels, kernels, latent_dim : as :class:`ConvAE`.
+    w1 : weight of the encoder map in each skip.
+    w2 : weight of the decoder map in each skip.
+    skip : ``False`` switches the skips off (the plain CAE, for ablations).
+    """
+
+    def __init__(
+        self,
+        input_shape: tuple[int, int, int],
+        n_clusters: int,
+        channels: tuple[int, ...] = (32, 64, 128),
+        kernels: tuple[int, ...] = (5, 5, 3),
+        latent_dim: int | None = None,
+        w1: float = 0.999,
+        w2: float = 0.001,
+        skip: bool = True,
+    ):
+        super().__init__(input_shape, n_clusters, channels, kernels, latent_dim)
+        self.w1 = float(w1)
+        self.w2 = float(w2)
+        self.skip = bool(skip)
+
+    def encode_with_maps(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """The code and every conv layer's activation map (shallowest first)."""
+        maps = []
+        for conv in self.convs:
+            x = self.act(conv(x))
+            maps.append(x)
+        return self.embed(x.flatten(1)), maps
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        return self.encode_with_maps(x)[0]
+
+    def decode(self, z: torch.Tensor, maps: list[torch.Tensor] | None = None) -> torch.Tensor:
+        """Decode ``z``; ``maps`` are the encoder's activations for the skips (None: zeros)."""
+        x = self.act(self.unembed(z)).view(-1, *self.bottleneck_shape)
+        targets = self.map_sizes[-2::-1]
+        last = len(self.deconvs) - 1
+        for i, (deconv, size) in enumerate(zip(self.deconvs, targets, strict=True)):
+            x = deconv(x, output_size=size)
+            if i == last:
+                break
+            x = self.act(x)
+            if self.skip:
+                # deconv i rebuilds the map of encoder conv (last - 1 - i)
+                encoder_map = maps[last - 1 - i] if maps is not None else 0.0
+                x = self.w1 * encoder_map + self.w2 * x
+        return x
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        z, maps = self.encode_with_maps(x)
+        return self.decode(z, maps)
