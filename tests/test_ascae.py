@@ -74,3 +74,11 @@ def test_gaussian_init_with_sd_0_1():
     assert (
         weights.std().item() == pytest.approx(0.1, rel=0.02) and abs(weights.mean().item()) < 0.01
     )
+
+
+def test_glorot_init_on_request():
+    glorot = build_model("ascae", (1, 28, 28), 10, init_std=None)
+    bound = (6 / (50 * 9 + 50 * 9)) ** 0.5
+    g_weight = glorot.convs[2].conv.weight
+    assert g_weight.abs().max().item() <= bound and g_weight.std().item() < 0.06
+    assert torch.count_nonzero(glorot.d2.bias) == 0

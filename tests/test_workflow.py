@@ -131,7 +131,9 @@ def test_ascae_experiment_end_to_end(tmp_path, blobs_images):
     # the lambda sweep and the 100-epoch MNIST-test variants are left out
     for section in ("extractors", "experiments"):
         config[section] = {
-            k: v for k, v in config[section].items() if "lambda" not in k and "e100" not in k
+            k: v
+            for k, v in config[section].items()
+            if not any(t in k for t in ("lambda", "e100", "glorot"))
         }
     run = snakemake(tmp_path, config)
     assert run.returncode == 0, run.stderr[-3000:]
@@ -165,6 +167,8 @@ def test_sdekc_experiments_end_to_end_and_refiner_caching(tmp_path, blobs_images
     rows = {r["experiment"]: r for r in csv.DictReader(open(tmp_path / "results" / "summary.csv"))}
     assert set(rows) == {"sdekc", "skip_cae_kmeans", "dekm", "cae_kmeans", "idec", "dec"}
     assert all(r["uses_labels"] == "False" and 0 <= float(r["acc"]) <= 1 for r in rows.values())
+    assert rows["sdekc"]["init_acc"] and rows["sdekc"]["refine_iterations"]
+    assert rows["cae_kmeans"]["init_acc"] == ""  # K-means alone refines nothing
     run_dir = tmp_path / "results" / "blobs" / "skip_cae" / "seed0" / "dekm"
     record = json.loads((run_dir / "metrics.json").read_text())
     assert 1 <= record["refinement"]["iterations"] <= 3

@@ -47,6 +47,10 @@ SUMMARY_COLUMNS = [
     "n_clusters_found",
     "uses_labels",
     "runtime_s",
+    # refining clusterers only: the K-means they started from, and how long they ran
+    "init_acc",
+    "init_nmi",
+    "refine_iterations",
 ]
 
 
@@ -381,6 +385,11 @@ def run_aggregate(metrics_files: Sequence[str], output_csv: str) -> list[dict]:
                 for k in ("acc", "nmi", "ari", "purity", "noise_fraction", "n_clusters_found")
             }
         )
+        if "refinement" in record:
+            refinement = record["refinement"]
+            row["init_acc"] = refinement["init_metrics"].get("acc")
+            row["init_nmi"] = refinement["init_metrics"].get("nmi")
+            row["refine_iterations"] = refinement["iterations"]
         rows.append(row)
     rows.sort(
         key=lambda r: (

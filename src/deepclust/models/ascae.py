@@ -22,6 +22,7 @@ Readings chosen where the paper is silent (each is a constructor argument):
 * D1, D2 and D3 use ReLU like every other layer (the paper: "ASCAE uses ReLU"); the output
   layer is linear, since the target is unnormalised grey levels.
 * "G(0, 0.12)" is read as a Gaussian with standard deviation 0.1 (``init_std``); biases start at 0.
+  ``init_std: null`` gives Glorot-uniform instead, to test that reading.
 * Squared norms are summed over pixels (or F's 50 values) and averaged over the samples,
   exactly as eq. 2 writes them, so lambda keeps the paper's scale.
 
@@ -41,7 +42,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from deepclust.models.base import AutoEncoder, register
+from deepclust.models.base import AutoEncoder, register, xavier_init
 
 
 def same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
@@ -110,7 +111,8 @@ class ASCAE(AutoEncoder):
     feature_layer : ``"F"`` (the paper's choice) or ``"D2"``, the layer clustering sees by
         default. Both are saved with the features, so a clusterer can also pick one with its
         ``layer`` key without retraining (the paper's F-vs-D2 comparison).
-    init_std : standard deviation of the Gaussian weight initialisation.
+    init_std : standard deviation of the Gaussian weight initialisation; ``None`` uses
+        Glorot-uniform instead (Keras' default, in case the paper's code kept it).
     """
 
     def __init__(
@@ -120,7 +122,7 @@ class ASCAE(AutoEncoder):
         lam: float = 20.0,
         asymmetric: bool = True,
         feature_layer: str = "F",
-        init_std: float = 0.1,
+        init_std: float | None = 0.1,
     ):
         super().__init__()
         if feature_layer not in {"F", "D2"}:
@@ -147,10 +149,13 @@ class ASCAE(AutoEncoder):
             ]
         )
         self.output = nn.Conv2d(25, channels, 1)
-        for module in self.modules():
-            if isinstance(module, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
-                nn.init.normal_(module.weight, 0.0, init_std)
-                nn.init.zeros_(module.bias)
+        if init_std is None:
+            xavier_init(self)
+        else:
+            for module in self.modules():
+                if isinstance(module, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
+                    nn.init.normal_(module.weight, 0.0, init_std)
+                    nn.init.zeros_(module.bias)
 
     def encode_all(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """F (the flattened C4 output) and D2."""
@@ -205,7 +210,7 @@ class SCAE(ASCAE):
         n_clusters: int,
         lam: float = 20.0,
         feature_layer: str = "F",
-        init_std: float = 0.1,
+        init_std: float | None = 0.1,
     ):
         super().__init__(
             input_shape,
