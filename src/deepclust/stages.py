@@ -16,7 +16,7 @@ import logging
 import sys
 import time
 import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -373,8 +373,8 @@ def _write_rows(path: str, rows: list[dict]) -> None:
         writer.writerows(rows)
 
 
-def run_aggregate(metrics_files: Sequence[str], output_csv: str) -> list[dict]:
-    """One row per clustering run, in a stable order."""
+def summary_rows(metrics_files: Iterable[str | Path]) -> list[dict]:
+    """One row (``SUMMARY_COLUMNS``) per clustering run's metrics.json, in a stable order."""
     rows = []
     for path in metrics_files:
         record = json.loads(Path(path).read_text())
@@ -400,6 +400,12 @@ def run_aggregate(metrics_files: Sequence[str], output_csv: str) -> list[dict]:
             r["seed"],
         )
     )
+    return rows
+
+
+def run_aggregate(metrics_files: Sequence[str], output_csv: str) -> list[dict]:
+    """Write results/summary.csv: one row per clustering run."""
+    rows = summary_rows(metrics_files)
     with atomic_path(output_csv) as tmp, open(tmp, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=SUMMARY_COLUMNS)
         writer.writeheader()
