@@ -6,7 +6,14 @@ import json
 import numpy as np
 import pytest
 
-from deepclust.stages import read_features, run_aggregate, run_cluster, run_features, run_pretrain
+from deepclust.stages import (
+    read_features,
+    run_aggregate,
+    run_cluster,
+    run_features,
+    run_pretrain,
+    run_refine,
+)
 
 
 @pytest.fixture
@@ -89,3 +96,36 @@ def test_clusterer_picks_a_layer_and_names_missing_ones(trained_ascae):
         "nmi",
         "ari",
     ]
+
+
+def test_dekm_refines_an_ascae_checkpoint_at_its_input_scale(trained_ascae):
+    """Any trained extractor combines with a refiner: here ASCAE (F layer, pixels x 255)."""
+    from deepclust.training import load_model
+
+    run = {"experiment": "x", "dataset": "d", "extractor": "ascae", "clusterer": "dk", "swept": ""}
+    record = run_refine(
+        str(trained_ascae / "data.h5"),
+        str(trained_ascae / "model.pt"),
+        {"method": "dekm", "params": {"max_iter": 2, "update_interval": 2, "batch_size": 32}},
+        seed=0,
+        device="cpu",
+        labels_out=str(trained_ascae / "dk.h5"),
+        metrics_out=str(trained_ascae / "dk.json"),
+        model_out=str(trained_ascae / "dk.pt"),
+        log_csv=str(trained_ascae / "dk.csv"),
+        run=run,
+        threads=1,
+    )
+    assert 1 <= record["refinement"]["iterations"] <= 2 and not record["uses_labels"]
+    refined, hparams = load_model(trained_ascae / "dk.pt")
+    original, _ = load_model(trained_ascae / "model.pt")
+    assert hparams["input_scale"] == 255.0 and hparams["refined_by"]["method"] == "dekm"
+    changed = [
+        not np.array_equal(a.numpy(), b.numpy())
+        for a, b in zip(refined.state_dict().values(), original.state_dict().values(), strict=True)
+    ]
+    assert any(changed)  # the encoder was trained further
+    rows = list(csv.DictReader(open(trained_ascae / "dk.csv")))
+    assert [int(r["iteration"]) for r in rows] == list(
+        range(record["refinement"]["iterations"] + 1)
+    )
