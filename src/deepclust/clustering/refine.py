@@ -74,7 +74,8 @@ class ModelRefiner(ClusterMixin, BaseEstimator):
 
     # -- helpers for subclasses ------------------------------------------------------------
 
-    def _batch(self, idx: torch.Tensor) -> torch.Tensor:
+    def _batch(self, idx: torch.Tensor | slice) -> torch.Tensor:
+        """Images ``idx`` at the scale the model was trained on."""
         batch = self._images[idx]
         return batch * self._scale if self._scale != 1.0 else batch
 
@@ -83,11 +84,10 @@ class ModelRefiner(ClusterMixin, BaseEstimator):
         self.model_.eval()
         with torch.inference_mode():
             parts = [
-                self.model_.features(
-                    self._batch(torch.arange(s, min(s + batch_size, len(self._images))))
-                )
-                for s in range(0, len(self._images), batch_size)
+                self.model_.features(self._batch(slice(start, start + batch_size)))
+                for start in range(0, len(self._images), batch_size)
             ]
+        # clone: tensors made under inference_mode cannot take part in autograd later
         features = torch.cat(parts).float().clone()
         if not torch.isfinite(features).all():
             raise FloatingPointError("the encoder produced NaN or Inf while refining; lower lr")
