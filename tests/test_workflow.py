@@ -165,7 +165,10 @@ def test_sdekc_experiments_end_to_end_and_refiner_caching(tmp_path, blobs_images
     assert run.returncode == 0, run.stderr[-3000:]
 
     rows = {r["experiment"]: r for r in csv.DictReader(open(tmp_path / "results" / "summary.csv"))}
-    assert set(rows) == {"sdekc", "skip_cae_kmeans", "dekm", "cae_kmeans", "idec", "dec"}
+    assert set(rows) == {
+        *("sdekc", "skip_cae_kmeans", "sdekc_swapped", "skip_cae_swapped_kmeans"),
+        *("dekm", "cae_kmeans", "idec", "dec"),
+    }
     assert all(r["uses_labels"] == "False" and 0 <= float(r["acc"]) <= 1 for r in rows.values())
     assert rows["sdekc"]["init_acc"] and rows["sdekc"]["refine_iterations"]
     assert rows["cae_kmeans"]["init_acc"] == ""  # K-means alone refines nothing
@@ -177,13 +180,13 @@ def test_sdekc_experiments_end_to_end_and_refiner_caching(tmp_path, blobs_images
     assert int(log_rows[-1]["iteration"]) == record["refinement"]["iterations"]
     assert {"loss", "changed", "acc", "nmi"} <= set(log_rows[0])
     assert (run_dir / "model.pt").exists()
-    # two networks pretrained once each, shared by K-means and the refiners
-    assert len(list((tmp_path / "results" / "benchmarks" / "pretrain").rglob("*.tsv"))) == 2
+    # three networks pretrained once each, shared by K-means and the refiners
+    assert len(list((tmp_path / "results" / "benchmarks" / "pretrain").rglob("*.tsv"))) == 3
 
-    # A DEKM hyper-parameter reruns the two DEKM refinements (and the summary), nothing else.
+    # A DEKM hyper-parameter reruns the three DEKM refinements (and the summary), nothing else.
     config["clusterers"]["dekm"]["params"]["tol"] = 0.01
     jobs = planned_jobs(snakemake(tmp_path, config, "-n"))
-    assert jobs.pop("refine") == 2 and set(jobs) <= {"aggregate", "all"}, jobs
+    assert jobs.pop("refine") == 3 and set(jobs) <= {"aggregate", "all"}, jobs
 
 
 def test_configfile_replaces_the_default_instead_of_merging(tmp_path):
