@@ -23,7 +23,7 @@ class ConfigError(ValueError):
 def check_config(config: dict) -> None:
     """Raise :class:`ConfigError` naming the first bad key."""
     # Imported here: the registries pull in torch, which the stages that only read PIXELS skip.
-    from deepclust.clustering import check_clusterer_params, is_refiner
+    from deepclust.clustering import check_clusterer_params, get_clusterer, is_refiner
     from deepclust.models import MODELS, check_model_args
 
     for name, ds in config.get("datasets", {}).items():
@@ -55,10 +55,13 @@ def check_config(config: dict) -> None:
     for name, cl in config.get("clusterers", {}).items():
         method = cl["method"]
         try:
+            get_clusterer(method)
+        except ValueError as err:
+            raise ConfigError(f"clusterers.{name}.method: {err}") from None
+        try:
             check_clusterer_params(method, cl.get("params", {}))
         except ValueError as err:
-            key = "method" if "unknown clusterer" in str(err) else "params"
-            raise ConfigError(f"clusterers.{name}.{key}: {err}") from None
+            raise ConfigError(f"clusterers.{name}.params: {err}") from None
         if is_refiner(method) and cl.get("layer"):
             raise ConfigError(
                 f"clusterers.{name}.layer: {method!r} refines the model's own clustering features;"
