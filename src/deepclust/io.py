@@ -7,10 +7,11 @@ so a killed job never leaves a half-written file that a later run would mistake 
 from __future__ import annotations
 
 import contextlib
+import csv
 import json
 import os
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,18 @@ def write_json(path: str | os.PathLike, obj: Any) -> None:
     """Write ``obj`` as indented JSON, atomically."""
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, default=_json_default) + "\n")
+
+
+def write_csv(
+    path: str | os.PathLike, rows: Sequence[Mapping], columns: Sequence[str] | None = None
+) -> None:
+    """Rows of dicts as CSV, atomically; columns default to every key, in first-seen order."""
+    if columns is None:
+        columns = list(dict.fromkeys(k for row in rows for k in row))
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
 
 
 def _json_default(obj: Any) -> Any:

@@ -10,7 +10,6 @@ job, and the many small clustering jobs of a sweep should not pay torch's second
 from __future__ import annotations
 
 import contextlib
-import csv
 import json
 import logging
 import sys
@@ -25,7 +24,7 @@ from threadpoolctl import threadpool_limits
 from deepclust.clustering import build_clusterer
 from deepclust.config import PIXELS
 from deepclust.data.dataset import load_processed
-from deepclust.io import atomic_path, read_h5, write_h5, write_json
+from deepclust.io import read_h5, write_csv, write_h5, write_json
 from deepclust.metrics import evaluate
 from deepclust.runtime import environment_info, seed_everything
 
@@ -311,7 +310,7 @@ def run_refine(
     )
     runtime = time.perf_counter() - tic
     save_model(model_out, refiner.model_, {**hparams, "refined_by": clusterer_cfg})
-    _write_rows(log_csv, refiner.history_)
+    write_csv(log_csv, refiner.history_)
     init_metrics = evaluate(data.labels, refiner.init_labels_)
     return _write_clustering(
         refiner.labels_,
@@ -364,15 +363,6 @@ def _write_clustering(
     return record
 
 
-def _write_rows(path: str, rows: list[dict]) -> None:
-    """A list of dicts as CSV (columns: union of keys, in first-seen order), atomically."""
-    columns = list(dict.fromkeys(k for row in rows for k in row))
-    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(rows)
-
-
 def summary_rows(metrics_files: Iterable[str | Path]) -> list[dict]:
     """One row (``SUMMARY_COLUMNS``) per clustering run's metrics.json, in a stable order."""
     rows = []
@@ -406,14 +396,12 @@ def summary_rows(metrics_files: Iterable[str | Path]) -> list[dict]:
 def run_aggregate(metrics_files: Sequence[str], output_csv: str) -> list[dict]:
     """Write results/summary.csv: one row per clustering run."""
     rows = summary_rows(metrics_files)
-    with atomic_path(output_csv) as tmp, open(tmp, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=SUMMARY_COLUMNS)
-        writer.writeheader()
-        for row in rows:
-            writer.writerow(
-                {
-                    k: ("" if v is None else (f"{v:.6f}" if isinstance(v, float) else v))
-                    for k, v in row.items()
-                }
-            )
+    formatted = [
+        {
+            k: ("" if v is None else (f"{v:.6f}" if isinstance(v, float) else v))
+            for k, v in r.items()
+        }
+        for r in rows
+    ]
+    write_csv(output_csv, formatted, SUMMARY_COLUMNS)
     return rows

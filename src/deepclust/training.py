@@ -8,7 +8,6 @@ configuration continues from there and ends bit-identical (on CPU) to an uninter
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import logging
@@ -23,7 +22,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from deepclust.io import atomic_path
+from deepclust.io import atomic_path, write_csv
 from deepclust.models import AutoEncoder, build_model
 from deepclust.runtime import seed_everything
 
@@ -186,11 +185,7 @@ class Trainer:
     def _write_log(self) -> None:
         if self.log_csv is None:
             return
-        columns = list(dict.fromkeys(k for row in self.history for k in row))
-        with atomic_path(self.log_csv) as tmp, open(tmp, "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=columns)
-            writer.writeheader()
-            writer.writerows(self.history)
+        write_csv(self.log_csv, self.history)
 
     def _save_checkpoint(self, model, optimizer, scheduler, shuffle, epoch: int) -> None:
         state = {

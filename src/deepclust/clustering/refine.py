@@ -12,6 +12,7 @@ and ``seconds_per_iter_``, so a run can show that refinement improved on its ini
 
 from __future__ import annotations
 
+import abc
 import logging
 import time
 from collections.abc import Iterator
@@ -27,7 +28,7 @@ from deepclust.metrics import evaluate
 log = logging.getLogger("deepclust")
 
 
-class ModelRefiner(ClusterMixin, BaseEstimator):
+class ModelRefiner(ClusterMixin, BaseEstimator, metaclass=abc.ABCMeta):
     """Base class: batching, embedding, K-means initialisation and the per-iteration record."""
 
     #: the workflow routes these to the `refine` rule (it needs the model and the images)
@@ -69,8 +70,9 @@ class ModelRefiner(ClusterMixin, BaseEstimator):
     def fit_predict(self, X, y=None, **fit_params):
         return self.fit(X, y, **fit_params).labels_
 
-    def _refine(self) -> None:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _refine(self) -> None:
+        """Cluster and fine-tune ``self.model_`` on the images; end with :meth:`_finish`."""
 
     # -- helpers for subclasses ------------------------------------------------------------
 
