@@ -156,6 +156,8 @@ def test_sdekc_experiments_end_to_end_and_refiner_caching(tmp_path, blobs_images
     config["datasets"] = {"blobs": {"source": "npz", "path": str(tmp_path / "blobs.npz")}}
     config["seeds"] = [0]
     config["device"] = "cpu"
+    # the MNIST-test and Fashion-MNIST variants (fewer epochs) are left out
+    config["experiments"] = {k: v for k, v in config["experiments"].items() if "datasets" not in v}
     for extractor in config["extractors"].values():
         extractor["epochs"] = 2
     config["clusterers"]["dekm"]["params"].update(max_iter=3, update_interval=2, batch_size=32)
@@ -187,6 +189,48 @@ def test_sdekc_experiments_end_to_end_and_refiner_caching(tmp_path, blobs_images
     config["clusterers"]["dekm"]["params"]["tol"] = 0.01
     jobs = planned_jobs(snakemake(tmp_path, config, "-n"))
     assert jobs.pop("refine") == 3 and set(jobs) <= {"aggregate", "all"}, jobs
+
+
+@pytest.mark.slow
+def test_sddecc_experiments_end_to_end_and_graph_caching(tmp_path, blobs_images):
+    """workflow/configs/sddecc.yaml on a fixture: SDDECC, its three ablations and SDCN."""
+    images, labels = blobs_images
+    np.savez(tmp_path / "blobs.npz", images=images[:, 0], labels=labels)
+    config = yaml.safe_load((REPO / "workflow" / "configs" / "sddecc.yaml").read_text())
+    config["datasets"] = {"blobs": {"source": "npz", "path": str(tmp_path / "blobs.npz")}}
+    config["seeds"] = [0]
+    config["device"] = "cpu"
+    for extractor in config["extractors"].values():
+        extractor["epochs"] = 2
+    for name in ("sddecc", "sdcn"):
+        config["clusterers"][name]["params"]["epochs"] = 3
+    run = snakemake(tmp_path, config, "--resources", "gpu=1")
+    assert run.returncode == 0, run.stderr[-3000:]
+
+    rows = {r["experiment"]: r for r in csv.DictReader(open(tmp_path / "results" / "summary.csv"))}
+    assert set(rows) == {"sddecc", "convae_kmeans", "convae_mi_kmeans", "convae_gcn", "sdcn"}
+    assert all(r["uses_labels"] == "False" and 0 <= float(r["acc"]) <= 1 for r in rows.values())
+    assert rows["sddecc"]["refine_iterations"] == "3" and rows["sddecc"]["init_acc"]
+    run_dir = tmp_path / "results" / "blobs" / "ddecn" / "seed0" / "sddecc"
+    log_rows = list(csv.DictReader(open(run_dir / "refine_log.csv")))
+    assert {"recon", "mi_global", "mi_local", "cluster_kl", "acc"} <= set(log_rows[0])
+    record = json.loads((run_dir / "metrics.json").read_text())
+    assert (
+        record["refinement"]["best_monitored_acc_uses_labels"]
+        >= float(rows["sddecc"]["acc"]) - 1e-9
+    )
+    graphs = tmp_path / "results" / "blobs" / "graphs"
+    assert [p.name for p in graphs.iterdir()] == ["knn3_euclidean.h5"]  # one graph, three GCNs
+
+    # A GCN hyper-parameter reruns the two SDDECC GCN stages only: no graph, no pretraining.
+    config["clusterers"]["sddecc"]["params"]["cluster_weight"] = 1.5
+    jobs = planned_jobs(snakemake(tmp_path, config, "-n"))
+    assert jobs.pop("refine") == 2 and set(jobs) <= {"aggregate", "all"}, jobs
+    # A different k is a different graph, built once for the GCNs that ask for it.
+    config["clusterers"]["sddecc"]["params"]["k"] = 5
+    jobs = planned_jobs(snakemake(tmp_path, config, "-n"))
+    assert jobs.pop("graph") == 1 and jobs.pop("refine") == 2, jobs
+    assert set(jobs) <= {"aggregate", "all"}, jobs
 
 
 def test_configfile_replaces_the_default_instead_of_merging(tmp_path):

@@ -13,6 +13,8 @@ import itertools
 
 from deepclust.data.registry import BUILTIN_DATASETS, OWN_DATA_SOURCES
 
+#: neighbour metrics the kNN graph of GCN clustering accepts (also the graph file's name part)
+GRAPH_METRICS = frozenset({"euclidean", "cosine"})
 PIXELS = "pixels"  # the extractor "model" that uses raw pixels as features: no training
 
 
@@ -23,8 +25,8 @@ class ConfigError(ValueError):
 def check_config(config: dict) -> None:
     """Raise :class:`ConfigError` naming the first bad key."""
     # Imported here: the registries pull in torch, which the stages that only read PIXELS skip.
-    from deepclust.clustering import check_clusterer_params, get_clusterer, is_refiner
-    from deepclust.models import MODELS, check_model_args
+    from deepclust.clustering import check_clusterer_params, get_clusterer, graph_spec, is_refiner
+    from deepclust.models import MODELS, AutoEncoder, check_model_args
 
     for name, ds in config.get("datasets", {}).items():
         source = ds["source"]
@@ -62,6 +64,14 @@ def check_config(config: dict) -> None:
             check_clusterer_params(method, cl.get("params", {}))
         except ValueError as err:
             raise ConfigError(f"clusterers.{name}.params: {err}") from None
+        graph = graph_spec(method, cl.get("params", {}))
+        if graph is not None and not (
+            isinstance(graph["k"], int) and graph["k"] >= 1 and graph["metric"] in GRAPH_METRICS
+        ):
+            raise ConfigError(
+                f"clusterers.{name}.params: the kNN graph needs an integer k >= 1 and a metric in "
+                f"{sorted(GRAPH_METRICS)}; got k = {graph['k']!r}, metric = {graph['metric']!r}"
+            )
         if is_refiner(method) and cl.get("layer"):
             raise ConfigError(
                 f"clusterers.{name}.layer: {method!r} refines the model's own clustering features;"
@@ -79,6 +89,16 @@ def check_config(config: dict) -> None:
             raise ConfigError(
                 f"experiments.{name}: clusterer {exp['clusterer']!r} ({clusterer['method']}) "
                 f"fine-tunes a trained model; extractor {exp['extractor']!r} is raw pixels"
+            )
+        if (
+            graph_spec(clusterer["method"], clusterer.get("params", {})) is not None
+            and extractor["model"] != PIXELS
+            and MODELS[extractor["model"]].encoder_layers is AutoEncoder.encoder_layers
+        ):
+            raise ConfigError(
+                f"experiments.{name}: clusterer {exp['clusterer']!r} ({clusterer['method']}) feeds "
+                f"the encoder's layers to a GCN; model {extractor['model']!r} does not expose them "
+                "(dense_ae, conv_ae, skip_cae and ddecn do)"
             )
         for dataset in exp.get("datasets") or []:
             if dataset not in config.get("datasets", {}):

@@ -261,6 +261,48 @@ def run_cluster(
     )
 
 
+def run_graph(
+    data_h5: str, output: str, *, k: int, metric: str, threads: int | None = None
+) -> dict:
+    """The kNN graph of a dataset's images (flattened pixels) for GCN clustering, with its build
+    time and peak memory, as (2, E) ``edge_index`` in HDF5."""
+    import resource
+    import tracemalloc
+
+    from deepclust.clustering.graph import knn_graph
+
+    data = load_processed(data_h5)
+    tracemalloc.start()
+    tic = time.perf_counter()
+    edges = knn_graph(data.images, k, metric=metric, n_jobs=threads)
+    seconds = time.perf_counter() - tic
+    peak_mb = tracemalloc.get_traced_memory()[1] / 2**20
+    tracemalloc.stop()
+    attrs = {
+        "k": int(k),
+        "metric": metric,
+        "n_samples": len(data.images),
+        "n_edges": int(edges.shape[1]),
+        "build_seconds": seconds,
+        "build_peak_mb": peak_mb,  # numpy/Python allocations during the build
+        "process_max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+    log.info("kNN graph of %s: %s", data_h5, json.dumps(attrs, sort_keys=True))
+    write_h5(output, {"edge_index": edges}, attrs)
+    return attrs
+
+
+def read_graph(path: str, *, k: int, metric: str, n_samples: int) -> np.ndarray:
+    """A graph written by :func:`run_graph`, checked against what the clusterer expects."""
+    arrays, attrs = read_h5(path, ("edge_index",))
+    edges = arrays["edge_index"]
+    expected = {"k": k, "metric": metric, "n_samples": n_samples}
+    found = {key: attrs.get(key) for key in expected}
+    if edges is None or found != expected:
+        raise ValueError(f"{path}: expected a kNN graph with {expected}; found {found}")
+    return edges
+
+
 def run_refine(
     data_h5: str,
     model_path: str,
@@ -273,10 +315,13 @@ def run_refine(
     model_out: str,
     log_csv: str,
     run: dict,
+    graph_h5: str | None = None,
     threads: int | None = None,
 ) -> dict:
-    """A clusterer that fine-tunes the pretrained model (DEKM, DEC/IDEC): it reads the images
-    and the model, and writes the refined model and a per-iteration log besides the labels."""
+    """A clusterer that fine-tunes the pretrained model (DEKM, DEC/IDEC, GCN clustering): it
+    reads the images, the model (and the kNN graph for a GCN), and writes the refined model and
+    a per-iteration log besides the labels."""
+    from deepclust.clustering import graph_spec
     from deepclust.runtime import resolve_device
     from deepclust.training import load_model, save_model
 
@@ -300,6 +345,10 @@ def run_refine(
         seed,
         torch_device,
     )
+    graph = None
+    spec = graph_spec(clusterer_cfg["method"], clusterer_cfg.get("params", {}))
+    if spec is not None and graph_h5 is not None:
+        graph = read_graph(graph_h5, **spec, n_samples=len(data.images))
     tic = time.perf_counter()
     refiner.fit(
         data.images,
@@ -307,6 +356,7 @@ def run_refine(
         model=model,
         input_scale=hparams["input_scale"],
         device=torch_device,
+        graph=graph,
     )
     runtime = time.perf_counter() - tic
     save_model(model_out, refiner.model_, {**hparams, "refined_by": clusterer_cfg})
@@ -329,6 +379,10 @@ def run_refine(
                 "converged": refiner.converged_,
                 "seconds_per_iteration": refiner.seconds_per_iter_,
                 "init_metrics": init_metrics,
+                # the best iteration by ACC needs the labels: never the reported number
+                "best_monitored_acc_uses_labels": max(
+                    (row["acc"] for row in refiner.history_ if "acc" in row), default=None
+                ),
             },
             "environment": environment_info(torch_device),
         },

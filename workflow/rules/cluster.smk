@@ -1,7 +1,8 @@
 # Clusterers of fixed features (K-means, ...) run in `cluster`; those that fine-tune the
 # pretrained model (DEKM, DEC/IDEC) in `refine`, which reads the model and the images and also
 # writes the refined model and a per-iteration log. Either way only the clustering reruns when
-# a clusterer's parameters change.
+# a clusterer's parameters change. GCN clusterers also read the kNN graph of the dataset, built
+# once per (k, metric) by `graph`, so changing a GCN's other parameters does not rebuild it.
 
 
 rule cluster:
@@ -26,10 +27,25 @@ rule cluster:
         "../scripts/cluster.py"
 
 
+rule graph:
+    input:
+        "data/processed/{dataset}.h5",
+    output:
+        "results/{dataset}/graphs/knn{k}_{metric}.h5",
+    threads: config["threads"]["graph"]
+    log:
+        "results/logs/graph/{dataset}/knn{k}_{metric}.log",
+    benchmark:
+        "results/benchmarks/graph/{dataset}/knn{k}_{metric}.tsv"
+    conda:
+        "../../envs/deepclust.yaml"
+    script:
+        "../scripts/graph.py"
+
+
 rule refine:
     input:
-        data="data/processed/{dataset}.h5",
-        model=f"{RUN_DIR}/model.pt",
+        unpack(refine_inputs),
     output:
         labels=f"{RUN_DIR}/{{clusterer}}/labels.h5",
         metrics=f"{RUN_DIR}/{{clusterer}}/metrics.json",

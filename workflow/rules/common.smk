@@ -10,8 +10,15 @@ if _SRC not in sys.path:
     sys.path.insert(0, _SRC)
 os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_SRC, os.environ.get("PYTHONPATH")) if p)
 
-from deepclust.clustering import is_refiner
-from deepclust.config import PIXELS, ConfigError, check_config, expand_sweeps, experiment_runs
+from deepclust.clustering import graph_spec, is_refiner
+from deepclust.config import (
+    GRAPH_METRICS,
+    PIXELS,
+    ConfigError,
+    check_config,
+    expand_sweeps,
+    experiment_runs,
+)
 from deepclust.data.registry import BUILTIN_DATASETS
 
 # Sweeps become ordinary named entries; the expanded config is validated again (swept values
@@ -42,6 +49,8 @@ wildcard_constraints:
     clusterer=_alternatives(config["clusterers"]),
     source=_alternatives(DOWNLOADED_SOURCES),
     seed=r"\d+",
+    k=r"\d+",
+    metric=_alternatives(sorted(GRAPH_METRICS)),
 
 
 def dataset_params(wildcards):
@@ -79,6 +88,21 @@ def features_inputs(wildcards):
     inputs = {"data": f"data/processed/{wildcards.dataset}.h5"}
     if config["extractors"][wildcards.extractor]["model"] != PIXELS:
         inputs["model"] = f"{RUN_DIR}/model.pt".format(**wildcards)
+    return inputs
+
+
+def refine_inputs(wildcards):
+    """Images and pretrained model, plus the cached kNN graph for a GCN clusterer."""
+    inputs = {
+        "data": f"data/processed/{wildcards.dataset}.h5",
+        "model": f"{RUN_DIR}/model.pt".format(**wildcards),
+    }
+    clusterer = config["clusterers"][wildcards.clusterer]
+    graph = graph_spec(clusterer["method"], clusterer.get("params", {}))
+    if graph is not None:
+        inputs["graph"] = "results/{dataset}/graphs/knn{k}_{metric}.h5".format(
+            dataset=wildcards.dataset, **graph
+        )
     return inputs
 
 

@@ -14,5 +14,6 @@ with logged(snakemake.log[0], threads=snakemake.threads):
         model_out=snakemake.output.model,
         log_csv=snakemake.output.refine_log,
         run=dict(snakemake.params.run),
+        graph_h5=snakemake.input.get("graph"),
         threads=snakemake.threads,
     )

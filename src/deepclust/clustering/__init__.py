@@ -1,7 +1,8 @@
 """Clusterers, registered by name, with scikit-learn's ``fit``/``fit_predict`` shape.
 
 ``build_clusterer(method, n_clusters=..., random_state=..., **params)``; each method lives in its
-own module and registers itself with :func:`register`. Refiners (``dekm``, ``idec``) fine-tune
+own module and registers itself with :func:`register`. Refiners (``dekm``, ``idec``, the GCN
+clusterers ``sddecc`` and ``sdcn``) fine-tune
 the extractor's encoder instead of clustering fixed features; see
 :mod:`deepclust.clustering.refine`.
 """
@@ -12,6 +13,7 @@ from deepclust.clustering.base import (
     build_clusterer,
     check_clusterer_params,
     get_clusterer,
+    graph_spec,
     is_refiner,
     register,
 )
@@ -24,6 +26,7 @@ __all__ = [
     "build_clusterer",
     "check_clusterer_params",
     "get_clusterer",
+    "graph_spec",
     "is_refiner",
     "register",
 ]

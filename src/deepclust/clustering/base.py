@@ -13,6 +13,8 @@ CLUSTERERS: dict[str, type] = {}
 REFINERS: dict[str, str] = {
     "dekm": "deepclust.clustering.dekm",
     "idec": "deepclust.clustering.idec",
+    "sddecc": "deepclust.clustering.gcn",
+    "sdcn": "deepclust.clustering.gcn",
 }
 
 
@@ -29,6 +31,17 @@ def get_clusterer(method: str) -> type:
         known = sorted({*CLUSTERERS, *REFINERS})
         raise ValueError(f"unknown clusterer {method!r}; registered clusterers: {', '.join(known)}")
     return CLUSTERERS[method]
+
+
+def graph_spec(method: str, params: dict) -> dict | None:
+    """``{"k": ..., "metric": ...}`` of the kNN graph clusterer ``method`` propagates over
+    (its parameters, else its defaults), or ``None`` when it needs no graph. The workflow builds
+    each distinct graph once, as its own stage."""
+    cls = get_clusterer(method)
+    if not getattr(cls, "needs_graph", False):
+        return None
+    defaults = {p.name: p.default for p in inspect.signature(cls.__init__).parameters.values()}
+    return {key: params.get(key, defaults[key]) for key in ("k", "metric")}
 
 
 def register(name: str) -> Callable[[type], type]:

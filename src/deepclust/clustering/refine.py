@@ -34,6 +34,8 @@ class ModelRefiner(ClusterMixin, BaseEstimator, metaclass=abc.ABCMeta):
     #: the workflow routes these to the `refine` rule (it needs the model and the images)
     refines_model = True
     uses_labels = False
+    #: whether ``fit`` wants the kNN graph of the samples (``graph=``; GCN clustering)
+    needs_graph = False
 
     def fit(
         self,
@@ -43,7 +45,10 @@ class ModelRefiner(ClusterMixin, BaseEstimator, metaclass=abc.ABCMeta):
         model: torch.nn.Module,
         input_scale: float = 1.0,
         device: torch.device | str = "cpu",
+        graph: np.ndarray | None = None,
     ) -> ModelRefiner:
+        """Refine ``model`` on images ``X``; ``graph`` is a (2, E) edge list for the
+        clusterers that propagate over one (built from ``X`` when not given)."""
         images = np.asarray(X, dtype=np.float32)
         if images.ndim != 4:
             raise ValueError(
@@ -55,6 +60,14 @@ class ModelRefiner(ClusterMixin, BaseEstimator, metaclass=abc.ABCMeta):
         self._images = torch.as_tensor(images, device=self._device)
         self._scale = float(input_scale)
         self._y = None if y is None else np.asarray(y)
+        self._graph = None if graph is None else np.asarray(graph)
+        if self._graph is not None and (
+            self._graph.ndim != 2 or self._graph.shape[0] != 2 or self._graph.max() >= len(images)
+        ):
+            raise ValueError(
+                f"graph must be a (2, E) edge list over the {len(images)} samples; got shape "
+                f"{self._graph.shape}"
+            )
         self._generator = torch.Generator().manual_seed(
             0 if self.random_state is None else int(self.random_state)
         )
@@ -64,7 +77,7 @@ class ModelRefiner(ClusterMixin, BaseEstimator, metaclass=abc.ABCMeta):
         try:
             self._refine()
         finally:
-            del self._images
+            del self._images, self._graph
         return self
 
     def fit_predict(self, X, y=None, **fit_params):

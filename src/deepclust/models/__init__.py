@@ -5,9 +5,16 @@ an :class:`~deepclust.models.base.AutoEncoder`: ``encode`` gives the clustering 
 ``loss(batch)`` the training objective, so one trainer serves them all.
 """
 
-from deepclust.models.base import MODELS, AutoEncoder, build_model, check_model_args, register
+from deepclust.models.base import (
+    MODELS,
+    AutoEncoder,
+    JointPass,
+    build_model,
+    check_model_args,
+    register,
+)
 
 # Importing the modules registers the models.
-from deepclust.models import ascae, conv_ae, dense_ae, skip_cae  # noqa: E402,F401  isort: skip
+from deepclust.models import ascae, conv_ae, ddecn, dense_ae, skip_cae  # noqa: E402,F401  isort: skip
 
-__all__ = ["MODELS", "AutoEncoder", "build_model", "check_model_args", "register"]
+__all__ = ["MODELS", "AutoEncoder", "JointPass", "build_model", "check_model_args", "register"]

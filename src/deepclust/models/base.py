@@ -5,6 +5,7 @@ from __future__ import annotations
 import abc
 import inspect
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
@@ -24,6 +25,25 @@ def register(name: str) -> Callable[[type[AutoEncoder]], type[AutoEncoder]]:
         return cls
 
     return decorator
+
+
+@dataclass
+class JointPass:
+    """One forward pass for clusterers that train the encoder jointly with a GCN (SDCN, SDDECC).
+
+    ``layers``: every encoder layer's output flattened to (N, width), the code last (the GCN's
+    layer ``l`` is fed a mix of its own output and ``layers[l]``). ``logvar``: the code's
+    log-variance for a Gaussian encoder, else ``None``. ``losses``: the model's own weighted
+    loss terms to add to the clustering loss (reconstruction, mutual information, ...).
+    """
+
+    layers: list[torch.Tensor]
+    logvar: torch.Tensor | None = None
+    losses: dict[str, torch.Tensor] = field(default_factory=dict)
+
+    @property
+    def code(self) -> torch.Tensor:
+        return self.layers[-1]
 
 
 class AutoEncoder(nn.Module, metaclass=abc.ABCMeta):
@@ -62,6 +82,21 @@ class AutoEncoder(nn.Module, metaclass=abc.ABCMeta):
         """Mean squared reconstruction error; returns the loss and its named, detached terms for the log."""
         mse = F.mse_loss(self(x), x)
         return mse, {"mse": mse.detach()}
+
+    def encoder_layers(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Every encoder layer's output, flattened to (N, width), the code last.
+
+        Models that support GCN clustering (SDCN-style layer-wise fusion) override this.
+        """
+        raise NotImplementedError(
+            f"model {self.registered_name or type(self).__name__!r} does not expose its encoder "
+            "layers, so it cannot be clustered with a GCN; use dense_ae, conv_ae or ddecn"
+        )
+
+    def joint_pass(self, x: torch.Tensor) -> JointPass:
+        """Encoder layers plus the model's own loss (mean squared reconstruction error)."""
+        layers = self.encoder_layers(x)
+        return JointPass(layers, losses={"mse": F.mse_loss(self.decode(layers[-1]), x)})
 
 
 def check_model_args(name: str, args: dict) -> None:

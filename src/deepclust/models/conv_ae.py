@@ -72,9 +72,15 @@ class ConvAE(AutoEncoder):
         return sizes
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
+        return self.encoder_layers(x)[-1]
+
+    def encoder_layers(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Each conv map (after ReLU) flattened, then the embedding."""
+        maps = []
         for conv in self.convs:
             x = self.act(conv(x))
-        return self.embed(x.flatten(1))
+            maps.append(x)
+        return [*(m.flatten(1) for m in maps), self.embed(x.flatten(1))]
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         x = self.act(self.unembed(z)).view(-1, *self.bottleneck_shape)

@@ -47,6 +47,15 @@ class DenseAE(AutoEncoder):
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         return self.encoder(x.flatten(1))
 
+    def encoder_layers(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """The hidden activations (after ReLU) and the code: SDCN's ``tra1..3`` and ``z``."""
+        outputs, h = [], x.flatten(1)
+        for layer in self.encoder:
+            h = layer(h)
+            if not isinstance(layer, nn.Linear):
+                outputs.append(h)
+        return [*outputs, h]
+
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         return self.decoder(z).view(-1, *self.input_shape)
 

@@ -1,0 +1,275 @@
+"""GCN clustering trained jointly with the encoder: SDDECC's and SDCN's clustering stages.
+
+Both feed a graph convolutional network, propagating over the kNN graph of the input samples,
+with the encoder's layers: GCN layer ``l`` takes ``(1 - delta) * H_(l-1) + delta * Z_(l-1)``,
+``H`` its own previous output and ``Z`` the matching encoder layer (the first takes the pixels);
+the last layer is a softmax over the K clusters, ``Y``, and the label is ``argmax Y``. Cluster
+centres ``mu`` start from K-means on the code. Training is full batch (one step per epoch, as
+SDCN), and the two methods differ only in the clustering loss:
+
+- :class:`SDDECCClustering` (eq. 18-19): ``KL(p(z, y | x) || q(z, y))`` with ``p(y | z) = Y``,
+  ``q(z | y) = N(mu_y, I)`` and uniform ``q(y)``, i.e. per sample
+  ``sum_y Y_y (0.5 E||z - mu_y||^2 + log(K Y_y)) - H(p(z | x))``, weighted by ``cluster_weight``
+  (lambda2), plus the model's own terms (reconstruction, MI; the prior KL is what this replaces).
+  ``E||z - mu_y||^2 = ||m - mu_y||^2 + sum sigma^2`` is taken in closed form for a Gaussian code.
+- :class:`SDCN`: ``kl_weight * KL(P || Q) + gcn_weight * KL(P || Y)`` plus the reconstruction,
+  with ``Q`` the Student-t assignment of the code and ``P`` its sharpened target, recomputed
+  every epoch.
+
+Labels are the last epoch's (SDCN's published numbers are the best epoch *by ACC*, chosen with
+labels; the log keeps per-epoch ACC when labels are given, never used for a decision).
+
+References
+----------
+Bo et al. Structural deep clustering network (SDCN). WWW 2020: k = 3, delta (sigma) = 0.5,
+Adam 1e-3, 200 epochs, 0.1 KL(P||Q) + 0.01 KL(P||Y). SDDECC: ``shared/papers/SDDECC.md``
+sections 3.2-3.3; METHODS.md section 3.
+"""
+
+from __future__ import annotations
+
+import abc
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from deepclust.clustering.base import register
+from deepclust.clustering.graph import knn_graph, normalized_adjacency
+from deepclust.clustering.idec import soft_assignment, target_distribution
+from deepclust.clustering.refine import ModelRefiner
+from deepclust.models.base import JointPass
+
+
+class FusionGCN(nn.Module):
+    """SDCN's GCN: one layer per encoder layer plus a K-way output, each fed the delta-mix.
+
+    ``widths`` are the encoder layers' widths (the code last); layer ``l`` maps to
+    ``widths[l]`` and the last to ``n_clusters``. ReLU after every layer but the last; no biases.
+    """
+
+    def __init__(self, in_dim: int, widths: list[int], n_clusters: int, delta: float = 0.5):
+        super().__init__()
+        from torch_geometric.nn import GCNConv
+
+        if not 0.0 <= delta <= 1.0:
+            raise ValueError(f"delta = {delta} must be in [0, 1]")
+        self.delta = float(delta)
+        dims = [in_dim, *widths, n_clusters]
+        self.layers = nn.ModuleList(
+            GCNConv(d_in, d_out, bias=False, normalize=False)
+            for d_in, d_out in zip(dims[:-1], dims[1:], strict=True)
+        )
+
+    def mix(self, h: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """The transfer operator: ``(1 - delta) * h + delta * z``."""
+        return (1.0 - self.delta) * h + self.delta * z
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        encoder_layers: list[torch.Tensor],
+        edge_index: torch.Tensor,
+        edge_weight: torch.Tensor,
+    ) -> torch.Tensor:
+        """Logits (N, K) of ``Y``."""
+        if len(encoder_layers) != len(self.layers) - 1:
+            raise ValueError(
+                f"the GCN has {len(self.layers) - 1} fused layers, the encoder gave {len(encoder_layers)}"
+            )
+        h = F.relu(self.layers[0](x, edge_index, edge_weight))
+        for i, (layer, z) in enumerate(zip(self.layers[1:], encoder_layers, strict=True)):
+            h = layer(self.mix(h, z), edge_index, edge_weight)
+            if i < len(encoder_layers) - 1:
+                h = F.relu(h)
+        return h
+
+
+def sddecc_cluster_loss(
+    logits: torch.Tensor,
+    code: torch.Tensor,
+    logvar: torch.Tensor | None,
+    centres: torch.Tensor,
+) -> torch.Tensor:
+    """Eq. 18, ``KL(p(z, y | x) || q(z, y))`` per sample, averaged (additive constants dropped)."""
+    log_y = F.log_softmax(logits, dim=1)
+    y = log_y.exp()
+    sq_dist = torch.cdist(code, centres).pow(2)
+    if logvar is not None:
+        sq_dist = sq_dist + logvar.exp().sum(dim=1, keepdim=True)
+    fit = 0.5 * (y * sq_dist).sum(dim=1)
+    to_uniform = (y * (log_y + math.log(centres.shape[0]))).sum(dim=1)
+    loss = fit + to_uniform
+    if logvar is not None:  # minus the Gaussian entropy of p(z | x), up to a constant
+        loss = loss - 0.5 * logvar.sum(dim=1)
+    return loss.mean()
+
+
+class GCNClustering(ModelRefiner):
+    """Shared loop: graph, K-means start, joint full-batch training of encoder, GCN and centres."""
+
+    needs_graph = True
+
+    def __init__(self, n_clusters, k, metric, delta, epochs, lr, tol, kmeans_n_init, random_state):
+        self.n_clusters = n_clusters
+        self.k = k
+        self.metric = metric
+        self.delta = delta
+        self.epochs = epochs
+        self.lr = lr
+        self.tol = tol
+        self.kmeans_n_init = kmeans_n_init
+        self.random_state = random_state
+
+    @abc.abstractmethod
+    def _loss(
+        self, out: JointPass, logits: torch.Tensor, centres: torch.Tensor
+    ) -> dict[str, torch.Tensor]:
+        """The clustering loss terms (weighted) for one full-batch pass."""
+
+    def _refine(self) -> None:
+        model, device, n = self.model_, self._device, len(self._images)
+        images = self._batch(slice(None))
+        pixels = images.flatten(1)
+        edges = self._graph
+        if edges is None:
+            edges = knn_graph(pixels.cpu().numpy(), self.k, metric=self.metric)
+        edge_index, edge_weight = (t.to(device) for t in normalized_adjacency(edges, n))
+
+        km = self._kmeans(
+            self._embed().cpu().numpy(), n_init=self.kmeans_n_init, seed=self._seed(0)
+        )
+        self.init_labels_ = km.labels_.copy()
+        centres = nn.Parameter(
+            torch.as_tensor(km.cluster_centers_, dtype=torch.float32, device=device)
+        )
+        with torch.no_grad():
+            widths = [t.shape[1] for t in model.encoder_layers(images[:2])]
+        torch.manual_seed(self._seed(1))
+        self.gcn_ = FusionGCN(pixels.shape[1], widths, self.n_clusters, self.delta).to(device)
+        optimizer = torch.optim.Adam(
+            [*model.parameters(), *self.gcn_.parameters(), centres], lr=self.lr
+        )
+
+        labels, converged, epoch = self.init_labels_, False, 0
+        for epoch in range(1, self.epochs + 1):
+            model.train()
+            self.gcn_.train()
+            out = model.joint_pass(images)
+            logits = self.gcn_(pixels, out.layers, edge_index, edge_weight)
+            terms = {**out.losses, **self._loss(out, logits, centres)}
+            loss = sum(terms.values())
+            if not torch.isfinite(loss):
+                raise FloatingPointError(
+                    f"{type(self).__name__} loss became {loss.item()} in epoch {epoch}; lower lr"
+                )
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            new = logits.detach().argmax(dim=1).cpu().numpy()
+            changed = float(np.mean(new != labels))
+            labels = new
+            self._record(
+                epoch,
+                labels,
+                loss=loss.item(),
+                **{name: value.item() for name, value in terms.items()},
+                changed=changed,
+            )
+            if self.tol and changed < self.tol:
+                converged = True
+                break
+        labels = self._predict(images, pixels, edge_index, edge_weight)
+        self.cluster_centers_ = centres.detach().cpu().numpy()
+        self._finish(labels, epoch, converged)
+
+    def _predict(self, images, pixels, edge_index, edge_weight) -> np.ndarray:
+        """``argmax Y`` with the final weights (the code's mean, no sampling)."""
+        self.model_.eval()
+        self.gcn_.eval()
+        with torch.no_grad():
+            layers = self.model_.encoder_layers(images)
+            logits = self.gcn_(pixels, layers, edge_index, edge_weight)
+        return logits.argmax(dim=1).cpu().numpy()
+
+
+@register("sddecc")
+class SDDECCClustering(GCNClustering):
+    """SDDECC's GCN module and joint loss (eq. 18-19) on a pretrained encoder.
+
+    Parameters
+    ----------
+    n_clusters : K.
+    cluster_weight : lambda2, the weight of the clustering KL (paper grid 1-2).
+    k, metric : the kNN graph of the input samples.
+    delta : the transfer operator's weight on the encoder layer.
+    epochs, lr : full-batch Adam steps and learning rate.
+    tol : stop early when fewer than this fraction of labels change in an epoch (0: never).
+    kmeans_n_init : restarts of the K-means that initialises the centres.
+    """
+
+    def __init__(
+        self,
+        n_clusters: int = 10,
+        cluster_weight: float = 1.0,
+        k: int = 3,
+        metric: str = "euclidean",
+        delta: float = 0.5,
+        epochs: int = 200,
+        lr: float = 0.001,
+        tol: float = 0.0,
+        kmeans_n_init: int = 20,
+        random_state: int | None = None,
+    ):
+        super().__init__(n_clusters, k, metric, delta, epochs, lr, tol, kmeans_n_init, random_state)
+        self.cluster_weight = cluster_weight
+
+    def _loss(self, out, logits, centres):
+        return {
+            "cluster_kl": self.cluster_weight
+            * sddecc_cluster_loss(logits, out.code, out.logvar, centres)
+        }
+
+
+@register("sdcn")
+class SDCN(GCNClustering):
+    """SDCN's self-supervised loss on the same GCN: ``kl_weight KL(P||Q) + gcn_weight KL(P||Y)``.
+
+    Parameters
+    ----------
+    n_clusters, k, metric, delta, epochs, lr, tol, kmeans_n_init : as :class:`SDDECCClustering`.
+    kl_weight : weight of KL(P || Q), Q the Student-t assignment of the code (SDCN: 0.1).
+    gcn_weight : weight of KL(P || Y), Y the GCN's prediction (SDCN: 0.01).
+    alpha : Student-t degrees of freedom.
+    """
+
+    def __init__(
+        self,
+        n_clusters: int = 10,
+        kl_weight: float = 0.1,
+        gcn_weight: float = 0.01,
+        alpha: float = 1.0,
+        k: int = 3,
+        metric: str = "euclidean",
+        delta: float = 0.5,
+        epochs: int = 200,
+        lr: float = 0.001,
+        tol: float = 0.0,
+        kmeans_n_init: int = 20,
+        random_state: int | None = None,
+    ):
+        super().__init__(n_clusters, k, metric, delta, epochs, lr, tol, kmeans_n_init, random_state)
+        self.kl_weight = kl_weight
+        self.gcn_weight = gcn_weight
+        self.alpha = alpha
+
+    def _loss(self, out, logits, centres):
+        q = soft_assignment(out.code, centres, self.alpha)
+        p = target_distribution(q.detach())
+        return {
+            "kl_q": self.kl_weight * F.kl_div(q.log(), p, reduction="batchmean"),
+            "kl_gcn": self.gcn_weight
+            * F.kl_div(F.log_softmax(logits, dim=1), p, reduction="batchmean"),
+        }

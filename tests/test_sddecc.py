@@ -1,0 +1,299 @@
+"""SDDECC: the DDECN network, its MI estimator, the kNN graph, the fused GCN and its losses."""
+
+import copy
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from deepclust.clustering import build_clusterer, graph_spec
+from deepclust.clustering.gcn import FusionGCN, sddecc_cluster_loss
+from deepclust.clustering.graph import knn_graph, normalized_adjacency
+from deepclust.config import ConfigError, check_config
+from deepclust.io import write_h5
+from deepclust.metrics import evaluate
+from deepclust.models import build_model
+from deepclust.models.ddecn import gaussian_kl, jsd_mi_loss
+from deepclust.stages import read_graph, run_graph
+
+
+def test_jsd_mi_loss_scale():
+    zeros = torch.zeros(8)
+    assert jsd_mi_loss(zeros, zeros).item() == pytest.approx(2 * math.log(2))
+    assert jsd_mi_loss(torch.full((8,), 30.0), torch.full((8,), -30.0)).item() < 1e-6
+    # a critic that scores the pairs the wrong way round is penalised beyond chance
+    assert jsd_mi_loss(torch.full((8,), -3.0), torch.full((8,), 3.0)).item() > 2 * math.log(2)
+
+
+@pytest.mark.parametrize("dependent", [True, False])
+def test_jsd_mi_critic_scores_dependent_pairs_above_shuffled_ones(dependent):
+    """Trained on (x, z) pairs against in-batch shuffles, the JSD-MI estimate 2 log 2 - loss is
+    clearly positive when z depends on x and about zero when it does not."""
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(512, 2, generator=gen)
+    z = (
+        x + 0.1 * torch.randn(512, 2, generator=gen)
+        if dependent
+        else torch.randn(512, 2, generator=gen)
+    )
+    torch.manual_seed(0)
+    critic = torch.nn.Sequential(torch.nn.Linear(4, 32), torch.nn.ReLU(), torch.nn.Linear(32, 1))
+    optimizer = torch.optim.Adam(critic.parameters(), lr=1e-2)
+
+    def loss():
+        perm = torch.randperm(len(x))
+        return jsd_mi_loss(critic(torch.cat([x, z], 1)), critic(torch.cat([x[perm], z], 1)))
+
+    for _ in range(300):
+        optimizer.zero_grad()
+        value = loss()
+        value.backward()
+        optimizer.step()
+    with torch.no_grad():
+        estimate = 2 * math.log(2) - np.mean([loss().item() for _ in range(10)])
+    if dependent:
+        assert estimate > 0.5
+    else:
+        assert abs(estimate) < 0.1
+
+
+def test_gaussian_kl_against_closed_form():
+    mu, logvar = torch.tensor([[1.0, 0.0]]), torch.tensor([[0.0, math.log(4.0)]])
+    # 0.5 * (sigma^2 + mu^2 - 1 - log sigma^2) per dimension
+    expected = 0.5 * (1 + 1 - 1 - 0) + 0.5 * (4 + 0 - 1 - math.log(4.0))
+    assert gaussian_kl(mu, logvar).item() == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    ("shape", "channels", "widths"),
+    [
+        ((1, 16, 16), (16, 32), [16 * 8 * 8, 32 * 4 * 4, 10]),
+        ((1, 28, 28), (16, 16, 32, 32), [16 * 14 * 14, 16 * 7 * 7, 32 * 4 * 4, 32 * 2 * 2, 10]),
+    ],
+)
+def test_ddecn_picks_the_papers_channels_and_reconstructs_the_shape(shape, channels, widths):
+    model = build_model("ddecn", shape, 10)
+    assert tuple(conv.out_channels for conv in model.convs) == channels
+    assert all(conv.kernel_size == (3, 3) for conv in model.convs)
+    x = torch.rand(4, *shape)
+    assert [t.shape[1] for t in model.encoder_layers(x)] == widths
+    assert model.decode(model.encode(x)).shape == x.shape
+    loss, terms = model.loss(x)
+    assert set(terms) == {"recon", "mi_global", "mi_local", "prior_kl"}
+    assert torch.isfinite(loss)
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "widths"),
+    [("dense_ae", {"hidden_dims": (8, 6)}, [8, 6, 3]), ("conv_ae", {}, [32 * 16, 64 * 4, 128, 3])],
+)
+def test_encoder_layers_end_with_the_code(name, args, widths):
+    """What the GCN's layers are fed: each encoder layer flattened, the clustering code last."""
+    model = build_model(name, (1, 8, 8), 3, **args).eval()
+    x = torch.rand(5, 1, 8, 8)
+    layers = model.encoder_layers(x)
+    assert [t.shape[1] for t in layers] == widths
+    torch.testing.assert_close(layers[-1], model.encode(x))
+
+
+def test_ddecn_ablation_switches():
+    x = torch.rand(4, 1, 16, 16)
+    plain = build_model(
+        "ddecn", (1, 16, 16), 10, mi_weight=0.0, prior_weight=0.0, variational=False
+    )
+    assert set(plain.loss(x)[1]) == {"recon"}
+    assert plain.fc_logvar is None and plain.joint_pass(x).logvar is None
+    with pytest.raises(ValueError, match="variational"):
+        build_model("ddecn", (1, 16, 16), 10, variational=False)
+
+
+def test_ddecn_code_is_the_mean_at_inference_and_sampled_in_training():
+    model = build_model("ddecn", (1, 16, 16), 10)
+    x = torch.rand(4, 1, 16, 16)
+    model.eval()
+    assert torch.equal(model.encode(x), model.encode(x))
+    _, mu, logvar = model._encode_all(x)
+    model.train()
+    assert not torch.equal(model.sample(mu, logvar), mu)
+
+
+def test_ddecn_loss_decreases_on_a_synthetic_set(blobs_images):
+    images, _ = blobs_images
+    x = torch.as_tensor(images)
+    torch.manual_seed(0)
+    model = build_model("ddecn", x.shape[1:], 3, mi_weight=0.1)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    losses = []
+    for _ in range(40):
+        loss, terms = model.loss(x)
+        assert all(torch.isfinite(v) for v in terms.values())
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert np.mean(losses[-5:]) < 0.8 * np.mean(losses[:5])
+
+
+def _dense_knn_reference(X, k):
+    d = ((X[:, None] - X[None]) ** 2).sum(-1)
+    np.fill_diagonal(d, np.inf)
+    A = np.zeros_like(d)
+    rows = np.arange(len(X))[:, None]
+    A[rows, np.argsort(d, axis=1)[:, :k]] = 1
+    return np.maximum(A, A.T)
+
+
+def test_knn_graph_matches_a_dense_reference():
+    X = np.random.default_rng(0).normal(size=(40, 5)).astype(np.float32)
+    edges = knn_graph(X, k=3)
+    A = np.zeros((40, 40))
+    A[edges[0], edges[1]] = 1
+    np.testing.assert_array_equal(A, _dense_knn_reference(X, 3))
+    assert (A == A.T).all() and np.diag(A).sum() == 0
+    assert (A.sum(1) >= 3).all()
+    assert len({tuple(e) for e in edges.T}) == edges.shape[1]  # each directed edge once
+
+
+def test_knn_graph_never_links_a_sample_to_itself_even_with_duplicates():
+    X = np.repeat(np.arange(6, dtype=np.float32)[:, None], 3, axis=0)  # each point three times
+    edges = knn_graph(X, k=2)
+    assert not (edges[0] == edges[1]).any()
+
+
+def test_knn_graph_rejects_a_k_it_cannot_honour():
+    with pytest.raises(ValueError, match="k = 5"):
+        knn_graph(np.zeros((5, 2)), k=5)
+
+
+def test_normalized_adjacency_matches_the_dense_formula():
+    X = np.random.default_rng(1).normal(size=(25, 3)).astype(np.float32)
+    A = _dense_knn_reference(X, 3)
+    edge_index, weight = normalized_adjacency(knn_graph(X, k=3), 25)
+    dense = torch.zeros(25, 25)
+    dense[edge_index[0], edge_index[1]] = weight
+    A_hat = A + np.eye(25)
+    d = A_hat.sum(1) ** -0.5
+    np.testing.assert_allclose(dense.numpy(), d[:, None] * A_hat * d[None, :], rtol=1e-5)
+
+
+def test_fusion_gcn_mixes_encoder_layers_by_delta():
+    torch.manual_seed(0)
+    x = torch.randn(6, 4)
+    layers = [torch.randn(6, 5), torch.randn(6, 3)]
+    other = [torch.randn(6, 5), torch.randn(6, 3)]
+    edges = knn_graph(x.numpy(), k=2)
+    edge_index, weight = normalized_adjacency(edges, 6)
+    gcn = FusionGCN(4, [5, 3], n_clusters=2, delta=0.5)
+    h, z = torch.randn(6, 5), torch.randn(6, 5)
+    torch.testing.assert_close(gcn.mix(h, z), 0.5 * h + 0.5 * z)
+    assert gcn(x, layers, edge_index, weight).shape == (6, 2)
+    assert not torch.allclose(gcn(x, layers, edge_index, weight), gcn(x, other, edge_index, weight))
+    gcn.delta = 0.0  # the encoder's layers no longer reach the GCN
+    torch.testing.assert_close(
+        gcn(x, layers, edge_index, weight), gcn(x, other, edge_index, weight)
+    )
+    with pytest.raises(ValueError):
+        FusionGCN(4, [5, 3], n_clusters=2, delta=1.5)
+
+
+def test_sddecc_cluster_loss_against_numpy():
+    rng = np.random.default_rng(0)
+    logits, code, logvar = rng.normal(size=(5, 3)), rng.normal(size=(5, 2)), rng.normal(size=(5, 2))
+    centres = rng.normal(size=(3, 2))
+    y = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    sq = ((code[:, None] - centres[None]) ** 2).sum(-1) + np.exp(logvar).sum(1, keepdims=True)
+    expected = (0.5 * (y * sq).sum(1) + (y * np.log(3 * y)).sum(1) - 0.5 * logvar.sum(1)).mean()
+    as_t = lambda a: torch.as_tensor(a, dtype=torch.float64)  # noqa: E731
+    value = sddecc_cluster_loss(as_t(logits), as_t(code), as_t(logvar), as_t(centres))
+    assert value.item() == pytest.approx(expected)
+
+
+@pytest.fixture
+def pretrained_on_blobs(blobs_images):
+    images, labels = blobs_images
+    x = torch.as_tensor(images)
+    torch.manual_seed(0)
+    model = build_model("ddecn", x.shape[1:], 3, mi_weight=0.1)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    for _ in range(20):
+        for batch in x.split(32):
+            loss, _ = model.loss(batch)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    return model.eval(), images, labels
+
+
+@pytest.mark.parametrize("method", ["sddecc", "sdcn"])
+def test_gcn_clustering_trains_jointly_and_logs_every_epoch(pretrained_on_blobs, method):
+    model, images, labels = pretrained_on_blobs
+    before = copy.deepcopy(model.state_dict())
+    clusterer = build_clusterer(method, n_clusters=3, random_state=0, epochs=15, lr=1e-3)
+    clusterer.fit(images, labels, model=copy.deepcopy(model))
+    history = clusterer.history_
+    assert [row["iteration"] for row in history] == list(range(1, 16))
+    assert all(np.isfinite(row["loss"]) for row in history)
+    assert history[-1]["loss"] < history[0]["loss"]
+    assert {"recon", "mi_global", "mi_local", "changed", "acc"} <= set(history[0])
+    assert set(np.unique(clusterer.labels_)) <= {0, 1, 2} and len(clusterer.labels_) == len(images)
+    assert evaluate(labels, clusterer.labels_)["acc"] > 0.5
+    changed = [not torch.equal(before[k], v) for k, v in clusterer.model_.state_dict().items()]
+    assert any(changed)  # the encoder is trained jointly, not frozen
+
+
+def test_gcn_clustering_is_deterministic_on_cpu(pretrained_on_blobs):
+    model, images, _ = pretrained_on_blobs
+    runs = [
+        build_clusterer("sddecc", n_clusters=3, random_state=1, epochs=5).fit(
+            images, model=copy.deepcopy(model)
+        )
+        for _ in range(2)
+    ]
+    np.testing.assert_array_equal(runs[0].labels_, runs[1].labels_)
+    assert runs[0].history_[-1]["loss"] == runs[1].history_[-1]["loss"]
+
+
+def test_gcn_clustering_uses_a_given_graph_and_rejects_a_wrong_one(pretrained_on_blobs):
+    model, images, _ = pretrained_on_blobs
+    graph = knn_graph(images.reshape(len(images), -1), k=3)
+    fitted = build_clusterer("sdcn", n_clusters=3, random_state=0, epochs=2)
+    fitted.fit(images, model=copy.deepcopy(model), graph=graph)
+    with pytest.raises(ValueError, match="edge list"):
+        fitted.fit(images, model=copy.deepcopy(model), graph=graph + len(images))
+
+
+def test_graph_stage_records_build_cost_and_is_checked_on_read(tmp_path, blobs_images):
+    images, labels = blobs_images
+    data = tmp_path / "blobs.h5"
+    write_h5(data, {"images": images, "labels": labels}, {"n_clusters": 3})
+    out = tmp_path / "knn3_euclidean.h5"
+    attrs = run_graph(str(data), str(out), k=3, metric="euclidean")
+    assert attrs["build_seconds"] >= 0 and attrs["build_peak_mb"] > 0
+    edges = read_graph(str(out), k=3, metric="euclidean", n_samples=len(images))
+    np.testing.assert_array_equal(edges, knn_graph(images, k=3))
+    with pytest.raises(ValueError, match="expected a kNN graph"):
+        read_graph(str(out), k=5, metric="euclidean", n_samples=len(images))
+
+
+def test_graph_spec_reads_params_and_defaults():
+    assert graph_spec("sddecc", {}) == {"k": 3, "metric": "euclidean"}
+    assert graph_spec("sdcn", {"k": 5, "metric": "cosine"}) == {"k": 5, "metric": "cosine"}
+    assert graph_spec("dekm", {}) is None
+
+
+def _config(model, params=None):
+    return {
+        "datasets": {"d": {"source": "digits"}},
+        "extractors": {"e": {"model": model}},
+        "clusterers": {"c": {"method": "sddecc", "params": params or {}}},
+        "experiments": {"x": {"extractor": "e", "clusterer": "c"}},
+    }
+
+
+def test_config_rejects_a_gcn_on_a_model_without_encoder_layers_and_a_bad_graph():
+    check_config(_config("conv_ae"))
+    with pytest.raises(ConfigError, match="experiments.x: .*'ascae' does not expose"):
+        check_config(_config("ascae"))
+    with pytest.raises(ConfigError, match="clusterers.c.params: the kNN graph"):
+        check_config(_config("ddecn", {"metric": "manhattan"}))
