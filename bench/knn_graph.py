@@ -66,7 +66,16 @@ def main() -> None:
         return
     rows = []
     for n in args.sizes:
-        child = [sys.executable, __file__, "--one", str(n), "--k", str(args.k), "--metric", args.metric]
+        child = [
+            sys.executable,
+            __file__,
+            "--one",
+            str(n),
+            "--k",
+            str(args.k),
+            "--metric",
+            args.metric,
+        ]
         if args.data:
             child += ["--data", args.data]
         row = json.loads(subprocess.run(child, check=True, capture_output=True, text=True).stdout)

@@ -14,7 +14,8 @@ from deepclust.config import ConfigError, check_config
 from deepclust.io import write_h5
 from deepclust.metrics import evaluate
 from deepclust.models import build_model
-from deepclust.models.ddecn import gaussian_kl, jsd_mi_loss
+from deepclust.models.ddecn import jsd_mi_loss
+from deepclust.models.gaussian import gaussian_kl
 from deepclust.stages import read_graph, run_graph
 
 
@@ -252,6 +253,14 @@ def test_gcn_clustering_is_deterministic_on_cpu(pretrained_on_blobs):
     ]
     np.testing.assert_array_equal(runs[0].labels_, runs[1].labels_)
     assert runs[0].history_[-1]["loss"] == runs[1].history_[-1]["loss"]
+    assert runs[0].n_iter_ == 5 and runs[0].converged_ is None  # fixed epochs, no criterion
+
+
+def test_gcn_clustering_stops_early_below_tol(pretrained_on_blobs):
+    model, images, _ = pretrained_on_blobs
+    fitted = build_clusterer("sddecc", n_clusters=3, random_state=0, epochs=50, tol=1.0)
+    fitted.fit(images, model=copy.deepcopy(model))
+    assert fitted.n_iter_ == 1 and fitted.converged_ is True
 
 
 def test_gcn_clustering_uses_a_given_graph_and_rejects_a_wrong_one(pretrained_on_blobs):

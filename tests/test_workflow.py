@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import h5py
 import numpy as np
 import pytest
 import yaml
@@ -231,6 +232,36 @@ def test_sddecc_experiments_end_to_end_and_graph_caching(tmp_path, blobs_images)
     jobs = planned_jobs(snakemake(tmp_path, config, "-n"))
     assert jobs.pop("graph") == 1 and jobs.pop("refine") == 2, jobs
     assert set(jobs) <= {"aggregate", "all"}, jobs
+
+
+@pytest.mark.slow
+def test_mfvc_experiments_end_to_end_and_manifold_caching(tmp_path, blobs_images):
+    """workflow/configs/mfvc.yaml on a fixture (resized to 32x32): MFVC and N2D; switching
+    MFVC's K-means to DBSCAN reuses the cached UMAP embedding."""
+    images, labels = blobs_images
+    np.savez(tmp_path / "blobs.npz", images=images[:, 0], labels=labels)
+    config = yaml.safe_load((REPO / "workflow" / "configs" / "mfvc.yaml").read_text())
+    config["datasets"] = {
+        "blobs": {"source": "npz", "path": str(tmp_path / "blobs.npz"), "size": 32}
+    }
+    config["seeds"] = [0]
+    config["device"] = "cpu"
+    for extractor in config["extractors"].values():
+        extractor["epochs"] = 1
+    experiments = config["experiments"]
+    config["experiments"] = {k: experiments[k] for k in ("mfvc", "n2d")}
+    run = snakemake(tmp_path, config, "--resources", "gpu=1")
+    assert run.returncode == 0, run.stderr[-3000:]
+    rows = {r["experiment"]: r for r in csv.DictReader(open(tmp_path / "results" / "summary.csv"))}
+    assert set(rows) == {"mfvc", "n2d"}
+    assert all(0 <= float(r["acc"]) <= 1 for r in rows.values())
+    embedding = tmp_path / "results" / "blobs" / "res_vae" / "seed0" / "manifolds" / "umap_mfvc.h5"
+    with h5py.File(embedding) as f:
+        assert f["features"].shape == (120, 3)  # n_components = number of clusters
+
+    config["experiments"]["mfvc_dbscan"] = experiments["mfvc_dbscan"]
+    jobs = planned_jobs(snakemake(tmp_path, config, "-n"))
+    assert jobs.pop("cluster") == 1 and set(jobs) <= {"aggregate", "all"}, jobs
 
 
 def test_configfile_replaces_the_default_instead_of_merging(tmp_path):

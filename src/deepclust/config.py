@@ -26,6 +26,7 @@ def check_config(config: dict) -> None:
     """Raise :class:`ConfigError` naming the first bad key."""
     # Imported here: the registries pull in torch, which the stages that only read PIXELS skip.
     from deepclust.clustering import check_clusterer_params, get_clusterer, graph_spec, is_refiner
+    from deepclust.clustering.manifold import check_manifold_params
     from deepclust.models import MODELS, AutoEncoder, check_model_args
 
     for name, ds in config.get("datasets", {}).items():
@@ -54,6 +55,11 @@ def check_config(config: dict) -> None:
             check_model_args(model, ex.get("model_args", {}))
         except ValueError as err:
             raise ConfigError(f"extractors.{name}.model_args: {err}") from None
+    for name, mf in config.get("manifolds", {}).items():
+        try:
+            check_manifold_params(mf.get("method", "umap"), mf.get("params", {}))
+        except ValueError as err:
+            raise ConfigError(f"manifolds.{name}: {err}") from None
     for name, cl in config.get("clusterers", {}).items():
         method = cl["method"]
         try:
@@ -72,6 +78,21 @@ def check_config(config: dict) -> None:
                 f"clusterers.{name}.params: the kNN graph needs an integer k >= 1 and a metric in "
                 f"{sorted(GRAPH_METRICS)}; got k = {graph['k']!r}, metric = {graph['metric']!r}"
             )
+        manifold = cl.get("manifold")
+        if manifold is not None:
+            if manifold not in config.get("manifolds", {}):
+                raise ConfigError(
+                    f"clusterers.{name}.manifold: {manifold!r} is not defined under manifolds"
+                )
+            if is_refiner(method):
+                raise ConfigError(
+                    f"clusterers.{name}.manifold: {method!r} refines the model; it clusters no embedding"
+                )
+            if cl.get("layer"):
+                raise ConfigError(
+                    f"clusterers.{name}.layer: with a manifold, set the layer on "
+                    f"manifolds.{manifold}.layer (the embedding is of one layer)"
+                )
         if is_refiner(method) and cl.get("layer"):
             raise ConfigError(
                 f"clusterers.{name}.layer: {method!r} refines the model's own clustering features;"

@@ -219,6 +219,54 @@ def read_features(
     return arrays[name], arrays["labels"], attrs
 
 
+def run_manifold(
+    features_h5: str,
+    manifold_cfg: dict,
+    output: str,
+    *,
+    seed: int,
+    threads: int | None = None,
+) -> None:
+    """Embed one feature layer (UMAP) and write it in the layout of features.h5, so the
+    clusterers that read it need no second reader."""
+    from deepclust.clustering.manifold import build_manifold
+
+    features, labels, attrs = read_features(features_h5, manifold_cfg.get("layer"))
+    seed_everything(seed)
+    method = manifold_cfg.get("method", "umap")
+    embedder = build_manifold(
+        method,
+        n_clusters=int(attrs["n_clusters"]),
+        random_state=seed,
+        n_jobs=threads,
+        **manifold_cfg.get("params", {}),
+    )
+    tic = time.perf_counter()
+    embedding = embedder.fit_transform(features)
+    seconds = time.perf_counter() - tic
+    write_h5(
+        output,
+        {"features": embedding, "labels": labels},
+        {
+            "source": features_h5,
+            "default_layer": method,
+            "layers": [method],
+            "n_clusters": attrs["n_clusters"],
+            "dataset_attrs": attrs.get("dataset_attrs", {}),
+            "manifold": manifold_cfg,
+            "seconds": seconds,
+        },
+    )
+    log.info(
+        "%s embedding %s of %s %s in %.1fs",
+        method,
+        embedding.shape,
+        features_h5,
+        features.shape,
+        seconds,
+    )
+
+
 def run_cluster(
     features_h5: str,
     clusterer_cfg: dict,

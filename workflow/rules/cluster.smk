@@ -1,13 +1,32 @@
-# Clusterers of fixed features (K-means, ...) run in `cluster`; those that fine-tune the
+# Clusterers of fixed features (K-means, ...) run in `cluster`, on features.h5 or, for a clusterer
+# with `manifold:`, on that manifold's embedding (its own stage: K-means -> DBSCAN reuses it); those that fine-tune the
 # pretrained model (DEKM, DEC/IDEC) in `refine`, which reads the model and the images and also
 # writes the refined model and a per-iteration log. Either way only the clustering reruns when
 # a clusterer's parameters change. GCN clusterers also read the kNN graph of the dataset, built
 # once per (k, metric) by `graph`, so changing a GCN's other parameters does not rebuild it.
 
 
-rule cluster:
+rule manifold:
     input:
         features=f"{RUN_DIR}/features.h5",
+    output:
+        f"{RUN_DIR}/manifolds/{{manifold}}.h5",
+    params:
+        manifold=manifold_params,
+    threads: config["threads"]["manifold"]
+    log:
+        f"results/logs/manifold/{{dataset}}/{{extractor}}/seed{{seed}}/{{manifold}}.log",
+    benchmark:
+        f"results/benchmarks/manifold/{{dataset}}/{{extractor}}/seed{{seed}}/{{manifold}}.tsv"
+    conda:
+        "../../envs/deepclust.yaml"
+    script:
+        "../scripts/manifold.py"
+
+
+rule cluster:
+    input:
+        unpack(cluster_inputs),
     output:
         labels=f"{RUN_DIR}/{{clusterer}}/labels.h5",
         metrics=f"{RUN_DIR}/{{clusterer}}/metrics.json",

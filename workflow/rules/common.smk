@@ -47,6 +47,7 @@ wildcard_constraints:
     dataset=_alternatives(config["datasets"]),
     extractor=_alternatives(config["extractors"]),
     clusterer=_alternatives(config["clusterers"]),
+    manifold=_alternatives(config.get("manifolds", {})),
     source=_alternatives(DOWNLOADED_SOURCES),
     seed=r"\d+",
     k=r"\d+",
@@ -89,6 +90,17 @@ def features_inputs(wildcards):
     if config["extractors"][wildcards.extractor]["model"] != PIXELS:
         inputs["model"] = f"{RUN_DIR}/model.pt".format(**wildcards)
     return inputs
+
+
+def manifold_params(wildcards):
+    return config["manifolds"][wildcards.manifold]
+
+
+def cluster_inputs(wildcards):
+    """features.h5, or the embedding of the clusterer's manifold."""
+    manifold = config["clusterers"][wildcards.clusterer].get("manifold")
+    name = f"manifolds/{manifold}.h5" if manifold else "features.h5"
+    return {"features": f"{RUN_DIR}/{name}".format(**wildcards)}
 
 
 def refine_inputs(wildcards):

@@ -18,7 +18,7 @@ from deepclust.clustering.base import (
     register,
 )
 
-from deepclust.clustering import kmeans  # noqa: E402,F401  isort: skip
+from deepclust.clustering import kmeans, manifold  # noqa: E402,F401  isort: skip
 
 __all__ = [
     "CLUSTERERS",

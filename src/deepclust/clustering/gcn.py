@@ -183,7 +183,7 @@ class GCNClustering(ModelRefiner):
                 break
         labels = self._predict(images, pixels, edge_index, edge_weight)
         self.cluster_centers_ = centres.detach().cpu().numpy()
-        self._finish(labels, epoch, converged)
+        self._finish(labels, epoch, converged if self.tol else None)
 
     def _predict(self, images, pixels, edge_index, edge_weight) -> np.ndarray:
         """``argmax Y`` with the final weights (the code's mean, no sampling)."""

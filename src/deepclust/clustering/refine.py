@@ -145,10 +145,11 @@ class ModelRefiner(ClusterMixin, BaseEstimator, metaclass=abc.ABCMeta):
         )
         return row
 
-    def _finish(self, labels: np.ndarray, n_iter: int, converged: bool) -> None:
+    def _finish(self, labels: np.ndarray, n_iter: int, converged: bool | None) -> None:
         self.labels_ = np.asarray(labels, dtype=np.int64)
         self.n_iter_ = int(n_iter)
-        self.converged_ = bool(converged)
+        # None: the method has no stopping criterion (it ran its fixed number of iterations)
+        self.converged_ = None if converged is None else bool(converged)
         elapsed = time.perf_counter() - self._tic
         self.seconds_per_iter_ = elapsed / max(n_iter, 1)
         self.model_.eval()

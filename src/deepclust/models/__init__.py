@@ -15,6 +15,6 @@ from deepclust.models.base import (
 )
 
 # Importing the modules registers the models.
-from deepclust.models import ascae, conv_ae, ddecn, dense_ae, skip_cae  # noqa: E402,F401  isort: skip
+from deepclust.models import ascae, conv_ae, ddecn, dense_ae, res_vae, skip_cae  # noqa: E402,F401  isort: skip
 
 __all__ = ["MODELS", "AutoEncoder", "JointPass", "build_model", "check_model_args", "register"]

@@ -40,6 +40,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from deepclust.models.base import AutoEncoder, JointPass, register, xavier_init
+from deepclust.models.gaussian import gaussian_kl, reparameterize
 
 
 def jsd_mi_loss(positive: torch.Tensor, negative: torch.Tensor) -> torch.Tensor:
@@ -49,11 +50,6 @@ def jsd_mi_loss(positive: torch.Tensor, negative: torch.Tensor) -> torch.Tensor:
     written with softplus for stability.
     """
     return F.softplus(-positive).mean() + F.softplus(negative).mean()
-
-
-def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """Mean over samples of ``KL(N(mu, exp(logvar)) || N(0, I))``, summed over dimensions."""
-    return (-0.5 * (1.0 + logvar - mu.pow(2) - logvar.exp())).sum(dim=1).mean()
 
 
 class GlobalCritic(nn.Module):
@@ -199,7 +195,7 @@ class DDECN(AutoEncoder):
         """Reparameterised ``z`` while training; the mean otherwise (or for a plain code)."""
         if logvar is None or not self.training:
             return mu
-        return mu + torch.randn_like(mu) * (0.5 * logvar).exp()
+        return reparameterize(mu, logvar)
 
     # -- objective --------------------------------------------------------------------------
 

@@ -1,0 +1,201 @@
+"""Manifold learning before clustering (N2D, MFVC): UMAP, then K-means, DBSCAN or a Gaussian mixture.
+
+The embedding is its own workflow stage (``manifolds:`` in the config, one HDF5 file per run and
+manifold), so switching the clusterer that reads it (K-means -> DBSCAN) does not recompute UMAP.
+
+``deterministic=True`` passes the seed to UMAP, which then runs single-threaded and gives the
+same embedding for the same seed and input; ``False`` lets it use every thread (faster, not
+reproducible).
+
+References
+----------
+McInnes, Healy, Melville. UMAP. arXiv 1802.03426. McConville et al. N2D: (not too) deep
+clustering via clustering the local manifold of an autoencoded embedding. ICPR 2020
+(n_neighbors 20, min_dist 0, n_components = n_clusters, full-covariance GMM). MFVC:
+``shared/papers/MFVC.md`` (n_neighbors 27, min_dist 0, K-means; DBSCAN as the ablation).
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
+from sklearn.cluster import DBSCAN as _SKDBSCAN
+from sklearn.mixture import GaussianMixture
+
+from deepclust.clustering.base import register
+
+#: manifold methods, by the name a config's ``manifolds.<name>.method`` uses
+MANIFOLDS: dict[str, type] = {}
+
+
+class UMAPEmbedding(TransformerMixin, BaseEstimator):
+    """UMAP to ``n_components`` dimensions (``None``: the number of clusters).
+
+    Parameters
+    ----------
+    n_components : output dimensions; ``None`` takes ``n_clusters``.
+    n_neighbors, min_dist, metric : UMAP's.
+    deterministic : seed UMAP with ``random_state`` (single-threaded, reproducible).
+    n_clusters : used only when ``n_components`` is ``None``.
+    random_state : seed.
+    n_jobs : threads when not deterministic.
+    """
+
+    def __init__(
+        self,
+        n_components: int | None = None,
+        n_neighbors: int = 27,
+        min_dist: float = 0.0,
+        metric: str = "euclidean",
+        deterministic: bool = True,
+        n_clusters: int = 10,
+        random_state: int | None = None,
+        n_jobs: int | None = None,
+    ):
+        self.n_components = n_components
+        self.n_neighbors = n_neighbors
+        self.min_dist = min_dist
+        self.metric = metric
+        self.deterministic = deterministic
+        self.n_clusters = n_clusters
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    def fit_transform(self, X: np.ndarray, y=None) -> np.ndarray:
+        import umap  # imported on use: it compiles with numba on first import
+
+        X = np.asarray(X, dtype=np.float32)
+        if not np.isfinite(X).all():
+            raise ValueError("features contain NaN or Inf values")
+        if self.n_neighbors >= len(X):
+            raise ValueError(f"n_neighbors = {self.n_neighbors} needs more than {len(X)} samples")
+        seeded = self.deterministic and self.random_state is not None
+        self.umap_ = umap.UMAP(
+            n_components=self.n_components or self.n_clusters,
+            n_neighbors=self.n_neighbors,
+            min_dist=self.min_dist,
+            metric=self.metric,
+            random_state=self.random_state if seeded else None,
+            n_jobs=1 if seeded else (self.n_jobs or -1),
+        )
+        self.embedding_ = self.umap_.fit_transform(X).astype(np.float32)
+        return self.embedding_
+
+    def fit(self, X: np.ndarray, y=None) -> UMAPEmbedding:
+        self.fit_transform(X)
+        return self
+
+
+MANIFOLDS["umap"] = UMAPEmbedding
+
+
+def check_manifold_params(method: str, params: dict) -> None:
+    """Fail with the name of an unknown method or parameter."""
+    if method not in MANIFOLDS:
+        raise ValueError(
+            f"unknown manifold method {method!r}; known: {', '.join(sorted(MANIFOLDS))}"
+        )
+    allowed = [
+        p
+        for p in inspect.signature(MANIFOLDS[method].__init__).parameters
+        if p not in {"self", "n_clusters", "random_state", "n_jobs"}
+    ]
+    unknown = sorted(set(params) - set(allowed))
+    if unknown:
+        raise ValueError(
+            f"manifold {method!r} takes no parameter {unknown[0]!r}; it takes: {', '.join(allowed)}"
+        )
+
+
+def build_manifold(
+    method: str,
+    *,
+    n_clusters: int,
+    random_state: int | None = None,
+    n_jobs: int | None = None,
+    **params,
+):
+    check_manifold_params(method, params)
+    return MANIFOLDS[method](
+        n_clusters=n_clusters, random_state=random_state, n_jobs=n_jobs, **params
+    )
+
+
+@register("dbscan")
+class DBSCAN(ClusterMixin, BaseEstimator):
+    """scikit-learn's DBSCAN; label -1 is noise, which the metrics count as wrong, never mapped.
+
+    Parameters
+    ----------
+    n_clusters : not used to cluster (DBSCAN finds its own number); kept for the common signature.
+    eps, min_samples, metric : DBSCAN's.
+    random_state : unused (DBSCAN is deterministic).
+    """
+
+    def __init__(
+        self,
+        n_clusters: int = 10,
+        eps: float = 0.5,
+        min_samples: int = 10,
+        metric: str = "euclidean",
+        random_state: int | None = None,
+    ):
+        self.n_clusters = n_clusters
+        self.eps = eps
+        self.min_samples = min_samples
+        self.metric = metric
+        self.random_state = random_state
+
+    def fit(self, X: np.ndarray, y=None) -> DBSCAN:
+        model = _SKDBSCAN(eps=self.eps, min_samples=self.min_samples, metric=self.metric).fit(
+            np.asarray(X, dtype=np.float64)
+        )
+        self.labels_ = model.labels_.astype(np.int64)
+        self.noise_fraction_ = float(np.mean(self.labels_ == -1))
+        return self
+
+
+@register("gmm")
+class GMM(ClusterMixin, BaseEstimator):
+    """A Gaussian mixture (N2D's clusterer of the UMAP embedding); label = most likely component.
+
+    Parameters
+    ----------
+    n_clusters : components.
+    covariance_type : ``full`` as N2D.
+    n_init, max_iter, tol : EM restarts (best likelihood kept), iterations, tolerance.
+    random_state : seed.
+    """
+
+    def __init__(
+        self,
+        n_clusters: int = 10,
+        covariance_type: str = "full",
+        n_init: int = 1,
+        max_iter: int = 100,
+        tol: float = 1e-3,
+        random_state: int | None = None,
+    ):
+        self.n_clusters = n_clusters
+        self.covariance_type = covariance_type
+        self.n_init = n_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.random_state = random_state
+
+    def fit(self, X: np.ndarray, y=None) -> GMM:
+        X = np.asarray(X, dtype=np.float64)
+        if self.n_clusters > len(X):
+            raise ValueError(f"n_clusters = {self.n_clusters} exceeds the {len(X)} samples")
+        self.mixture_ = GaussianMixture(
+            self.n_clusters,
+            covariance_type=self.covariance_type,
+            n_init=self.n_init,
+            max_iter=self.max_iter,
+            tol=self.tol,
+            random_state=self.random_state,
+        ).fit(X)
+        self.labels_ = self.mixture_.predict(X).astype(np.int64)
+        return self

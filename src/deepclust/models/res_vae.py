@@ -1,0 +1,147 @@
+"""MFVC's residual beta-VAE with SimAM attention and multi-scale ("early") feature fusion.
+
+Encoder: five Res-VAE-Blocks, 1 -> 16 -> 32 -> 64 -> 128 -> 256 channels, each followed by 2x2
+max pooling (32x32 -> 1x1). A block is ``(conv3x3 + BN, LeakyReLU, conv3x3 + BN) -> SimAM`` on
+the main path, ``conv1x1 + BN`` on the shortcut, summed, then LeakyReLU. Every block's output is
+global-average-pooled and the five vectors concatenated (16 + 32 + 64 + 128 + 256 = 496 values),
+then BN + LeakyReLU and two linear heads give the mean and log-variance of ``z``. The decoder
+mirrors it: linear to 256 x 1 x 1, five (2x nearest upsampling + residual block) stages back to
+16 channels at full size, and a 3x3 conv with a sigmoid. Loss: ``||x - x'||^2`` summed over pixels
+(per image) ``+ beta * KL(N(mu, sigma^2) || N(0, I))``; features: the mean.
+
+Readings (the paper fixes neither): ``latent_dim`` (default 10) and ``beta`` (default 1) are
+parameters; pooling is max pooling; SimAM uses the ``H*W - 1`` variance of its reference code.
+Inputs must be a multiple of 32 on each side: set ``datasets.<name>.size: 32`` (the paper
+resizes every dataset to 32x32).
+
+References
+----------
+MFVC: ``shared/papers/MFVC.md``; METHODS.md section 4. Yang et al. SimAM: a simple,
+parameter-free attention module for convolutional neural networks. ICML 2021.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from deepclust.models.base import AutoEncoder, register
+from deepclust.models.gaussian import gaussian_kl, reparameterize
+
+
+class SimAM(nn.Module):
+    """Parameter-free attention: ``x * sigmoid((x - mean)^2 / (4 (var + lam)) + 0.5)`` per channel.
+
+    ``mean`` and ``var`` are taken over each channel's H x W positions (``var`` with ``H*W - 1``).
+    """
+
+    def __init__(self, lam: float = 1e-4):
+        super().__init__()
+        self.lam = float(lam)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n = x.shape[2] * x.shape[3] - 1
+        sq = (x - x.mean(dim=(2, 3), keepdim=True)).pow(2)
+        energy = sq / (4 * (sq.sum(dim=(2, 3), keepdim=True) / max(n, 1) + self.lam)) + 0.5
+        return x * torch.sigmoid(energy)
+
+
+class ResVAEBlock(nn.Module):
+    """Main path (conv + BN) x 2 then SimAM, plus a conv + BN shortcut; summed; LeakyReLU."""
+
+    def __init__(self, c_in: int, c_out: int, simam: bool = True, slope: float = 0.2):
+        super().__init__()
+        self.main = nn.Sequential(
+            nn.Conv2d(c_in, c_out, 3, padding=1, bias=False),
+            nn.BatchNorm2d(c_out),
+            nn.LeakyReLU(slope),
+            nn.Conv2d(c_out, c_out, 3, padding=1, bias=False),
+            nn.BatchNorm2d(c_out),
+            SimAM() if simam else nn.Identity(),
+        )
+        self.shortcut = nn.Sequential(nn.Conv2d(c_in, c_out, 1, bias=False), nn.BatchNorm2d(c_out))
+        self.act = nn.LeakyReLU(slope)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.act(self.main(x) + self.shortcut(x))
+
+
+@register("res_vae")
+class ResVAE(AutoEncoder):
+    """MFVC's network (see the module docstring).
+
+    Parameters
+    ----------
+    input_shape : (C, H, W); H and W multiples of 32.
+    n_clusters : unused by the network (the latent size is ``latent_dim``).
+    channels : block widths.
+    latent_dim : size of ``z``.
+    beta : weight of the KL term.
+    simam : ``False`` removes SimAM from every block (the paper's ablation).
+    """
+
+    def __init__(
+        self,
+        input_shape: tuple[int, int, int],
+        n_clusters: int,
+        channels: tuple[int, ...] = (16, 32, 64, 128, 256),
+        latent_dim: int = 10,
+        beta: float = 1.0,
+        simam: bool = True,
+    ):
+        super().__init__()
+        self.input_shape = tuple(input_shape)
+        c, h, w = self.input_shape
+        factor = 2 ** len(channels)
+        if h % factor or w % factor:
+            raise ValueError(
+                f"res_vae needs images whose sides are multiples of {factor}, got {h}x{w}; "
+                "resize them in the dataset config (size: 32)"
+            )
+        self.beta = float(beta)
+        widths = [c, *channels]
+        self.blocks = nn.ModuleList(
+            ResVAEBlock(a, b, simam) for a, b in zip(widths[:-1], widths[1:], strict=True)
+        )
+        self.fusion = nn.Sequential(nn.BatchNorm1d(sum(channels)), nn.LeakyReLU(0.2))
+        self.fc_mu = nn.Linear(sum(channels), latent_dim)
+        self.fc_logvar = nn.Linear(sum(channels), latent_dim)
+        self.bottleneck_shape = (channels[-1], h // factor, w // factor)
+        self.unembed = nn.Linear(latent_dim, channels[-1] * (h // factor) * (w // factor))
+        out_widths = [*channels[::-1], channels[0]]  # 256 -> 128 -> 64 -> 32 -> 16 -> 16
+        self.up_blocks = nn.ModuleList(
+            ResVAEBlock(a, b, simam) for a, b in zip(out_widths[:-1], out_widths[1:], strict=True)
+        )
+        self.to_image = nn.Conv2d(channels[0], c, 3, padding=1)
+
+    def fused_features(self, x: torch.Tensor) -> torch.Tensor:
+        """The 496-wide early fusion: global average pools of every block's output."""
+        pooled = []
+        for block in self.blocks:
+            x = block(x)
+            pooled.append(x.mean(dim=(2, 3)))
+            x = F.max_pool2d(x, 2)
+        return torch.cat(pooled, dim=1)
+
+    def _posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.fusion(self.fused_features(x))
+        return self.fc_mu(h), self.fc_logvar(h)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """The latent mean: MFVC's clustering feature."""
+        return self._posterior(x)[0]
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        x = F.leaky_relu(self.unembed(z), 0.2).view(-1, *self.bottleneck_shape)
+        for block in self.up_blocks:
+            x = block(F.interpolate(x, scale_factor=2, mode="nearest"))
+        return torch.sigmoid(self.to_image(x))
+
+    def loss(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """``||x - x'||^2`` per image (summed over pixels) + ``beta`` x KL, batch means."""
+        mu, logvar = self._posterior(x)
+        z = reparameterize(mu, logvar)
+        recon = (self.decode(z) - x).pow(2).flatten(1).sum(dim=1).mean()
+        kl = gaussian_kl(mu, logvar)
+        return recon + self.beta * kl, {"recon": recon.detach(), "kl": kl.detach()}
