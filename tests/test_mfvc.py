@@ -55,9 +55,11 @@ def test_res_vae_loss_is_reconstruction_plus_beta_kl():
     assert l0 == pytest.approx(r0) and l2 == pytest.approx(r2 + 2 * k2, rel=1e-5)
 
 
-def test_res_vae_rejects_sizes_the_five_poolings_cannot_take():
-    with pytest.raises(ValueError, match="size: 32"):
-        build_model("res_vae", (1, 28, 28), 10)
+def test_res_vae_takes_sizes_the_poolings_do_not_divide():
+    model = build_model("res_vae", (1, 28, 28), 10).eval()  # 28 -> 14 -> 7 -> 4 -> 2 -> 1
+    assert model.map_sizes == [(28, 28), (14, 14), (7, 7), (4, 4), (2, 2), (1, 1)]
+    x = torch.rand(2, 1, 28, 28)
+    assert model(x).shape == x.shape
 
 
 @pytest.fixture(scope="module")

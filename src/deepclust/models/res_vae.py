@@ -1,18 +1,17 @@
 """MFVC's residual beta-VAE with SimAM attention and multi-scale ("early") feature fusion.
 
 Encoder: five Res-VAE-Blocks, 1 -> 16 -> 32 -> 64 -> 128 -> 256 channels, each followed by 2x2
-max pooling (32x32 -> 1x1). A block is ``(conv3x3 + BN, LeakyReLU, conv3x3 + BN) -> SimAM`` on
+max pooling (32x32 -> 1x1; odd sizes round up, so any input size works). A block is ``(conv3x3 + BN, LeakyReLU, conv3x3 + BN) -> SimAM`` on
 the main path, ``conv1x1 + BN`` on the shortcut, summed, then LeakyReLU. Every block's output is
 global-average-pooled and the five vectors concatenated (16 + 32 + 64 + 128 + 256 = 496 values),
 then BN + LeakyReLU and two linear heads give the mean and log-variance of ``z``. The decoder
-mirrors it: linear to 256 x 1 x 1, five (2x nearest upsampling + residual block) stages back to
-16 channels at full size, and a 3x3 conv with a sigmoid. Loss: ``||x - x'||^2`` summed over pixels
+mirrors it: linear to 256 x 1 x 1, five (nearest upsampling to the matching encoder size +
+residual block) stages back to 16 channels at full size, and a 3x3 conv with a sigmoid. Loss: ``||x - x'||^2`` summed over pixels
 (per image) ``+ beta * KL(N(mu, sigma^2) || N(0, I))``; features: the mean.
 
 Readings (the paper fixes neither): ``latent_dim`` (default 10) and ``beta`` (default 1) are
 parameters; pooling is max pooling; SimAM uses the ``H*W - 1`` variance of its reference code.
-Inputs must be a multiple of 32 on each side: set ``datasets.<name>.size: 32`` (the paper
-resizes every dataset to 32x32).
+The paper resizes every dataset to 32x32: set ``datasets.<name>.size: 32``.
 
 References
 ----------
@@ -21,6 +20,8 @@ parameter-free attention module for convolutional neural networks. ICML 2021.
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 import torch.nn.functional as F
@@ -73,7 +74,7 @@ class ResVAE(AutoEncoder):
 
     Parameters
     ----------
-    input_shape : (C, H, W); H and W multiples of 32.
+    input_shape : (C, H, W) of the images (the paper: 32x32).
     n_clusters : unused by the network (the latent size is ``latent_dim``).
     channels : block widths.
     latent_dim : size of ``z``.
@@ -92,23 +93,22 @@ class ResVAE(AutoEncoder):
     ):
         super().__init__()
         self.input_shape = tuple(input_shape)
-        c, h, w = self.input_shape
-        factor = 2 ** len(channels)
-        if h % factor or w % factor:
-            raise ValueError(
-                f"res_vae needs images whose sides are multiples of {factor}, got {h}x{w}; "
-                "resize them in the dataset config (size: 32)"
-            )
+        c = self.input_shape[0]
         self.beta = float(beta)
         widths = [c, *channels]
         self.blocks = nn.ModuleList(
             ResVAEBlock(a, b, simam) for a, b in zip(widths[:-1], widths[1:], strict=True)
         )
+        # (H, W) entering each block, then after the last pooling (ceil: odd sizes lose nothing)
+        self.map_sizes = [tuple(self.input_shape[1:])]
+        for _ in channels:
+            h, w = self.map_sizes[-1]
+            self.map_sizes.append(((h + 1) // 2, (w + 1) // 2))
         self.fusion = nn.Sequential(nn.BatchNorm1d(sum(channels)), nn.LeakyReLU(0.2))
         self.fc_mu = nn.Linear(sum(channels), latent_dim)
         self.fc_logvar = nn.Linear(sum(channels), latent_dim)
-        self.bottleneck_shape = (channels[-1], h // factor, w // factor)
-        self.unembed = nn.Linear(latent_dim, channels[-1] * (h // factor) * (w // factor))
+        self.bottleneck_shape = (channels[-1], *self.map_sizes[-1])
+        self.unembed = nn.Linear(latent_dim, math.prod(self.bottleneck_shape))
         out_widths = [*channels[::-1], channels[0]]  # 256 -> 128 -> 64 -> 32 -> 16 -> 16
         self.up_blocks = nn.ModuleList(
             ResVAEBlock(a, b, simam) for a, b in zip(out_widths[:-1], out_widths[1:], strict=True)
@@ -121,7 +121,7 @@ class ResVAE(AutoEncoder):
         for block in self.blocks:
             x = block(x)
             pooled.append(x.mean(dim=(2, 3)))
-            x = F.max_pool2d(x, 2)
+            x = F.max_pool2d(x, 2, ceil_mode=True)
         return torch.cat(pooled, dim=1)
 
     def _posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -134,8 +134,8 @@ class ResVAE(AutoEncoder):
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         x = F.leaky_relu(self.unembed(z), 0.2).view(-1, *self.bottleneck_shape)
-        for block in self.up_blocks:
-            x = block(F.interpolate(x, scale_factor=2, mode="nearest"))
+        for block, size in zip(self.up_blocks, self.map_sizes[-2::-1], strict=True):
+            x = block(F.interpolate(x, size=size, mode="nearest"))
         return torch.sigmoid(self.to_image(x))
 
     def loss(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
