@@ -7,14 +7,10 @@ Appends one Markdown table to bench/RESULTS.md with the date, machine and comman
 from __future__ import annotations
 
 import argparse
-import datetime
-import os
-import platform
-import sys
-from pathlib import Path
 
 import numpy as np
 import torch
+from results_table import RESULTS, append_table
 
 from deepclust.models import MODELS, build_model
 from deepclust.runtime import resolve_device
@@ -36,7 +32,7 @@ def main() -> None:
     )
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--models", nargs="*", default=sorted(MODELS))
-    parser.add_argument("--out", default=str(Path(__file__).with_name("RESULTS.md")))
+    parser.add_argument("--out", default=str(RESULTS))
     args = parser.parse_args()
     device = resolve_device(args.device)
     rows = []
@@ -52,18 +48,13 @@ def main() -> None:
             rates = [row["img_per_s"] for row in trainer.history[1:]]
             rows.append((model_name, dataset, f"{n}x{'x'.join(map(str, shape))}", np.median(rates)))
             print(f"{model_name:>10} {dataset:>11}: {np.median(rates):8.0f} img/s", flush=True)
-    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    machine = f"{platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__} ({torch.get_num_threads()} threads), device {device}"
-    lines = [
-        f"\n## Trainer throughput — {stamp}\n",
-        f"Machine: {machine}  ",
-        f"Command: `{' '.join([Path(sys.executable).name, *sys.argv])}`\n",
-        "| model | dataset size | images | img/s (median of timed epochs) |",
-        "|---|---|---|---|",
-        *[f"| {m} | {d} | {s} | {r:.0f} |" for m, d, s, r in rows],
-    ]
-    with open(args.out, "a") as f:
-        f.write("\n".join(lines) + "\n")
+    append_table(
+        "Trainer throughput",
+        f"torch {torch.__version__} ({torch.get_num_threads()} threads), device {device}",
+        ["model", "dataset size", "images", "img/s (median of timed epochs)"],
+        [[m, d, s, f"{r:.0f}"] for m, d, s, r in rows],
+        args.out,
+    )
 
 
 if __name__ == "__main__":

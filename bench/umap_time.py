@@ -11,14 +11,10 @@ compiles UMAP's numba code, is discarded. Appends one Markdown table to bench/RE
 from __future__ import annotations
 
 import argparse
-import datetime
-import os
-import platform
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
+from results_table import RESULTS, append_table
 
 from deepclust.clustering.manifold import UMAPEmbedding
 
@@ -40,7 +36,7 @@ def main() -> None:
     parser.add_argument("--dim", type=int, default=10)
     parser.add_argument("--sizes", type=int, nargs="*", default=[10000, 70000])
     parser.add_argument("--n-neighbors", type=int, default=27)
-    parser.add_argument("--out", default=str(Path(__file__).with_name("RESULTS.md")))
+    parser.add_argument("--out", default=str(RESULTS))
     args = parser.parse_args()
     UMAPEmbedding(n_neighbors=5, n_clusters=2, random_state=0).fit_transform(
         data(200, args.dim, args.features)
@@ -60,18 +56,13 @@ def main() -> None:
             seconds = time.perf_counter() - tic
             rows.append((n, X.shape[1], mode, seconds))
             print(f"{n:>6} x {X.shape[1]} {mode:>13}: {seconds:7.1f} s", flush=True)
-    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    source = args.features or f"10-cluster Gaussian mixture, {args.dim} dimensions"
-    lines = [
-        f"\n## UMAP (n_neighbors {args.n_neighbors}, min_dist 0, 10 components) — {stamp}\n",
-        f"Machine: {platform.machine()}, {os.cpu_count()} CPUs; data: {source}  ",
-        f"Command: `{' '.join([Path(sys.executable).name, *sys.argv])}`\n",
-        "| points | input dims | mode | seconds |",
-        "|---|---|---|---|",
-        *[f"| {n} | {d} | {m} | {s:.1f} |" for n, d, m, s in rows],
-    ]
-    with open(args.out, "a") as f:
-        f.write("\n".join(lines) + "\n")
+    append_table(
+        f"UMAP (n_neighbors {args.n_neighbors}, min_dist 0, 10 components)",
+        f"data: {args.features or f'10-cluster Gaussian mixture, {args.dim} dimensions'}",
+        ["points", "input dims", "mode", "seconds"],
+        [[n, d, m, f"{s:.1f}"] for n, d, m, s in rows],
+        args.out,
+    )
 
 
 if __name__ == "__main__":

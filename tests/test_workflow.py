@@ -44,6 +44,19 @@ def tiny_config(tmp_path: Path) -> dict:
     }
 
 
+def method_config(tmp_path: Path, blobs_images, name: str, **dataset) -> dict:
+    """workflow/configs/{name}.yaml run on the blobs fixture only, seed 0, on the CPU."""
+    images, labels = blobs_images
+    np.savez(tmp_path / "blobs.npz", images=images[:, 0], labels=labels)
+    config = yaml.safe_load((REPO / "workflow" / "configs" / f"{name}.yaml").read_text())
+    config["datasets"] = {
+        "blobs": {"source": "npz", "path": str(tmp_path / "blobs.npz"), **dataset}
+    }
+    config["seeds"] = [0]
+    config["device"] = "cpu"
+    return config
+
+
 def snakemake(workdir: Path, config: dict, *args: str) -> subprocess.CompletedProcess:
     (workdir / "config.yaml").write_text(yaml.safe_dump(config))
     cmd = [
@@ -119,14 +132,7 @@ def test_tiny_config_end_to_end_and_caching(tmp_path):
 @pytest.mark.slow
 def test_ascae_experiment_end_to_end(tmp_path, blobs_images):
     """The `ascae` and `scae` experiments of workflow/configs/ascae.yaml, 2 epochs on a fixture."""
-    images, labels = blobs_images
-    np.savez(tmp_path / "blobs.npz", images=images[:, 0], labels=labels)
-    config = yaml.safe_load((REPO / "workflow" / "configs" / "ascae.yaml").read_text())
-    config["datasets"] = {
-        "blobs": {"source": "npz", "path": str(tmp_path / "blobs.npz"), "size": 16}
-    }
-    config["seeds"] = [0]
-    config["device"] = "cpu"
+    config = method_config(tmp_path, blobs_images, "ascae", size=16)
     for name in ("ascae", "scae"):
         config["extractors"][name]["epochs"] = 2
     # the lambda sweep and the 100-epoch MNIST-test variants are left out
@@ -151,12 +157,7 @@ def test_ascae_experiment_end_to_end(tmp_path, blobs_images):
 @pytest.mark.slow
 def test_sdekc_experiments_end_to_end_and_refiner_caching(tmp_path, blobs_images):
     """workflow/configs/sdekc.yaml on a fixture: SDEKC, DEKM, CAE + K-means, DEC, IDEC."""
-    images, labels = blobs_images
-    np.savez(tmp_path / "blobs.npz", images=images[:, 0], labels=labels)
-    config = yaml.safe_load((REPO / "workflow" / "configs" / "sdekc.yaml").read_text())
-    config["datasets"] = {"blobs": {"source": "npz", "path": str(tmp_path / "blobs.npz")}}
-    config["seeds"] = [0]
-    config["device"] = "cpu"
+    config = method_config(tmp_path, blobs_images, "sdekc")
     # the MNIST-test and Fashion-MNIST variants (fewer epochs) are left out
     config["experiments"] = {k: v for k, v in config["experiments"].items() if "datasets" not in v}
     for extractor in config["extractors"].values():
@@ -195,12 +196,7 @@ def test_sdekc_experiments_end_to_end_and_refiner_caching(tmp_path, blobs_images
 @pytest.mark.slow
 def test_sddecc_experiments_end_to_end_and_graph_caching(tmp_path, blobs_images):
     """workflow/configs/sddecc.yaml on a fixture: SDDECC, its three ablations and SDCN."""
-    images, labels = blobs_images
-    np.savez(tmp_path / "blobs.npz", images=images[:, 0], labels=labels)
-    config = yaml.safe_load((REPO / "workflow" / "configs" / "sddecc.yaml").read_text())
-    config["datasets"] = {"blobs": {"source": "npz", "path": str(tmp_path / "blobs.npz")}}
-    config["seeds"] = [0]
-    config["device"] = "cpu"
+    config = method_config(tmp_path, blobs_images, "sddecc")
     for extractor in config["extractors"].values():
         extractor["epochs"] = 2
     for name in ("sddecc", "sdcn"):
@@ -238,14 +234,7 @@ def test_sddecc_experiments_end_to_end_and_graph_caching(tmp_path, blobs_images)
 def test_mfvc_experiments_end_to_end_and_manifold_caching(tmp_path, blobs_images):
     """workflow/configs/mfvc.yaml on a fixture (resized to 32x32): MFVC and N2D; switching
     MFVC's K-means to DBSCAN reuses the cached UMAP embedding."""
-    images, labels = blobs_images
-    np.savez(tmp_path / "blobs.npz", images=images[:, 0], labels=labels)
-    config = yaml.safe_load((REPO / "workflow" / "configs" / "mfvc.yaml").read_text())
-    config["datasets"] = {
-        "blobs": {"source": "npz", "path": str(tmp_path / "blobs.npz"), "size": 32}
-    }
-    config["seeds"] = [0]
-    config["device"] = "cpu"
+    config = method_config(tmp_path, blobs_images, "mfvc", size=32)
     for extractor in config["extractors"].values():
         extractor["epochs"] = 1
     experiments = config["experiments"]
