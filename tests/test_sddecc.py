@@ -253,6 +253,20 @@ def test_gcn_clustering_is_deterministic_on_cpu(pretrained_on_blobs):
     assert runs[0].n_iter_ == 5 and runs[0].converged_ is None  # fixed epochs, no criterion
 
 
+def test_gcn_warmup_trains_only_the_gcn(pretrained_on_blobs):
+    model, images, _ = pretrained_on_blobs
+    before = copy.deepcopy(model.state_dict())
+    warm = build_clusterer("sddecc", n_clusters=3, random_state=0, epochs=0, warmup_epochs=3)
+    warm.fit(images, model=copy.deepcopy(model))
+    assert [row["phase"] for row in warm.history_] == ["warmup"] * 3 and warm.n_iter_ == 3
+    after = warm.model_.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)  # encoder frozen
+    kmeans_start = warm._kmeans(
+        model.encode(torch.as_tensor(images)).detach().numpy(), n_init=20, seed=0
+    )
+    np.testing.assert_allclose(warm.cluster_centers_, kmeans_start.cluster_centers_, rtol=1e-5)
+
+
 def test_gcn_clustering_stops_early_below_tol(pretrained_on_blobs):
     model, images, _ = pretrained_on_blobs
     fitted = build_clusterer("sddecc", n_clusters=3, random_state=0, epochs=50, tol=1.0)

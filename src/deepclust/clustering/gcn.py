@@ -112,12 +112,25 @@ class GCNClustering(ModelRefiner):
 
     needs_graph = True
 
-    def __init__(self, n_clusters, k, metric, delta, epochs, lr, tol, kmeans_n_init, random_state):
+    def __init__(
+        self,
+        n_clusters,
+        k,
+        metric,
+        delta,
+        epochs,
+        warmup_epochs,
+        lr,
+        tol,
+        kmeans_n_init,
+        random_state,
+    ):
         self.n_clusters = n_clusters
         self.k = k
         self.metric = metric
         self.delta = delta
         self.epochs = epochs
+        self.warmup_epochs = warmup_epochs
         self.lr = lr
         self.tol = tol
         self.kmeans_n_init = kmeans_n_init
@@ -149,22 +162,29 @@ class GCNClustering(ModelRefiner):
             widths = [t.shape[1] for t in model.encoder_layers(images[:2])]
         torch.manual_seed(self._seed(1))
         self.gcn_ = FusionGCN(pixels.shape[1], widths, self.n_clusters, self.delta).to(device)
-        optimizer = torch.optim.Adam(
+        joint = torch.optim.Adam(
             [*model.parameters(), *self.gcn_.parameters(), centres], lr=self.lr
         )
+        head = torch.optim.Adam(self.gcn_.parameters(), lr=self.lr)
 
         labels, converged, epoch = self.init_labels_, False, 0
-        for epoch in range(1, self.epochs + 1):
-            model.train()
+        for epoch in range(1, self.warmup_epochs + self.epochs + 1):
+            # warm-up: only the GCN learns, from the frozen encoder and K-means centres
+            warming = epoch <= self.warmup_epochs
+            model.train(not warming)
             self.gcn_.train()
-            out = model.joint_pass(images)
+            with torch.set_grad_enabled(not warming):
+                out = model.joint_pass(images)
             logits = self.gcn_(pixels, out.layers, edge_index, edge_weight)
-            terms = {**out.losses, **self._loss(out, logits, centres)}
+            terms = self._loss(out, logits, centres.detach() if warming else centres)
+            if not warming:
+                terms = {**out.losses, **terms}
             loss = sum(terms.values())
             if not torch.isfinite(loss):
                 raise FloatingPointError(
                     f"{type(self).__name__} loss became {loss.item()} in epoch {epoch}; lower lr"
                 )
+            optimizer = head if warming else joint
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -174,11 +194,12 @@ class GCNClustering(ModelRefiner):
             self._record(
                 epoch,
                 labels,
+                phase="warmup" if warming else "joint",
                 loss=loss.item(),
                 **{name: value.item() for name, value in terms.items()},
                 changed=changed,
             )
-            if self.tol and changed < self.tol:
+            if not warming and self.tol and changed < self.tol:
                 converged = True
                 break
         labels = self._predict(images, pixels, edge_index, edge_weight)
@@ -206,6 +227,10 @@ class SDDECCClustering(GCNClustering):
     k, metric : the kNN graph of the input samples.
     delta : the transfer operator's weight on the encoder layer.
     epochs, lr : full-batch Adam steps and learning rate.
+    warmup_epochs : extra steps first in which only the GCN learns (encoder and centres frozen),
+        so that ``Y`` starts from the K-means posterior instead of a random GCN's output, whose
+        near-uniform ``Y`` otherwise pulls every code and centre together (0: the paper as
+        written).
     tol : stop early when fewer than this fraction of labels change in an epoch (0: never).
     kmeans_n_init : restarts of the K-means that initialises the centres.
     """
@@ -218,12 +243,24 @@ class SDDECCClustering(GCNClustering):
         metric: str = "euclidean",
         delta: float = 0.5,
         epochs: int = 200,
+        warmup_epochs: int = 0,
         lr: float = 0.001,
         tol: float = 0.0,
         kmeans_n_init: int = 20,
         random_state: int | None = None,
     ):
-        super().__init__(n_clusters, k, metric, delta, epochs, lr, tol, kmeans_n_init, random_state)
+        super().__init__(
+            n_clusters,
+            k,
+            metric,
+            delta,
+            epochs,
+            warmup_epochs,
+            lr,
+            tol,
+            kmeans_n_init,
+            random_state,
+        )
         self.cluster_weight = cluster_weight
 
     def _loss(self, out, logits, centres):
@@ -239,7 +276,8 @@ class SDCN(GCNClustering):
 
     Parameters
     ----------
-    n_clusters, k, metric, delta, epochs, lr, tol, kmeans_n_init : as :class:`SDDECCClustering`.
+    n_clusters, k, metric, delta, epochs, warmup_epochs, lr, tol, kmeans_n_init : as
+        :class:`SDDECCClustering`.
     kl_weight : weight of KL(P || Q), Q the Student-t assignment of the code (SDCN: 0.1).
     gcn_weight : weight of KL(P || Y), Y the GCN's prediction (SDCN: 0.01).
     alpha : Student-t degrees of freedom.
@@ -255,12 +293,24 @@ class SDCN(GCNClustering):
         metric: str = "euclidean",
         delta: float = 0.5,
         epochs: int = 200,
+        warmup_epochs: int = 0,
         lr: float = 0.001,
         tol: float = 0.0,
         kmeans_n_init: int = 20,
         random_state: int | None = None,
     ):
-        super().__init__(n_clusters, k, metric, delta, epochs, lr, tol, kmeans_n_init, random_state)
+        super().__init__(
+            n_clusters,
+            k,
+            metric,
+            delta,
+            epochs,
+            warmup_epochs,
+            lr,
+            tol,
+            kmeans_n_init,
+            random_state,
+        )
         self.kl_weight = kl_weight
         self.gcn_weight = gcn_weight
         self.alpha = alpha
