@@ -267,6 +267,17 @@ def test_gcn_warmup_trains_only_the_gcn(pretrained_on_blobs):
     np.testing.assert_allclose(warm.cluster_centers_, kmeans_start.cluster_centers_, rtol=1e-5)
 
 
+def test_gcn_warmup_learns_the_kmeans_posterior(pretrained_on_blobs):
+    """Y's column j belongs to centre j: a warm-up at a head learning rate of its own brings
+    argmax Y onto the K-means labels the centres came from, before any joint step."""
+    model, images, _ = pretrained_on_blobs
+    warm = build_clusterer(
+        "sddecc", n_clusters=3, random_state=0, epochs=0, warmup_epochs=100, warmup_lr=0.05
+    )
+    warm.fit(images, model=copy.deepcopy(model))
+    assert np.mean(warm.labels_ == warm.init_labels_) > 0.95
+
+
 def test_gcn_clustering_stops_early_below_tol(pretrained_on_blobs):
     model, images, _ = pretrained_on_blobs
     fitted = build_clusterer("sddecc", n_clusters=3, random_state=0, epochs=50, tol=1.0)

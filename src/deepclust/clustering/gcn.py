@@ -120,6 +120,7 @@ class GCNClustering(ModelRefiner):
         delta,
         epochs,
         warmup_epochs,
+        warmup_lr,
         lr,
         tol,
         kmeans_n_init,
@@ -131,6 +132,7 @@ class GCNClustering(ModelRefiner):
         self.delta = delta
         self.epochs = epochs
         self.warmup_epochs = warmup_epochs
+        self.warmup_lr = warmup_lr
         self.lr = lr
         self.tol = tol
         self.kmeans_n_init = kmeans_n_init
@@ -165,15 +167,22 @@ class GCNClustering(ModelRefiner):
         joint = torch.optim.Adam(
             [*model.parameters(), *self.gcn_.parameters(), centres], lr=self.lr
         )
-        head = torch.optim.Adam(self.gcn_.parameters(), lr=self.lr)
+        head = torch.optim.Adam(self.gcn_.parameters(), lr=self.warmup_lr or self.lr)
+        frozen = None
+        if self.warmup_epochs:  # the encoder does not change while warming up: one pass serves all
+            model.eval()
+            with torch.no_grad():
+                frozen = model.joint_pass(images)
 
         labels, converged, epoch = self.init_labels_, False, 0
         for epoch in range(1, self.warmup_epochs + self.epochs + 1):
             # warm-up: only the GCN learns, from the frozen encoder and K-means centres
             warming = epoch <= self.warmup_epochs
-            model.train(not warming)
             self.gcn_.train()
-            with torch.set_grad_enabled(not warming):
+            if warming:
+                out = frozen
+            else:
+                model.train()
                 out = model.joint_pass(images)
             logits = self.gcn_(pixels, out.layers, edge_index, edge_weight)
             terms = self._loss(out, logits, centres.detach() if warming else centres)
@@ -230,7 +239,8 @@ class SDDECCClustering(GCNClustering):
     warmup_epochs : extra steps first in which only the GCN learns (encoder and centres frozen),
         so that ``Y`` starts from the K-means posterior instead of a random GCN's output, whose
         near-uniform ``Y`` otherwise pulls every code and centre together (0: the paper as
-        written).
+        written). The encoder is evaluated once for all of them (its mean code, no sampling).
+    warmup_lr : Adam learning rate of the warm-up (``None``: ``lr``).
     tol : stop early when fewer than this fraction of labels change in an epoch (0: never).
     kmeans_n_init : restarts of the K-means that initialises the centres.
     """
@@ -244,6 +254,7 @@ class SDDECCClustering(GCNClustering):
         delta: float = 0.5,
         epochs: int = 200,
         warmup_epochs: int = 0,
+        warmup_lr: float | None = None,
         lr: float = 0.001,
         tol: float = 0.0,
         kmeans_n_init: int = 20,
@@ -256,6 +267,7 @@ class SDDECCClustering(GCNClustering):
             delta,
             epochs,
             warmup_epochs,
+            warmup_lr,
             lr,
             tol,
             kmeans_n_init,
@@ -276,7 +288,7 @@ class SDCN(GCNClustering):
 
     Parameters
     ----------
-    n_clusters, k, metric, delta, epochs, warmup_epochs, lr, tol, kmeans_n_init : as
+    n_clusters, k, metric, delta, epochs, warmup_epochs, warmup_lr, lr, tol, kmeans_n_init : as
         :class:`SDDECCClustering`.
     kl_weight : weight of KL(P || Q), Q the Student-t assignment of the code (SDCN: 0.1).
     gcn_weight : weight of KL(P || Y), Y the GCN's prediction (SDCN: 0.01).
@@ -294,6 +306,7 @@ class SDCN(GCNClustering):
         delta: float = 0.5,
         epochs: int = 200,
         warmup_epochs: int = 0,
+        warmup_lr: float | None = None,
         lr: float = 0.001,
         tol: float = 0.0,
         kmeans_n_init: int = 20,
@@ -306,6 +319,7 @@ class SDCN(GCNClustering):
             delta,
             epochs,
             warmup_epochs,
+            warmup_lr,
             lr,
             tol,
             kmeans_n_init,
