@@ -20,11 +20,16 @@ SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snake
 def tiny_config(tmp_path: Path) -> dict:
     images = np.random.default_rng(0).integers(0, 256, (60, 8, 8), dtype=np.uint8)
     np.savez(tmp_path / "unlabelled.npz", images=images)
+    (tmp_path / "paper_values.csv").write_text(
+        "# a made-up paper\nmethod,dataset,metric,value,paper,table\n"
+        "pixels_kmeans,optdigits,acc,0.5,Made-up,table 9\n"
+    )
     return {
         "device": "cpu",
         "seeds": [0],
+        "paper_values": str(tmp_path / "paper_values.csv"),
         "datasets": {
-            "digits": {"source": "digits"},
+            "digits": {"source": "digits", "paper_name": "optdigits"},
             "mine": {"source": "npz", "path": str(tmp_path / "unlabelled.npz"), "n_clusters": 3},
         },
         "extractors": {
@@ -97,6 +102,15 @@ def test_tiny_config_end_to_end_and_caching(tmp_path):
     by_key = {(r["dataset"], r["extractor"]): r for r in rows}
     assert 0.5 < float(by_key["digits", "pixels"]["acc"]) <= 1.0  # pixel K-means on digits: ~0.79
     assert by_key["mine", "pixels"]["acc"] == ""  # no labels: metrics skipped, not faked
+    table = {
+        (r["dataset"], r["experiment"]): r
+        for r in csv.DictReader(open(tmp_path / "results" / "table.csv"))
+    }
+    pixels = table["digits", "pixels_kmeans"]  # joined through the dataset's paper_name
+    assert float(pixels["acc_paper"]) == 0.5 and pixels["paper_source"] == "Made-up table 9"
+    assert float(pixels["acc_diff"]) == pytest.approx(float(pixels["acc_mean"]) - 0.5, abs=1e-5)
+    assert table["digits", "ae_kmeans"]["acc_paper"] == ""  # no published number: none shown
+    assert "| digits | pixels_kmeans | 1 |" in (tmp_path / "results" / "table.md").read_text()
     for name in (
         "model.pt",
         "train_log.csv",

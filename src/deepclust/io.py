@@ -40,6 +40,12 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
             tmp_path.unlink()
 
 
+def write_text(path: str | os.PathLike, text: str) -> None:
+    """A text file, atomically."""
+    with atomic_path(path) as tmp:
+        Path(tmp).write_text(text)
+
+
 def write_json(path: str | os.PathLike, obj: Any) -> None:
     """Write ``obj`` as indented JSON, atomically."""
     with atomic_path(path) as tmp:

@@ -24,7 +24,7 @@ from threadpoolctl import threadpool_limits
 from deepclust.clustering import build_clusterer
 from deepclust.config import PIXELS
 from deepclust.data.dataset import load_processed
-from deepclust.io import read_h5, write_csv, write_h5, write_json
+from deepclust.io import read_h5, write_csv, write_h5, write_json, write_text
 from deepclust.metrics import evaluate
 from deepclust.runtime import environment_info, seed_everything
 
@@ -497,8 +497,25 @@ def summary_rows(metrics_files: Iterable[str | Path]) -> list[dict]:
     return rows
 
 
-def run_aggregate(metrics_files: Sequence[str], output_csv: str) -> list[dict]:
-    """Write results/summary.csv: one row per clustering run."""
+def run_aggregate(
+    metrics_files: Sequence[str],
+    output_csv: str,
+    *,
+    table_csv: str | None = None,
+    table_md: str | None = None,
+    paper_values: str | None = None,
+    paper_names: dict | None = None,
+) -> list[dict]:
+    """Write results/summary.csv (one row per clustering run) and, when asked, the per
+    (dataset, experiment) table over seeds with the published numbers beside it."""
+    from deepclust.tables import (
+        add_paper_values,
+        aggregate,
+        read_paper_values,
+        to_markdown,
+        write_table_csv,
+    )
+
     rows = summary_rows(metrics_files)
     formatted = [
         {
@@ -508,4 +525,18 @@ def run_aggregate(metrics_files: Sequence[str], output_csv: str) -> list[dict]:
         for r in rows
     ]
     write_csv(output_csv, formatted, SUMMARY_COLUMNS)
+    if table_csv or table_md:
+        table = aggregate(rows)
+        if paper_values:
+            names = paper_names or {}
+            add_paper_values(
+                table,
+                read_paper_values(paper_values),
+                names.get("experiments"),
+                names.get("datasets"),
+            )
+        if table_csv:
+            write_table_csv(table_csv, table)
+        if table_md:
+            write_text(table_md, to_markdown(table) + "\n")
     return rows

@@ -1,23 +1,32 @@
-"""Seeds aggregated: per (dataset, experiment) mean ± std of every metric from summary.csv.
+"""Seeds aggregated: per (dataset, experiment) mean ± std of every metric from summary.csv,
+with the published value beside each measured one.
 
 ``python -m deepclust.tables results/summary.csv`` prints the Markdown table used in
 docs/results.md; ``python -m deepclust.tables results/usps`` reads every ``metrics.json`` under
-a folder instead (for runs made by naming targets, which does not write summary.csv). The
-standard deviation is the sample one (ddof = 1); with one seed it is 0.
+a folder instead (for runs made by naming targets, which does not write summary.csv);
+``--paper workflow/resources/paper_values.csv`` adds the papers' numbers. The standard deviation
+is the sample one (ddof = 1); with one seed it is 0.
+
+Published numbers live in one CSV (``method, dataset, metric, value, paper, table``), never in
+code. An experiment is matched by its config's ``paper`` key (default: the experiment's name),
+a dataset by its ``paper_name`` (default: its name), so ``usps32`` can compare with a paper's
+USPS and ``sdekc_swapped`` with SDEKC's row.
 """
 
 from __future__ import annotations
 
+import argparse
 import csv
-import sys
 from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 
 METRICS = ("acc", "nmi", "ari", "purity")
-#: also averaged when present: the ACC of the K-means a refining clusterer started from
-OPTIONAL = ("init_acc",)
+#: also averaged when present: the ACC of the K-means a refining clusterer started from, and the
+#: clustering stage's wall time
+OPTIONAL = ("init_acc", "runtime_s")
+PAPER_COLUMNS = ("method", "dataset", "metric", "value", "paper", "table")
 
 
 def read_summary(path: str | Path) -> list[dict]:
@@ -49,25 +58,123 @@ def aggregate(rows: Iterable[dict]) -> list[dict]:
     return table
 
 
+def read_paper_values(path: str | Path) -> dict[tuple[str, str, str], dict]:
+    """``(method, dataset, metric) -> {value, paper, table}`` from the published-numbers CSV.
+
+    Lines starting with ``#`` are comments. A missing column, a value that is not a number or
+    the same (method, dataset, metric) twice is an error naming the file and line.
+    """
+    path = Path(path)
+    with open(path, newline="") as f:
+        lines = [line for line in f if line.strip() and not line.lstrip().startswith("#")]
+    reader = csv.DictReader(lines)
+    missing = set(PAPER_COLUMNS) - set(reader.fieldnames or ())
+    if missing:
+        raise ValueError(f"{path}: missing column(s) {', '.join(sorted(missing))}")
+    values: dict[tuple[str, str, str], dict] = {}
+    for n, row in enumerate(reader, start=2):
+        key = (row["method"], row["dataset"], row["metric"])
+        try:
+            value = float(row["value"])
+        except ValueError:
+            raise ValueError(
+                f"{path}: data row {n}: value {row['value']!r} is not a number"
+            ) from None
+        if key in values:
+            raise ValueError(f"{path}: data row {n}: {key} is listed twice")
+        values[key] = {"value": value, "paper": row["paper"], "table": row["table"]}
+    return values
+
+
+def add_paper_values(
+    table: list[dict],
+    paper_values: dict[tuple[str, str, str], dict],
+    experiment_paper: dict[str, str] | None = None,
+    dataset_paper: dict[str, str] | None = None,
+) -> list[dict]:
+    """Put the published value and ``measured mean - published`` beside each metric.
+
+    ``experiment_paper`` / ``dataset_paper`` rename experiments and datasets to the paper's
+    names (config keys ``paper`` and ``paper_name``); unnamed ones are looked up as they are.
+    Adds ``{metric}_paper``, ``{metric}_diff`` and ``paper_source`` (None where nothing matched).
+    """
+    experiment_paper, dataset_paper = experiment_paper or {}, dataset_paper or {}
+    for entry in table:
+        # a run shared by several experiments is named "a+b": the first with a paper name wins
+        parts = entry["experiment"].split("+")
+        method = next((experiment_paper[p] for p in parts if p in experiment_paper), parts[0])
+        dataset = dataset_paper.get(entry["dataset"], entry["dataset"])
+        sources = set()
+        for metric in METRICS:
+            found = paper_values.get((method, dataset, metric))
+            mean = entry.get(f"{metric}_mean")
+            entry[f"{metric}_paper"] = found["value"] if found else None
+            entry[f"{metric}_diff"] = mean - found["value"] if found and mean is not None else None
+            if found:
+                sources.add(f"{found['paper']} {found['table']}")
+        entry["paper_source"] = "; ".join(sorted(sources)) or None
+    return table
+
+
+def write_table_csv(path: str | Path, table: list[dict]) -> None:
+    """The aggregated table as CSV (numbers to 6 decimals, empty where there is none)."""
+    from deepclust.io import write_csv
+
+    columns = ["dataset", "experiment", "n_seeds", "seeds", "uses_labels"]
+    for metric in (*METRICS, *OPTIONAL):
+        columns += [f"{metric}_mean", f"{metric}_std"]
+        if metric in METRICS:
+            columns += [f"{metric}_paper", f"{metric}_diff"]
+    columns.append("paper_source")
+
+    def fmt(value):
+        if value is None:
+            return ""
+        if isinstance(value, float):
+            return f"{value:.6f}"
+        if isinstance(value, list):
+            return " ".join(map(str, value))
+        return value
+
+    write_csv(path, [{c: fmt(e.get(c)) for c in columns} for e in table], columns)
+
+
 def to_markdown(table: list[dict]) -> str:
     def cell(entry, metric):
         mean = entry[f"{metric}_mean"]
         return "—" if mean is None else f"{mean:.3f} ± {entry[f'{metric}_std']:.3f}"
 
-    metrics = list(METRICS)
-    header = ["ACC", "NMI", "ARI", "purity"]
+    def paper_cell(entry, metric):
+        paper, diff = entry.get(f"{metric}_paper"), entry.get(f"{metric}_diff")
+        if paper is None:
+            return "—"
+        return f"{paper:.4g}" + ("" if diff is None else f" ({diff:+.3f})")
+
+    columns = [
+        (lambda e, m=m: cell(e, m), name)
+        for m, name in zip(METRICS, ("ACC", "NMI", "ARI", "purity"), strict=True)
+    ]
+    for metric, name in (("acc", "paper ACC (diff)"), ("nmi", "paper NMI (diff)")):
+        if any(e.get(f"{metric}_paper") is not None for e in table):
+            columns.append((lambda e, m=metric: paper_cell(e, m), name))
     if any(e.get("init_acc_mean") is not None for e in table):
-        metrics.append("init_acc")
-        header.append("ACC before refinement")
+        columns.append((lambda e: cell(e, "init_acc"), "ACC before refinement"))
+    if any(e.get("runtime_s_mean") is not None for e in table):
+        columns.append(
+            (
+                lambda e: "—" if e["runtime_s_mean"] is None else f"{e['runtime_s_mean']:.0f}",
+                "clustering s",
+            )
+        )
     lines = [
-        "| dataset | experiment | seeds | " + " | ".join(header) + " |",
-        "|---|---|---|" + "---|" * len(header),
+        "| dataset | experiment | seeds | " + " | ".join(name for _, name in columns) + " |",
+        "|---|---|---|" + "---|" * len(columns),
     ]
     for e in table:
         name = e["experiment"] + (" (uses labels)" if e["uses_labels"] else "")
         lines.append(
             f"| {e['dataset']} | {name} | {e['n_seeds']} | "
-            + " | ".join(cell(e, m) for m in metrics)
+            + " | ".join(render(e) for render, _ in columns)
             + " |"
         )
     return "\n".join(lines)
@@ -86,5 +193,25 @@ def load_rows(paths: Iterable[str | Path]) -> list[dict]:
     return rows
 
 
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m deepclust.tables", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument(
+        "paths",
+        nargs="*",
+        default=["results/summary.csv"],
+        help="summary.csv files or results folders",
+    )
+    parser.add_argument(
+        "--paper", help="published-numbers CSV (workflow/resources/paper_values.csv)"
+    )
+    args = parser.parse_args(argv)
+    table = aggregate(load_rows(args.paths))
+    if args.paper:
+        add_paper_values(table, read_paper_values(args.paper))
+    print(to_markdown(table))
+
+
 if __name__ == "__main__":
-    print(to_markdown(aggregate(load_rows(sys.argv[1:] or ["results/summary.csv"]))))
+    main()

@@ -91,9 +91,14 @@ rule refine:
 
 rule aggregate:
     input:
-        all_metrics(),
+        metrics=all_metrics(),
+        paper_values=paper_values_file(),
     output:
-        "results/summary.csv",
+        summary="results/summary.csv",
+        table="results/table.csv",
+        markdown="results/table.md",
+    params:
+        paper_names=paper_names(),
     log:
         "results/logs/aggregate.log",
     benchmark:

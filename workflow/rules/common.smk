@@ -55,7 +55,8 @@ wildcard_constraints:
 
 
 def dataset_params(wildcards):
-    return config["datasets"][wildcards.dataset]
+    """What preprocessing reads; ``paper_name`` only labels tables, so it never reruns it."""
+    return {k: v for k, v in config["datasets"][wildcards.dataset].items() if k != "paper_name"}
 
 
 # Keys that only shape feature extraction: changing them must not retrain the model.
@@ -135,6 +136,20 @@ def run_info(wildcards):
         "extractor": wildcards.extractor,
         "clusterer": wildcards.clusterer,
         "swept": ";".join(f"{k}={v}" for k, v in swept.items()),
+    }
+
+
+def paper_values_file():
+    return config.get("paper_values") or str(
+        Path(workflow.basedir) / "workflow" / "resources" / "paper_values.csv"
+    )
+
+
+def paper_names():
+    """How the tables find each experiment and dataset in the published numbers."""
+    return {
+        "experiments": {n: e["paper"] for n, e in config["experiments"].items() if e.get("paper")},
+        "datasets": {n: d["paper_name"] for n, d in config["datasets"].items() if d.get("paper_name")},
     }
 
 

@@ -1,6 +1,14 @@
-"""Snakemake script: every run's metrics.json -> results/summary.csv."""
+"""Snakemake script: every run's metrics.json -> results/summary.csv (per run) and
+results/table.csv / table.md (per dataset x experiment, with the papers' numbers)."""
 
 from deepclust.stages import logged, run_aggregate
 
 with logged(snakemake.log[0]):
-    run_aggregate(list(snakemake.input), snakemake.output[0])
+    run_aggregate(
+        list(snakemake.input.metrics),
+        snakemake.output.summary,
+        table_csv=snakemake.output.table,
+        table_md=snakemake.output.markdown,
+        paper_values=snakemake.input.paper_values,
+        paper_names=snakemake.params.paper_names,
+    )
