@@ -19,9 +19,11 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/pretrain.smk"
 include: "workflow/rules/cluster.smk"
+include: "workflow/rules/report.smk"
 
 
 rule all:
     input:
         "results/summary.csv",
+        "results/report.html",
     default_target: True

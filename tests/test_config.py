@@ -2,7 +2,13 @@
 
 import pytest
 
-from deepclust.config import ConfigError, check_config, expand_sweeps, experiment_runs
+from deepclust.config import (
+    ConfigError,
+    check_config,
+    expand_sweeps,
+    experiment_runs,
+    sweep_groups,
+)
 
 
 def _config():
@@ -47,6 +53,22 @@ def test_sweep_expands_entries_and_experiments():
     assert len(runs) == 2 * 1 * 1 + 4 * 2 * 2  # floor: one dataset, its own seed; lam: two x two
     assert {r["seed"] for r in runs if r["experiment"].startswith("floor")} == {7}
     assert _config()["extractors"]["ascae"]["sweep"]  # the input is not modified
+
+
+def test_sweep_groups_name_each_expanded_experiment_and_its_values():
+    groups = sweep_groups(_config())
+    assert sorted(groups) == ["floor", "lam"]
+    assert groups["floor"] == {
+        "floor-n_init1": {"params.n_init": 1},
+        "floor-n_init5": {"params.n_init": 5},
+    }
+    assert groups["lam"]["lam-lam10-n_init1"] == {"model_args.lam": 10, "params.n_init": 1}
+    assert set(groups["lam"]) == {
+        e for e in expand_sweeps(_config())["experiments"] if e.startswith("lam")
+    }
+    config = _config()
+    del config["extractors"]["ascae"]["sweep"], config["clusterers"]["km"]["sweep"]
+    assert sweep_groups(config) == {}
 
 
 def test_config_without_sweeps_is_unchanged():

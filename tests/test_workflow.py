@@ -17,6 +17,10 @@ from conftest import REPO
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile")]
 
 
+#: jobs that follow every clustering change: the tables, the run's figures and the report
+DOWNSTREAM = {"aggregate", "all", "plot_run", "plot_refinement", "report"}
+
+
 def tiny_config(tmp_path: Path) -> dict:
     images = np.random.default_rng(0).integers(0, 256, (60, 8, 8), dtype=np.uint8)
     np.savez(tmp_path / "unlabelled.npz", images=images)
@@ -41,10 +45,22 @@ def tiny_config(tmp_path: Path) -> dict:
                 "batch_size": 128,
             },
         },
-        "clusterers": {"kmeans": {"method": "kmeans", "params": {"n_init": 2}}},
+        "clusterers": {
+            "kmeans": {"method": "kmeans", "params": {"n_init": 2}},
+            "kmeans_sweep": {
+                "method": "kmeans",
+                "params": {"n_init": 1},
+                "sweep": {"params.max_iter": [1, 100]},
+            },
+        },
         "experiments": {
             "pixels_kmeans": {"extractor": "pixels", "clusterer": "kmeans"},
             "ae_kmeans": {"extractor": "dense_ae", "clusterer": "kmeans"},
+            "iterations": {
+                "extractor": "pixels",
+                "clusterer": "kmeans_sweep",
+                "datasets": ["digits"],
+            },
         },
     }
 
@@ -98,8 +114,8 @@ def test_tiny_config_end_to_end_and_caching(tmp_path):
     rows = list(csv.DictReader(open(tmp_path / "results" / "summary.csv")))
     assert {(r["dataset"], r["extractor"], r["clusterer"], r["seed"]) for r in rows} == {
         (d, e, "kmeans", "0") for d in ("digits", "mine") for e in ("pixels", "dense_ae")
-    }
-    by_key = {(r["dataset"], r["extractor"]): r for r in rows}
+    } | {("digits", "pixels", f"kmeans_sweep-max_iter{i}", "0") for i in (1, 100)}
+    by_key = {(r["dataset"], r["extractor"]): r for r in rows if r["clusterer"] == "kmeans"}
     assert 0.5 < float(by_key["digits", "pixels"]["acc"]) <= 1.0  # pixel K-means on digits: ~0.79
     assert by_key["mine", "pixels"]["acc"] == ""  # no labels: metrics skipped, not faked
     table = {
@@ -111,6 +127,14 @@ def test_tiny_config_end_to_end_and_caching(tmp_path):
     assert float(pixels["acc_diff"]) == pytest.approx(float(pixels["acc_mean"]) - 0.5, abs=1e-5)
     assert table["digits", "ae_kmeans"]["acc_paper"] == ""  # no published number: none shown
     assert "| digits | pixels_kmeans | 1 |" in (tmp_path / "results" / "table.md").read_text()
+    # the report: per (dataset, experiment) embedding, confusion and samples, per trained
+    # extractor its training curve, all inlined; the unlabelled dataset still gets its figures
+    report = (tmp_path / "results" / "report.html").read_text()
+    assert report.count('src="data:image/png;base64,') == (4 + 2) * 3 + 2 + 1
+    assert (tmp_path / "results" / "plots" / "sweep_iterations.png").exists()
+    assert "ae_kmeans on mine" in report and "pixels_kmeans on digits" in report
+    plots = tmp_path / "results" / "mine" / "pixels" / "seed0" / "kmeans" / "plots"
+    assert {p.name for p in plots.iterdir()} == {"embedding.png", "confusion.png", "samples.png"}
     for name in (
         "model.pt",
         "train_log.csv",
@@ -132,6 +156,7 @@ def test_tiny_config_end_to_end_and_caching(tmp_path):
     assert (
         jobs.get("cluster") == 4
         and "pretrain" not in jobs
+        and "plot_training" not in jobs
         and "features" not in jobs
         and "preprocess" not in jobs
     )
@@ -204,7 +229,7 @@ def test_sdekc_experiments_end_to_end_and_refiner_caching(tmp_path, blobs_images
     # A DEKM hyper-parameter reruns the three DEKM refinements (and the summary), nothing else.
     config["clusterers"]["dekm"]["params"]["tol"] = 0.01
     jobs = planned_jobs(snakemake(tmp_path, config, "-n"))
-    assert jobs.pop("refine") == 3 and set(jobs) <= {"aggregate", "all"}, jobs
+    assert jobs.pop("refine") == 3 and set(jobs) <= DOWNSTREAM, jobs
 
 
 @pytest.mark.slow
@@ -236,12 +261,12 @@ def test_sddecc_experiments_end_to_end_and_graph_caching(tmp_path, blobs_images)
     # A GCN hyper-parameter reruns the two SDDECC GCN stages only: no graph, no pretraining.
     config["clusterers"]["sddecc"]["params"]["cluster_weight"] = 1.5
     jobs = planned_jobs(snakemake(tmp_path, config, "-n"))
-    assert jobs.pop("refine") == 2 and set(jobs) <= {"aggregate", "all"}, jobs
+    assert jobs.pop("refine") == 2 and set(jobs) <= DOWNSTREAM, jobs
     # A different k is a different graph, built once for the GCNs that ask for it.
     config["clusterers"]["sddecc"]["params"]["k"] = 5
     jobs = planned_jobs(snakemake(tmp_path, config, "-n"))
     assert jobs.pop("graph") == 1 and jobs.pop("refine") == 2, jobs
-    assert set(jobs) <= {"aggregate", "all"}, jobs
+    assert set(jobs) <= DOWNSTREAM, jobs
 
 
 @pytest.mark.slow
@@ -264,7 +289,7 @@ def test_mfvc_experiments_end_to_end_and_manifold_caching(tmp_path, blobs_images
 
     config["experiments"]["mfvc_dbscan"] = experiments["mfvc_dbscan"]
     jobs = planned_jobs(snakemake(tmp_path, config, "-n"))
-    assert jobs.pop("cluster") == 1 and set(jobs) <= {"aggregate", "all"}, jobs
+    assert jobs.pop("cluster") == 1 and set(jobs) <= DOWNSTREAM, jobs
 
 
 def test_configfile_replaces_the_default_instead_of_merging(tmp_path):

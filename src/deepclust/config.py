@@ -155,6 +155,17 @@ def expand_sweeps(config: dict) -> dict:
     recording ``swept: {model_args.lam: value}``, and every experiment using it expands with
     it. Returns a new config; one without sweeps comes back equal.
     """
+    return _expand(config)[0]
+
+
+def sweep_groups(config: dict) -> dict[str, dict[str, dict]]:
+    """For every experiment of an *unexpanded* config that sweeps: its expanded experiments and
+    the values each one takes, ``{experiment: {expanded name: {dotted key: value}}}`` (the
+    report plots a metric against them)."""
+    return _expand(config)[1]
+
+
+def _expand(config: dict) -> tuple[dict, dict[str, dict[str, dict]]]:
     config = copy.deepcopy(config)
     suffixes: dict[str, dict[str, list[str]]] = {}  # section -> entry -> its variants' suffixes
     for section in ("extractors", "clusterers"):
@@ -178,19 +189,23 @@ def expand_sweeps(config: dict) -> dict:
                 expanded[f"{name}-{suffix}"] = variant
                 suffixes[section][name].append(suffix)
         config[section] = expanded
-    experiments = {}
+    experiments, groups = {}, {}
     for name, exp in config.get("experiments", {}).items():
         extractor_suffixes = suffixes["extractors"].get(exp["extractor"], [""])
         clusterer_suffixes = suffixes["clusterers"].get(exp["clusterer"], [""])
         for ex_suffix, cl_suffix in itertools.product(extractor_suffixes, clusterer_suffixes):
             suffix = "-".join(s for s in (ex_suffix, cl_suffix) if s)
-            experiments[f"{name}-{suffix}" if suffix else name] = {
-                **exp,
-                "extractor": f"{exp['extractor']}-{ex_suffix}" if ex_suffix else exp["extractor"],
-                "clusterer": f"{exp['clusterer']}-{cl_suffix}" if cl_suffix else exp["clusterer"],
-            }
+            extractor = f"{exp['extractor']}-{ex_suffix}" if ex_suffix else exp["extractor"]
+            clusterer = f"{exp['clusterer']}-{cl_suffix}" if cl_suffix else exp["clusterer"]
+            expanded_name = f"{name}-{suffix}" if suffix else name
+            experiments[expanded_name] = {**exp, "extractor": extractor, "clusterer": clusterer}
+            if suffix:
+                groups.setdefault(name, {})[expanded_name] = {
+                    **config["extractors"][extractor].get("swept", {}),
+                    **config["clusterers"][clusterer].get("swept", {}),
+                }
     config["experiments"] = experiments
-    return config
+    return config, groups
 
 
 def _name_part(value) -> str:

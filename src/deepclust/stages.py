@@ -540,3 +540,71 @@ def run_aggregate(
         if table_md:
             write_text(table_md, to_markdown(table) + "\n")
     return rows
+
+
+def run_plot_run(
+    data_h5: str,
+    features_h5: str,
+    labels_h5: str,
+    *,
+    embedding_png: str,
+    confusion_png: str,
+    samples_png: str,
+    seed: int = 0,
+    title: str = "",
+    max_points: int = 5000,
+) -> None:
+    """The three figures of one clustering run: 2-D embedding, confusion matrix, sample grid.
+
+    Without ground truth the confusion figure says so instead of inventing one; the embedding
+    is coloured by cluster only and the sample grid is unchanged.
+    """
+    from deepclust import plots
+
+    data = load_processed(data_h5)
+    features, _, attrs = read_features(features_h5)
+    arrays, _ = read_h5(labels_h5, ("labels",))
+    predicted = arrays["labels"]
+    if predicted is None or len(predicted) != len(data.images):
+        raise ValueError(
+            f"{labels_h5}: expected {len(data.images)} labels (one per image of {data_h5})"
+        )
+    points, index = plots.embed_2d(features, seed=seed, max_points=max_points)
+    sampled = f", {len(index):,} of {len(features):,} samples" if len(index) < len(features) else ""
+    truth = None if data.labels is None else data.labels[index]
+    plots.embedding_figure(
+        points,
+        predicted[index],
+        truth,
+        embedding_png,
+        title=f"{title}: 2-D UMAP of the {attrs.get('default_layer', 'features')} features{sampled}",
+    )
+    if data.labels is None:
+        plots.message_figure("No ground-truth labels: no confusion matrix.", confusion_png)
+    else:
+        plots.confusion_figure(data.labels, predicted, confusion_png)
+    plots.sample_grid_figure(data.images, predicted, samples_png, seed=seed)
+
+
+def run_plot_sweep(table_csv: str, group: dict[str, dict], output: str) -> None:
+    """Metric against the swept value for one swept experiment (``group``: its expanded
+    experiments and the values each takes, from ``config.sweep_groups``)."""
+    import csv
+
+    from deepclust import plots
+
+    with open(table_csv, newline="") as f:
+        rows = list(csv.DictReader(f))
+    keys = list(dict.fromkeys(k for swept in group.values() for k in swept))
+    varying = [k for k in keys if len({repr(s.get(k)) for s in group.values()}) > 1] or keys
+    x_key, others = varying[0], varying[1:]
+    points = []
+    for row in rows:
+        swept = group.get(row["experiment"])
+        if swept is None:
+            continue
+        series = ", ".join(f"{k.rsplit('.', 1)[-1]}={swept.get(k)}" for k in others)
+        points.append({**row, "x": swept.get(x_key), "series": series})
+    if not points:
+        raise ValueError(f"{table_csv}: no rows for the swept experiments {sorted(group)}")
+    plots.sweep_figure(points, x_key, output)

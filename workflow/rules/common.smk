@@ -18,12 +18,14 @@ from deepclust.config import (
     check_config,
     expand_sweeps,
     experiment_runs,
+    sweep_groups,
 )
 from deepclust.data.registry import BUILTIN_DATASETS
 
 # Sweeps become ordinary named entries; the expanded config is validated again (swept values
 # included) and then checked for names that refer to nothing.
 try:
+    SWEEPS = sweep_groups(config)  # {experiment: {expanded experiment: {key: value}}}
     config.update(expand_sweeps(config))
     validate(config, "../schemas/config.schema.yaml")
     check_config(config)
@@ -155,3 +157,54 @@ def paper_names():
 
 def all_metrics():
     return sorted({f"{RUN_DIR}/{{clusterer}}/metrics.json".format(**r) for r in RUNS})
+
+
+def report_runs():
+    """What the report shows, in order: per (dataset, experiment) the lowest seed's figures,
+    and per (dataset, trained extractor) its pretraining curve. Only these get plotted."""
+    first = {}
+    for r in RUNS:
+        key = (r["dataset"], r["experiment"])
+        if key not in first or r["seed"] < first[key]["seed"]:
+            first[key] = r
+    seeds = {}
+    for r in RUNS:
+        seeds.setdefault((r["dataset"], r["experiment"]), set()).add(r["seed"])
+    runs, trained = [], set()
+    if SWEEPS:
+        runs.append(
+            {
+                "name": "Sweeps",
+                "note": "a metric against each swept hyper-parameter (mean ± std over seeds)",
+                "figures": [
+                    (f"results/plots/sweep_{name}.png", f"sweep of {name}") for name in sorted(SWEEPS)
+                ],
+            }
+        )
+    for (dataset, experiment), r in sorted(first.items()):
+        run_dir = RUN_DIR.format(**r)
+        plots = f"{run_dir}/{r['clusterer']}/plots"
+        figures = [
+            (f"{plots}/embedding.png", "2-D UMAP of the features, by cluster and by class"),
+            (f"{plots}/confusion.png", "confusion matrix after the Hungarian map"),
+            (f"{plots}/samples.png", "random members of each cluster"),
+        ]
+        if r["clusterer"] in REFINING_CLUSTERERS:
+            figures.append((f"{plots}/refinement.png", "refinement: labels changed, monitored scores"))
+        if r["extractor"] in TRAINED_EXTRACTORS and (dataset, r["extractor"], r["seed"]) not in trained:
+            trained.add((dataset, r["extractor"], r["seed"]))
+            figures.append((f"{run_dir}/plots/training.png", f"pretraining of {r['extractor']}"))
+        n = len(seeds[dataset, experiment])
+        runs.append(
+            {
+                "name": f"{experiment} on {dataset}",
+                "note": f"extractor {r['extractor']}, clusterer {r['clusterer']}; figures of seed "
+                f"{r['seed']}" + (f" (of {n} seeds; the others are under results/{dataset}/)" if n > 1 else ""),
+                "figures": figures,
+            }
+        )
+    return runs
+
+
+def report_figures():
+    return [png for run in report_runs() for png, _ in run["figures"]]

@@ -1,0 +1,282 @@
+"""The figures of a results report, each written by its own Snakemake rule so it is cached.
+
+Every function takes arrays or a log file and writes one PNG (matplotlib's Agg backend, no
+display needed); none of them needs ground truth except where it says so, so unlabelled data
+still gets its embedding (coloured by cluster) and its grid of sample images per cluster.
+DBSCAN's noise label -1 is shown as its own "noise" group.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from deepclust.io import atomic_path  # noqa: E402
+from deepclust.metrics import cluster_to_class_map  # noqa: E402
+
+NOISE = -1
+
+
+def _save(fig, path: str | Path) -> None:
+    """Write ``fig`` atomically (a half-written PNG never sits at the output path)."""
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+
+
+def _read_log(path: str | Path) -> dict[str, np.ndarray]:
+    """A training or refinement log CSV as numeric columns (text columns kept as strings)."""
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    if not rows:
+        raise ValueError(f"{path}: the log has no rows")
+    columns = {}
+    for key in rows[0]:
+        values = [row[key] for row in rows]
+        try:
+            columns[key] = np.asarray([float(v) if v != "" else np.nan for v in values])
+        except ValueError:
+            columns[key] = np.asarray(values)
+    return columns
+
+
+def confusion_matrix_mapped(
+    labels_true: np.ndarray, labels_pred: np.ndarray
+) -> tuple[np.ndarray, list[str], list[str]]:
+    """Counts (true class x column) where each cluster's column is the class the Hungarian map
+    (the one ACC uses) gives it, so the diagonal holds the correct samples.
+
+    Clusters left unmapped (more clusters than classes) get columns ``c{k}`` after the classes,
+    and noise one column ``noise`` at the end. Returns counts, row names and column names.
+    """
+    labels_true, labels_pred = np.asarray(labels_true), np.asarray(labels_pred)
+    mapping = cluster_to_class_map(labels_true, labels_pred)
+    classes = np.unique(labels_true).tolist()
+    extra = sorted(int(c) for c in np.unique(labels_pred) if c != NOISE and int(c) not in mapping)
+    has_noise = bool((labels_pred == NOISE).any())
+    column = {c: classes.index(k) for c, k in mapping.items()}
+    column.update({c: len(classes) + i for i, c in enumerate(extra)})
+    column[NOISE] = len(classes) + len(extra)
+    counts = np.zeros((len(classes), len(classes) + len(extra) + has_noise), dtype=np.int64)
+    rows = np.searchsorted(classes, labels_true)
+    np.add.at(counts, (rows, [column[int(p)] for p in labels_pred]), 1)
+    names = [str(k) for k in classes] + [f"c{c}" for c in extra] + ["noise"] * has_noise
+    return counts, [str(k) for k in classes], names
+
+
+def confusion_figure(labels_true: np.ndarray, labels_pred: np.ndarray, path: str | Path) -> None:
+    """The Hungarian-mapped confusion matrix, its diagonal the samples ACC counts as correct."""
+    counts, rows, columns = confusion_matrix_mapped(labels_true, labels_pred)
+    size = max(4.0, 0.45 * max(counts.shape) + 1.5)
+    fig, ax = plt.subplots(figsize=(size, size * 0.9))
+    im = ax.imshow(counts, cmap="Blues")
+    ax.set_xticks(range(len(columns)), columns, rotation=90 if len(columns) > 12 else 0)
+    ax.set_yticks(range(len(rows)), rows)
+    ax.set_xlabel("cluster (named by the class it is mapped to)")
+    ax.set_ylabel("true class")
+    if counts.size <= 400:
+        for (i, j), value in np.ndenumerate(counts):
+            if value:
+                color = "white" if value > counts.max() / 2 else "black"
+                ax.text(j, i, str(value), ha="center", va="center", fontsize=7, color=color)
+    acc = np.trace(counts[:, : len(rows)]) / counts.sum()
+    ax.set_title(f"Confusion after the Hungarian map (ACC {acc:.3f})")
+    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+    _save(fig, path)
+
+
+def embed_2d(
+    features: np.ndarray, seed: int = 0, max_points: int = 5000
+) -> tuple[np.ndarray, np.ndarray]:
+    """A seeded 2-D UMAP of (a seeded sample of at most ``max_points``) features.
+
+    Returns the 2-D points and the indices of the samples they belong to.
+    """
+    import umap
+
+    features = np.asarray(features, dtype=np.float32).reshape(len(features), -1)
+    rng = np.random.default_rng(seed)
+    index = np.arange(len(features))
+    if len(index) > max_points:
+        index = np.sort(rng.choice(index, max_points, replace=False))
+    n_neighbors = int(min(15, max(2, len(index) - 1)))
+    reducer = umap.UMAP(n_components=2, n_neighbors=n_neighbors, random_state=seed, n_jobs=1)
+    return reducer.fit_transform(features[index]), index
+
+
+def embedding_figure(
+    points: np.ndarray,
+    labels_pred: np.ndarray,
+    labels_true: np.ndarray | None,
+    path: str | Path,
+    title: str = "",
+) -> None:
+    """The 2-D embedding coloured by cluster and, when labels are known, by true class."""
+    labels_pred = np.asarray(labels_pred)
+    if labels_true is not None:  # colour each cluster as the class it maps to, so panels agree
+        mapping = cluster_to_class_map(labels_true, labels_pred)
+        top = int(np.max(labels_true)) + 1
+        labels_pred = np.asarray(
+            [NOISE if c == NOISE else mapping.get(int(c), top + int(c)) for c in labels_pred]
+        )
+    panels = [("cluster", labels_pred)]
+    if labels_true is not None:
+        panels.append(("true class", np.asarray(labels_true)))
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4.8), squeeze=False)
+    for ax, (name, colours) in zip(axes[0], panels, strict=True):
+        noise = colours == NOISE
+        ax.scatter(*points[noise].T, s=3, c="lightgrey", label="noise" if noise.any() else None)
+        ax.scatter(
+            *points[~noise].T,
+            s=3,
+            c=colours[~noise],
+            cmap="tab20",
+            vmin=0,
+            vmax=max(19, int(labels_pred.max(initial=0))),
+            rasterized=True,
+        )
+        ax.set_title(f"coloured by {name}")
+        ax.set_xticks([])
+        ax.set_yticks([])
+    if title:
+        fig.suptitle(title)
+    _save(fig, path)
+
+
+def sample_grid_figure(
+    images: np.ndarray,
+    labels_pred: np.ndarray,
+    path: str | Path,
+    per_cluster: int = 10,
+    seed: int = 0,
+) -> None:
+    """A row of randomly drawn member images per cluster: what each cluster holds, no labels needed."""
+    images, labels_pred = np.asarray(images), np.asarray(labels_pred)
+    clusters = sorted(np.unique(labels_pred), key=lambda c: (c == NOISE, c))
+    rng = np.random.default_rng(seed)
+    fig, axes = plt.subplots(
+        len(clusters),
+        per_cluster,
+        figsize=(per_cluster * 0.7 + 1.0, len(clusters) * 0.72),
+        squeeze=False,
+    )
+    for row, cluster in zip(axes, clusters, strict=True):
+        members = np.flatnonzero(labels_pred == cluster)
+        chosen = rng.choice(members, min(per_cluster, len(members)), replace=False)
+        for ax in row:
+            ax.axis("off")
+        for ax, i in zip(row, chosen, strict=False):
+            img = images[i]
+            img = img[0] if img.shape[0] == 1 else np.moveaxis(img, 0, -1)
+            ax.imshow(img, cmap="gray" if img.ndim == 2 else None)
+        name = "noise" if cluster == NOISE else f"c{cluster}"
+        row[0].text(
+            -0.15,
+            0.5,
+            f"{name} ({len(members)})",
+            transform=row[0].transAxes,
+            ha="right",
+            va="center",
+            fontsize=8,
+        )
+    _save(fig, path)
+
+
+def training_figure(log_csv: str | Path, path: str | Path, title: str = "") -> None:
+    """Loss terms per epoch of a pretraining log (log scale when every value is positive)."""
+    log = _read_log(log_csv)
+    skip = {"epoch", "lr", "seconds", "img_per_s"}
+    terms = [k for k, v in log.items() if k not in skip and v.dtype.kind == "f"]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for name in terms:
+        ax.plot(log["epoch"], log[name], label=name, lw=1.5 if name == "loss" else 1.0)
+    if all(np.nanmin(log[t]) > 0 for t in terms):
+        ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("training loss")
+    ax.legend(fontsize=8)
+    ax.set_title(title or "pretraining")
+    _save(fig, path)
+
+
+def refinement_figure(log_csv: str | Path, path: str | Path, title: str = "") -> None:
+    """Per iteration of a refining clusterer (DEKM, IDEC, GCN): share of labels that changed and,
+    when ground truth was given to monitor, ACC and NMI (never used to stop or choose)."""
+    log = _read_log(log_csv)
+    monitored = [m for m in ("acc", "nmi") if m in log and np.isfinite(log[m]).any()]
+    fig, axes = plt.subplots(
+        1, 1 + bool(monitored), figsize=(5.5 * (1 + bool(monitored)), 3.8), squeeze=False
+    )
+    it = log["iteration"]
+    ax = axes[0][0]
+    ax.plot(it, 100 * log["changed"], color="tab:red")
+    ax.set_yscale("symlog", linthresh=0.1)
+    ax.set_xlabel("iteration")
+    ax.set_ylabel("labels changed (%)")
+    if monitored:
+        ax = axes[0][1]
+        for m in monitored:
+            ax.plot(it, log[m], label=m.upper())
+        ax.set_xlabel("iteration")
+        ax.set_ylabel("monitored score (uses labels)")
+        ax.legend(fontsize=8)
+    if "phase" in log and log["phase"].dtype.kind != "f" and (log["phase"] == "warmup").any():
+        end = it[log["phase"] == "warmup"].max()
+        for a in axes[0]:
+            a.axvline(end, color="grey", ls=":", lw=1)
+    fig.suptitle(title or "refinement")
+    _save(fig, path)
+
+
+def sweep_figure(
+    points: Sequence[dict], key: str, path: str | Path, metrics: Sequence[str] = ("acc", "nmi")
+) -> None:
+    """Metric (mean ± std over seeds) against the swept value ``key``: one line per dataset,
+    metric and ``series`` (the other swept keys' values, when a sweep has several). Each point
+    is a dict with ``dataset``, ``series``, ``x`` and the table's ``{metric}_mean/_std``;
+    values that are not numbers are spaced evenly and labelled."""
+    xs = [p["x"] for p in points]
+    numeric = all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in xs)
+    order = sorted(set(map(str, xs)), key=lambda v: [str(x) for x in xs].index(v))
+    position = (lambda x: float(x)) if numeric else (lambda x: float(order.index(str(x))))
+    fig, ax = plt.subplots(figsize=(6, 4))
+    lines: dict[tuple, list[dict]] = {}
+    for p in points:
+        lines.setdefault((p["dataset"], p["series"]), []).append(p)
+    for (dataset, series), members in sorted(lines.items()):
+        members = sorted(members, key=lambda p: position(p["x"]))
+        x = [position(p["x"]) for p in members]
+        for metric in metrics:
+            y = np.asarray([_number(p.get(f"{metric}_mean")) for p in members])
+            err = np.nan_to_num(np.asarray([_number(p.get(f"{metric}_std")) for p in members]))
+            if np.isfinite(y).any():
+                label = " ".join(s for s in (dataset, series, metric.upper()) if s)
+                ax.errorbar(x, y, yerr=err, marker="o", capsize=3, label=label)
+    if not numeric:
+        ax.set_xticks(range(len(order)), order)
+    ax.set_xlabel(key)
+    ax.set_ylabel("score (mean ± std over seeds)")
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8)
+    else:
+        ax.text(0.5, 0.5, "no labelled results to plot", ha="center", transform=ax.transAxes)
+    _save(fig, path)
+
+
+def _number(value) -> float:
+    return np.nan if value in (None, "") else float(value)
+
+
+def message_figure(text: str, path: str | Path) -> None:
+    """A small figure holding only ``text``: a fixed output path that says why it is empty."""
+    fig, ax = plt.subplots(figsize=(4, 1.2))
+    ax.axis("off")
+    ax.text(0.5, 0.5, text, ha="center", va="center", fontsize=10, wrap=True)
+    _save(fig, path)

@@ -1,0 +1,189 @@
+"""One self-contained HTML report of a workflow run: tables, figures, config, versions, runtimes.
+
+Figures are embedded as data URIs, so ``results/report.html`` can be mailed or attached to a
+paper's supplement as one file. Every section is built from files the workflow already wrote:
+``table.csv`` (per dataset x experiment, with the papers' numbers), ``summary.csv`` (per run),
+the per-run PNGs, the config, a ``metrics.json``'s environment block and Snakemake's
+``benchmark:`` TSVs.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import html
+import json
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import yaml
+
+from deepclust.io import write_text
+
+STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; }
+table { border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }
+th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: right; white-space: nowrap; }
+th { background: #f2f2f2; } td.text, th.text { text-align: left; }
+figure { display: inline-block; margin: 0.5em; vertical-align: top; }
+figure img { max-width: 560px; border: 1px solid #eee; }
+figcaption { font-size: 0.85em; color: #555; }
+pre { background: #f7f7f7; padding: 1em; overflow-x: auto; font-size: 0.85em; }
+details { margin: 0.5em 0 1.5em; }
+"""
+
+
+def _read_csv(path: str | Path) -> list[dict]:
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def html_table(rows: Sequence[dict], columns: Sequence[tuple[str, str]]) -> str:
+    """``columns`` are (key, header); numbers right-aligned, text left, empty cells as a dash."""
+
+    def cell(value: str) -> str:
+        if value in (None, ""):
+            return "<td>—</td>"
+        try:
+            float(value)
+            return f"<td>{html.escape(str(value))}</td>"
+        except ValueError:
+            return f'<td class="text">{html.escape(str(value))}</td>'
+
+    head = "".join(f"<th>{html.escape(h)}</th>" for _, h in columns)
+    body = "".join("<tr>" + "".join(cell(r.get(k)) for k, _ in columns) + "</tr>" for r in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _mean_std(row: dict, metric: str) -> str:
+    mean, std = row.get(f"{metric}_mean"), row.get(f"{metric}_std")
+    if not mean:
+        return ""
+    return f"{float(mean):.3f} ± {float(std or 0):.3f}"
+
+
+def _paper(row: dict, metric: str) -> str:
+    paper, diff = row.get(f"{metric}_paper"), row.get(f"{metric}_diff")
+    if not paper:
+        return ""
+    return f"{float(paper):.4g}" + (f" ({float(diff):+.3f})" if diff else "")
+
+
+def results_table(table_csv: str | Path) -> str:
+    """The per (dataset, experiment) table: mean ± std over seeds, papers' numbers, wall time."""
+    rows = []
+    for r in _read_csv(table_csv):
+        rows.append(
+            {
+                "dataset": r["dataset"],
+                "experiment": r["experiment"]
+                + (" (uses labels)" if r.get("uses_labels") == "True" else ""),
+                "seeds": f"{r['n_seeds']} ({r['seeds'].replace(' ', ', ')})",
+                **{m: _mean_std(r, m) for m in ("acc", "nmi", "ari", "purity")},
+                "acc_paper": _paper(r, "acc"),
+                "nmi_paper": _paper(r, "nmi"),
+                "source": r.get("paper_source", ""),
+                "runtime": f"{float(r['runtime_s_mean']):.1f}" if r.get("runtime_s_mean") else "",
+            }
+        )
+    columns = [
+        ("dataset", "dataset"),
+        ("experiment", "experiment"),
+        ("seeds", "seeds"),
+        ("acc", "ACC"),
+        ("nmi", "NMI"),
+        ("ari", "ARI"),
+        ("purity", "purity"),
+        ("acc_paper", "paper ACC (diff)"),
+        ("nmi_paper", "paper NMI (diff)"),
+        ("source", "paper, table"),
+        ("runtime", "clustering s"),
+    ]
+    return html_table(rows, columns)
+
+
+def image_tag(path: str | Path, caption: str) -> str:
+    """A ``<figure>`` with the PNG inlined as a data URI."""
+    data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
+    alt = html.escape(caption)
+    return (
+        f'<figure><img src="data:image/png;base64,{data}" alt="{alt}">'
+        f"<figcaption>{alt}</figcaption></figure>"
+    )
+
+
+def runtimes_table(benchmarks: Iterable[str | Path], root: str | Path) -> str:
+    """One row per job from Snakemake's benchmark TSVs: wall seconds, CPU seconds, peak RSS."""
+    rows = []
+    for path in sorted(map(Path, benchmarks)):
+        records = _read_csv_tsv(path)
+        if not records:
+            continue
+        last = records[-1]
+        rows.append(
+            {
+                "job": str(path.relative_to(root).with_suffix("")),
+                "s": f"{float(last['s']):.1f}",
+                "cpu_time": last.get("cpu_time", ""),
+                "max_rss": last.get("max_rss", ""),
+            }
+        )
+    columns = [
+        ("job", "job"),
+        ("s", "wall s"),
+        ("cpu_time", "CPU s"),
+        ("max_rss", "peak RSS MB"),
+    ]
+    return html_table(rows, columns) if rows else "<p>No benchmark files yet.</p>"
+
+
+def _read_csv_tsv(path: Path) -> list[dict]:
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f, delimiter="\t"))
+
+
+def write_report(
+    path: str | Path,
+    *,
+    table_csv: str | Path,
+    runs: Sequence[dict],
+    config: dict,
+    environment: dict | None = None,
+    benchmarks: Iterable[str | Path] = (),
+    benchmark_root: str | Path = "results/benchmarks",
+    title: str = "deepclust results",
+) -> None:
+    """Write the report. ``runs`` are dicts with ``name`` and ``figures`` ([(png, caption)]),
+    in display order; a figure that is missing is an error (the workflow made them all)."""
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>",
+        f"<h1>{html.escape(title)}</h1>",
+        "<h2>Results over seeds</h2>",
+        "<p>Mean ± sample standard deviation over seeds of the final labels. "
+        "“uses labels” marks a protocol that chose with the ground truth. The paper's value is "
+        "printed with measured − published in brackets.</p>",
+        results_table(table_csv),
+        "<h2>Runs</h2>",
+    ]
+    for run in runs:
+        parts.append(f"<h3>{html.escape(run['name'])}</h3>")
+        if run.get("note"):
+            parts.append(f"<p>{html.escape(run['note'])}</p>")
+        parts.extend(image_tag(png, caption) for png, caption in run["figures"])
+    parts += [
+        "<h2>Job runtimes</h2>",
+        "<details><summary>per job (Snakemake benchmark files)</summary>",
+        runtimes_table(benchmarks, benchmark_root),
+        "</details>",
+        "<h2>Configuration</h2>",
+        f"<pre>{html.escape(yaml.safe_dump(config, sort_keys=False))}</pre>",
+    ]
+    if environment:
+        parts += [
+            "<h2>Environment</h2>",
+            f"<pre>{html.escape(json.dumps(environment, indent=2, sort_keys=True))}</pre>",
+        ]
+    parts.append("</body></html>")
+    write_text(path, "\n".join(parts) + "\n")

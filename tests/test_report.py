@@ -1,0 +1,194 @@
+import csv
+
+import numpy as np
+import pytest
+
+from deepclust import plots
+from deepclust.io import write_h5
+from deepclust.metrics import clustering_accuracy
+from deepclust.report import write_report
+from deepclust.stages import run_plot_run, run_plot_sweep
+from deepclust.tables import add_paper_values, aggregate, write_table_csv
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def test_confusion_matrix_maps_clusters_to_classes():
+    truth = np.array([0, 0, 0, 1, 1, 1, 2, 2, 2, 2])
+    # cluster 7 is class 0, cluster 3 class 1, cluster 5 class 2; cluster 9 left over; one noise
+    pred = np.array([7, 7, 3, 3, 3, 3, 5, 5, 9, -1])
+    counts, rows, columns = plots.confusion_matrix_mapped(truth, pred)
+    assert rows == ["0", "1", "2"] and columns == ["0", "1", "2", "c9", "noise"]
+    np.testing.assert_array_equal(counts, [[2, 1, 0, 0, 0], [0, 3, 0, 0, 0], [0, 0, 2, 1, 1]])
+    assert np.trace(counts[:, :3]) / counts.sum() == pytest.approx(clustering_accuracy(truth, pred))
+
+
+def _logs(tmp_path):
+    train = tmp_path / "train_log.csv"
+    train.write_text(
+        "epoch,loss,recon,lr,seconds,img_per_s\n1,2.0,1.5,0.001,0.1,100\n2,1.0,0.8,0.001,0.1,100\n"
+    )
+    refine = tmp_path / "refine_log.csv"
+    refine.write_text(
+        "iteration,phase,loss,changed,acc,nmi,elapsed_s\n"
+        "1,warmup,3.0,0.5,0.4,0.3,1\n2,joint,2.0,0.1,0.6,0.5,2\n3,joint,1.0,0.0,0.7,0.6,3\n"
+    )
+    unmonitored = tmp_path / "refine_unlabelled.csv"
+    unmonitored.write_text(
+        "iteration,loss,changed,acc,nmi,elapsed_s\n1,3.0,0.5,,,1\n2,2.0,0.1,,,2\n"
+    )
+    return train, refine, unmonitored
+
+
+def test_every_figure_is_a_png(tmp_path):
+    train, refine, unmonitored = _logs(tmp_path)
+    rng = np.random.default_rng(0)
+    images = rng.uniform(size=(30, 1, 8, 8)).astype(np.float32)
+    pred = np.repeat([0, 1, -1], 10)
+    truth = np.repeat([2, 0, 1], 10)
+    points = rng.normal(size=(30, 2))
+    outputs = {
+        "confusion": lambda p: plots.confusion_figure(truth, pred, p),
+        "embedding": lambda p: plots.embedding_figure(points, pred, truth, p, title="t"),
+        "embedding_unlabelled": lambda p: plots.embedding_figure(points, pred, None, p),
+        "samples": lambda p: plots.sample_grid_figure(images, pred, p, per_cluster=4),
+        "training": lambda p: plots.training_figure(train, p),
+        "refinement": lambda p: plots.refinement_figure(refine, p),
+        "refinement_unlabelled": lambda p: plots.refinement_figure(unmonitored, p),
+        "message": lambda p: plots.message_figure("nothing here", p),
+    }
+    for name, draw in outputs.items():
+        path = tmp_path / "fig" / f"{name}.png"
+        draw(path)
+        assert path.read_bytes()[:8] == PNG, name
+    assert sorted(p.name for p in (tmp_path / "fig").iterdir()) == sorted(
+        f"{n}.png" for n in outputs
+    )  # no temporary files left behind
+
+
+def test_empty_log_is_an_error_naming_it(tmp_path):
+    log = tmp_path / "train_log.csv"
+    log.write_text("epoch,loss\n")
+    with pytest.raises(ValueError, match="train_log.csv"):
+        plots.training_figure(log, tmp_path / "t.png")
+
+
+def test_plots_of_a_run_without_labels(tmp_path):
+    rng = np.random.default_rng(1)
+    images = rng.uniform(size=(40, 1, 8, 8)).astype(np.float32)
+    write_h5(tmp_path / "data.h5", {"images": images}, {"n_clusters": 2})
+    write_h5(
+        tmp_path / "features.h5",
+        {"features": images.reshape(40, -1)},
+        {"default_layer": "pixels", "layers": '["pixels"]'},
+    )
+    write_h5(tmp_path / "labels.h5", {"labels": np.repeat([0, 1], 20)}, {"n_clusters": 2})
+    out = {k: tmp_path / f"{k}.png" for k in ("embedding", "confusion", "samples")}
+    run_plot_run(
+        str(tmp_path / "data.h5"),
+        str(tmp_path / "features.h5"),
+        str(tmp_path / "labels.h5"),
+        embedding_png=str(out["embedding"]),
+        confusion_png=str(out["confusion"]),
+        samples_png=str(out["samples"]),
+        max_points=30,
+    )
+    assert all(p.read_bytes()[:8] == PNG for p in out.values())
+    write_h5(tmp_path / "short.h5", {"labels": np.zeros(5, dtype=int)}, {"n_clusters": 2})
+    with pytest.raises(ValueError, match="short.h5.*40 labels"):
+        run_plot_run(
+            str(tmp_path / "data.h5"),
+            str(tmp_path / "features.h5"),
+            str(tmp_path / "short.h5"),
+            embedding_png=str(out["embedding"]),
+            confusion_png=str(out["confusion"]),
+            samples_png=str(out["samples"]),
+        )
+
+
+def test_report_is_self_contained_and_shows_missing_metrics_as_dashes(tmp_path):
+    rows = [
+        {
+            "dataset": "usps",
+            "experiment": "sdekc_swapped",
+            "seed": s,
+            "acc": a,
+            "nmi": 0.8,
+            "ari": 0.7,
+            "purity": 0.8,
+            "uses_labels": False,
+            "runtime_s": 10.0,
+        }
+        for s, a in ((0, 0.79), (1, 0.80))
+    ]
+    rows.append(
+        {
+            "dataset": "mine",
+            "experiment": "ae_kmeans",
+            "seed": 0,
+            "acc": None,
+            "nmi": None,
+            "ari": None,
+            "purity": None,
+            "uses_labels": False,
+            "runtime_s": 1.0,
+        }
+    )
+    table = add_paper_values(
+        aggregate(rows),
+        {("sdekc", "usps", "acc"): {"value": 0.8035, "paper": "SDEKC", "table": "table 3"}},
+        {"sdekc_swapped": "sdekc"},
+    )
+    write_table_csv(tmp_path / "table.csv", table)
+    png = tmp_path / "fig.png"
+    plots.message_figure("a figure", png)
+    bench = tmp_path / "benchmarks" / "pretrain" / "usps.tsv"
+    bench.parent.mkdir(parents=True)
+    bench.write_text("s\th:m:s\tmax_rss\tcpu_time\n12.5\t0:00:12\t300.1\t11.0\n")
+    out = tmp_path / "report.html"
+    write_report(
+        out,
+        table_csv=tmp_path / "table.csv",
+        runs=[{"name": "ae_kmeans on mine", "note": "no labels", "figures": [(png, "grid <1>")]}],
+        config={"seeds": [0, 1], "datasets": {"mine": {"source": "npz"}}},
+        environment={"packages": {"torch": "2.14.1"}},
+        benchmarks=[bench],
+        benchmark_root=tmp_path / "benchmarks",
+    )
+    text = out.read_text()
+    assert text.count('src="data:image/png;base64,') == 1 and "grid &lt;1&gt;" in text
+    assert "0.795 ± 0.007" in text and "0.8035 (-0.009)" in text and "SDEKC table 3" in text
+    assert "2 (0, 1)" in text  # seeds: how many, which
+    mine_row = text[text.index('<td class="text">mine</td>') :].split("</tr>")[0]
+    assert mine_row.count("<td>—</td>") >= 4  # metrics skipped, not faked
+    assert "pretrain/usps" in text and "12.5" in text and "torch" in text
+    assert "source: npz" in text
+    with open(tmp_path / "table.csv") as f:
+        assert len(list(csv.DictReader(f))) == 2
+
+
+def test_sweep_figure_from_the_results_table(tmp_path):
+    rows = [
+        {
+            "dataset": "usps",
+            "experiment": f"lam-lam{lam}-n_init{n}",
+            "seed": 0,
+            "acc": acc,
+            "nmi": 0.5,
+            "ari": 0.4,
+            "purity": acc,
+            "uses_labels": False,
+        }
+        for lam, n, acc in ((0, 1, 0.6), (10, 1, 0.7), (20, 1, 0.65), (0, 5, 0.62), (10, 5, 0.71))
+    ]
+    rows.append({**rows[0], "experiment": "other", "acc": 0.1})
+    write_table_csv(tmp_path / "table.csv", aggregate(rows))
+    group = {
+        f"lam-lam{lam}-n_init{n}": {"model_args.lam": lam, "params.n_init": n}
+        for lam, n in ((0, 1), (10, 1), (20, 1), (0, 5), (10, 5))
+    }
+    out = tmp_path / "sweep.png"
+    run_plot_sweep(str(tmp_path / "table.csv"), group, str(out))
+    assert out.read_bytes()[:8] == PNG
+    with pytest.raises(ValueError, match="no rows for the swept"):
+        run_plot_sweep(str(tmp_path / "table.csv"), {"absent-x1": {"x": 1}}, str(out))

@@ -1,0 +1,102 @@
+# Figures and the HTML report. Each figure is its own job and output, so it is cached like
+# everything else; the report only asks for the figures of each experiment's lowest seed.
+
+
+rule plot_training:
+    input:
+        f"{RUN_DIR}/train_log.csv",
+    output:
+        report(
+            f"{RUN_DIR}/plots/training.png",
+            category="Pretraining",
+            labels={"dataset": "{dataset}", "extractor": "{extractor}", "seed": "{seed}"},
+        ),
+    log:
+        f"results/logs/plot/{{dataset}}/{{extractor}}/seed{{seed}}/training.log",
+    conda:
+        "../../envs/deepclust.yaml"
+    script:
+        "../scripts/plot_training.py"
+
+
+rule plot_run:
+    input:
+        data="data/processed/{dataset}.h5",
+        features=f"{RUN_DIR}/features.h5",
+        labels=f"{RUN_DIR}/{{clusterer}}/labels.h5",
+    output:
+        embedding=report(
+            f"{RUN_DIR}/{{clusterer}}/plots/embedding.png",
+            category="Embeddings",
+            labels={"dataset": "{dataset}", "run": "{extractor} + {clusterer}", "seed": "{seed}"},
+        ),
+        confusion=report(
+            f"{RUN_DIR}/{{clusterer}}/plots/confusion.png",
+            category="Confusion matrices",
+            labels={"dataset": "{dataset}", "run": "{extractor} + {clusterer}", "seed": "{seed}"},
+        ),
+        samples=report(
+            f"{RUN_DIR}/{{clusterer}}/plots/samples.png",
+            category="Samples per cluster",
+            labels={"dataset": "{dataset}", "run": "{extractor} + {clusterer}", "seed": "{seed}"},
+        ),
+    log:
+        f"results/logs/plot/{{dataset}}/{{extractor}}/seed{{seed}}/{{clusterer}}.log",
+    conda:
+        "../../envs/deepclust.yaml"
+    script:
+        "../scripts/plot_run.py"
+
+
+rule plot_refinement:
+    input:
+        f"{RUN_DIR}/{{clusterer}}/refine_log.csv",
+    output:
+        report(
+            f"{RUN_DIR}/{{clusterer}}/plots/refinement.png",
+            category="Refinement",
+            labels={"dataset": "{dataset}", "run": "{extractor} + {clusterer}", "seed": "{seed}"},
+        ),
+    wildcard_constraints:
+        clusterer=_alternatives(REFINING_CLUSTERERS),
+    log:
+        f"results/logs/plot/{{dataset}}/{{extractor}}/seed{{seed}}/{{clusterer}}-refinement.log",
+    conda:
+        "../../envs/deepclust.yaml"
+    script:
+        "../scripts/plot_refinement.py"
+
+
+rule plot_sweep:
+    input:
+        "results/table.csv",
+    output:
+        report("results/plots/sweep_{experiment}.png", category="Sweeps"),
+    params:
+        group=lambda wildcards: SWEEPS[wildcards.experiment],
+    wildcard_constraints:
+        experiment=_alternatives(SWEEPS),
+    log:
+        "results/logs/plot/sweep_{experiment}.log",
+    conda:
+        "../../envs/deepclust.yaml"
+    script:
+        "../scripts/plot_sweep.py"
+
+
+rule report:
+    input:
+        table="results/table.csv",
+        summary="results/summary.csv",
+        metrics=all_metrics(),
+        figures=report_figures(),
+    output:
+        report("results/report.html", category="Report"),
+    params:
+        runs=report_runs(),
+    log:
+        "results/logs/report.log",
+    conda:
+        "../../envs/deepclust.yaml"
+    script:
+        "../scripts/report.py"
