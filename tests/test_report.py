@@ -84,26 +84,13 @@ def test_plots_of_a_run_without_labels(tmp_path):
     )
     write_h5(tmp_path / "labels.h5", {"labels": np.repeat([0, 1], 20)}, {"n_clusters": 2})
     out = {k: tmp_path / f"{k}.png" for k in ("embedding", "confusion", "samples")}
-    run_plot_run(
-        str(tmp_path / "data.h5"),
-        str(tmp_path / "features.h5"),
-        str(tmp_path / "labels.h5"),
-        embedding_png=str(out["embedding"]),
-        confusion_png=str(out["confusion"]),
-        samples_png=str(out["samples"]),
-        max_points=30,
-    )
+    pngs = {f"{k}_png": str(p) for k, p in out.items()}
+    data, features = str(tmp_path / "data.h5"), str(tmp_path / "features.h5")
+    run_plot_run(data, features, str(tmp_path / "labels.h5"), max_points=30, **pngs)
     assert all(p.read_bytes()[:8] == PNG for p in out.values())
     write_h5(tmp_path / "short.h5", {"labels": np.zeros(5, dtype=int)}, {"n_clusters": 2})
     with pytest.raises(ValueError, match="short.h5.*40 labels"):
-        run_plot_run(
-            str(tmp_path / "data.h5"),
-            str(tmp_path / "features.h5"),
-            str(tmp_path / "short.h5"),
-            embedding_png=str(out["embedding"]),
-            confusion_png=str(out["confusion"]),
-            samples_png=str(out["samples"]),
-        )
+        run_plot_run(data, features, str(tmp_path / "short.h5"), **pngs)
 
 
 def test_report_is_self_contained_and_shows_missing_metrics_as_dashes(tmp_path):
