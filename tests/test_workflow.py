@@ -307,7 +307,9 @@ def test_sweep_in_config_expands_to_runs_without_editing_the_snakefile(tmp_path)
     config["extractors"]["dense_ae"]["sweep"] = {"model_args.hidden_dims": [[32], [64], [16, 16]]}
     jobs = planned_jobs(snakemake(tmp_path, config, "-n"))
     assert jobs["pretrain"] == 3 * 2  # three variants x two datasets
-    assert jobs["cluster"] == 3 * 2 + 2  # plus pixels on both datasets
+    # plus pixels on both datasets, plus the tiny config's own max_iter sweep (digits only)
+    assert jobs["cluster"] == 3 * 2 + 2 + 2
+    assert jobs["plot_sweep"] == 2  # one figure per swept experiment: ae_kmeans, iterations
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,8 @@ rule plot_training:
         ),
     log:
         f"results/logs/plot/{{dataset}}/{{extractor}}/seed{{seed}}/training.log",
+    benchmark:
+        f"results/benchmarks/plot/{{dataset}}/{{extractor}}/seed{{seed}}/training.tsv"
     conda:
         "../../envs/deepclust.yaml"
     script:
@@ -42,6 +44,8 @@ rule plot_run:
         ),
     log:
         f"results/logs/plot/{{dataset}}/{{extractor}}/seed{{seed}}/{{clusterer}}.log",
+    benchmark:
+        f"results/benchmarks/plot/{{dataset}}/{{extractor}}/seed{{seed}}/{{clusterer}}.tsv"
     conda:
         "../../envs/deepclust.yaml"
     script:
@@ -61,6 +65,8 @@ rule plot_refinement:
         clusterer=_alternatives(REFINING_CLUSTERERS),
     log:
         f"results/logs/plot/{{dataset}}/{{extractor}}/seed{{seed}}/{{clusterer}}-refinement.log",
+    benchmark:
+        f"results/benchmarks/plot/{{dataset}}/{{extractor}}/seed{{seed}}/{{clusterer}}-refinement.tsv"
     conda:
         "../../envs/deepclust.yaml"
     script:
@@ -78,6 +84,8 @@ rule plot_sweep:
         experiment=_alternatives(SWEEPS),
     log:
         "results/logs/plot/sweep_{experiment}.log",
+    benchmark:
+        "results/benchmarks/plot/sweep_{experiment}.tsv"
     conda:
         "../../envs/deepclust.yaml"
     script:
@@ -96,6 +104,8 @@ rule report:
         runs=report_runs(),
     log:
         "results/logs/report.log",
+    benchmark:
+        "results/benchmarks/report.tsv"
     conda:
         "../../envs/deepclust.yaml"
     script:
