@@ -161,3 +161,37 @@ def test_bundled_paper_values_cover_every_method_config():
         assert name in methods
         named = [e["paper"] for e in config["experiments"].values() if e.get("paper")]
         assert set(named) <= methods, name
+
+
+def test_command_line_takes_paper_names_from_a_config(tmp_path, capsys):
+    from deepclust.tables import main
+
+    record = {
+        "experiment": "swapped",
+        "dataset": "usps16",
+        "extractor": "cae",
+        "clusterer": "dekm",
+        "seed": 0,
+        "uses_labels": False,
+        "metrics": {"acc": 0.8, "nmi": 0.8, "ari": 0.7, "purity": 0.8},
+    }
+    path = tmp_path / "results" / "metrics.json"
+    path.parent.mkdir()
+    path.write_text(json.dumps(record))
+    (tmp_path / "paper.csv").write_text(PAPER_CSV)
+    (tmp_path / "config.yaml").write_text(
+        "datasets: {usps16: {source: usps, paper_name: usps}}\n"
+        "experiments: {swapped: {extractor: cae, clusterer: dekm, paper: sdekc}}\n"
+    )
+    main([str(tmp_path / "results"), "--paper", str(tmp_path / "paper.csv")])
+    assert "0.8035" not in capsys.readouterr().out  # not renamed: no match
+    main(
+        [
+            str(tmp_path / "results"),
+            "--paper",
+            str(tmp_path / "paper.csv"),
+            "--config",
+            str(tmp_path / "config.yaml"),
+        ]
+    )
+    assert "0.8035 (-0.003)" in capsys.readouterr().out

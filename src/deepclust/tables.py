@@ -4,7 +4,8 @@ with the published value beside each measured one.
 ``python -m deepclust.tables results/summary.csv`` prints the Markdown table used in
 docs/results.md; ``python -m deepclust.tables results/usps`` reads every ``metrics.json`` under
 a folder instead (for runs made by naming targets, which does not write summary.csv);
-``--paper workflow/resources/paper_values.csv`` adds the papers' numbers. The standard deviation
+``--paper workflow/resources/paper_values.csv`` adds the papers' numbers (``--config`` a
+workflow config to take its ``paper`` / ``paper_name`` renamings from). The standard deviation
 is the sample one (ddof = 1); with one seed it is 0.
 
 Published numbers live in one CSV (``method, dataset, metric, value, paper, table``), never in
@@ -206,10 +207,26 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--paper", help="published-numbers CSV (workflow/resources/paper_values.csv)"
     )
+    parser.add_argument(
+        "--config", help="a workflow config whose `paper` / `paper_name` keys rename its entries"
+    )
     args = parser.parse_args(argv)
     table = aggregate(load_rows(args.paths))
     if args.paper:
-        add_paper_values(table, read_paper_values(args.paper))
+        experiments, datasets = {}, {}
+        if args.config:
+            import yaml
+
+            config = yaml.safe_load(Path(args.config).read_text())
+            experiments = {
+                n: e["paper"] for n, e in config.get("experiments", {}).items() if e.get("paper")
+            }
+            datasets = {
+                n: d["paper_name"]
+                for n, d in config.get("datasets", {}).items()
+                if d.get("paper_name")
+            }
+        add_paper_values(table, read_paper_values(args.paper), experiments, datasets)
     print(to_markdown(table))
 
 
