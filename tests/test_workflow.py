@@ -238,13 +238,23 @@ def test_sddecc_experiments_end_to_end_and_graph_caching(tmp_path, blobs_images)
     config = method_config(tmp_path, blobs_images, "sddecc")
     for extractor in config["extractors"].values():
         extractor["epochs"] = 2
-    for name in ("sddecc", "sdcn"):
-        config["clusterers"][name]["params"]["epochs"] = 3
+    for clusterer in config["clusterers"].values():
+        if clusterer["method"] in ("sddecc", "sdcn"):
+            clusterer["params"]["epochs"] = 3
+            if clusterer["params"].get("warmup_epochs"):
+                clusterer["params"]["warmup_epochs"] = 2
     run = snakemake(tmp_path, config, "--resources", "gpu=1")
     assert run.returncode == 0, run.stderr[-3000:]
 
     rows = {r["experiment"]: r for r in csv.DictReader(open(tmp_path / "results" / "summary.csv"))}
-    assert set(rows) == {"sddecc", "convae_kmeans", "convae_mi_kmeans", "convae_gcn", "sdcn"}
+    assert set(rows) == {
+        "sddecc",
+        "convae_kmeans",
+        "convae_mi_kmeans",
+        "convae_gcn",
+        "sdcn",
+        "sddecc_warmup",
+    }
     assert all(r["uses_labels"] == "False" and 0 <= float(r["acc"]) <= 1 for r in rows.values())
     assert rows["sddecc"]["refine_iterations"] == "3" and rows["sddecc"]["init_acc"]
     run_dir = tmp_path / "results" / "blobs" / "ddecn" / "seed0" / "sddecc"
@@ -256,7 +266,7 @@ def test_sddecc_experiments_end_to_end_and_graph_caching(tmp_path, blobs_images)
         >= float(rows["sddecc"]["acc"]) - 1e-9
     )
     graphs = tmp_path / "results" / "blobs" / "graphs"
-    assert [p.name for p in graphs.iterdir()] == ["knn3_euclidean.h5"]  # one graph, three GCNs
+    assert [p.name for p in graphs.iterdir()] == ["knn3_euclidean.h5"]  # one graph, four GCNs
 
     # A GCN hyper-parameter reruns the two SDDECC GCN stages only: no graph, no pretraining.
     config["clusterers"]["sddecc"]["params"]["cluster_weight"] = 1.5
