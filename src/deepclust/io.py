@@ -40,6 +40,12 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
             tmp_path.unlink()
 
 
+def read_csv(path: str | os.PathLike, delimiter: str = ",") -> list[dict]:
+    """Rows of a CSV (or, with ``delimiter="\t"``, TSV) file as dicts of strings."""
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f, delimiter=delimiter))
+
+
 def write_text(path: str | os.PathLike, text: str) -> None:
     """A text file, atomically."""
     with atomic_path(path) as tmp:

@@ -8,7 +8,6 @@ DBSCAN's noise label -1 is shown as its own "noise" group.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -18,7 +17,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from deepclust.io import atomic_path  # noqa: E402
+from deepclust.io import atomic_path, read_csv  # noqa: E402
 from deepclust.metrics import cluster_to_class_map  # noqa: E402
 
 NOISE = -1
@@ -33,8 +32,7 @@ def _save(fig, path: str | Path) -> None:
 
 def _read_log(path: str | Path) -> dict[str, np.ndarray]:
     """A training or refinement log CSV as numeric columns (text columns kept as strings)."""
-    with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
+    rows = read_csv(path)
     if not rows:
         raise ValueError(f"{path}: the log has no rows")
     columns = {}

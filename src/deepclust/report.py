@@ -10,7 +10,6 @@ the per-run PNGs, the config, a ``metrics.json``'s environment block and Snakema
 from __future__ import annotations
 
 import base64
-import csv
 import html
 import json
 from collections.abc import Iterable, Sequence
@@ -18,7 +17,8 @@ from pathlib import Path
 
 import yaml
 
-from deepclust.io import write_text
+from deepclust.io import read_csv, write_text
+from deepclust.tables import mean_std_text, paper_text
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; }
@@ -31,11 +31,6 @@ figcaption { font-size: 0.85em; color: #555; }
 pre { background: #f7f7f7; padding: 1em; overflow-x: auto; font-size: 0.85em; }
 details { margin: 0.5em 0 1.5em; }
 """
-
-
-def _read_csv(path: str | Path) -> list[dict]:
-    with open(path, newline="") as f:
-        return list(csv.DictReader(f))
 
 
 def html_table(rows: Sequence[dict], columns: Sequence[tuple[str, str]]) -> str:
@@ -55,24 +50,23 @@ def html_table(rows: Sequence[dict], columns: Sequence[tuple[str, str]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _mean_std(row: dict, metric: str) -> str:
-    mean, std = row.get(f"{metric}_mean"), row.get(f"{metric}_std")
-    if not mean:
-        return ""
-    return f"{float(mean):.3f} ± {float(std or 0):.3f}"
+def _number(text: str | None) -> float | None:
+    """A number cell of table.csv; empty is None."""
+    return None if text in (None, "") else float(text)
 
 
-def _paper(row: dict, metric: str) -> str:
-    paper, diff = row.get(f"{metric}_paper"), row.get(f"{metric}_diff")
-    if not paper:
-        return ""
-    return f"{float(paper):.4g}" + (f" ({float(diff):+.3f})" if diff else "")
+def _mean_std(row: dict, metric: str) -> str | None:
+    return mean_std_text(_number(row.get(f"{metric}_mean")), _number(row.get(f"{metric}_std")))
+
+
+def _paper(row: dict, metric: str) -> str | None:
+    return paper_text(_number(row.get(f"{metric}_paper")), _number(row.get(f"{metric}_diff")))
 
 
 def results_table(table_csv: str | Path) -> str:
     """The per (dataset, experiment) table: mean ± std over seeds, papers' numbers, wall time."""
     rows = []
-    for r in _read_csv(table_csv):
+    for r in read_csv(table_csv):
         rows.append(
             {
                 "dataset": r["dataset"],
@@ -116,7 +110,7 @@ def runtimes_table(benchmarks: Iterable[str | Path], root: str | Path) -> str:
     """One row per job from Snakemake's benchmark TSVs: wall seconds, CPU seconds, peak RSS."""
     rows = []
     for path in sorted(map(Path, benchmarks)):
-        records = _read_csv_tsv(path)
+        records = read_csv(path, delimiter="\t")
         if not records:
             continue
         last = records[-1]
@@ -135,11 +129,6 @@ def runtimes_table(benchmarks: Iterable[str | Path], root: str | Path) -> str:
         ("max_rss", "peak RSS MB"),
     ]
     return html_table(rows, columns) if rows else "<p>No benchmark files yet.</p>"
-
-
-def _read_csv_tsv(path: Path) -> list[dict]:
-    with open(path, newline="") as f:
-        return list(csv.DictReader(f, delimiter="\t"))
 
 
 def write_report(

@@ -24,7 +24,7 @@ from threadpoolctl import threadpool_limits
 from deepclust.clustering import build_clusterer
 from deepclust.config import PIXELS
 from deepclust.data.dataset import load_processed
-from deepclust.io import read_h5, write_csv, write_h5, write_json, write_text
+from deepclust.io import read_csv, read_h5, write_csv, write_h5, write_json, write_text
 from deepclust.metrics import evaluate
 from deepclust.runtime import environment_info, seed_everything
 
@@ -511,19 +511,14 @@ def run_aggregate(
     from deepclust.tables import (
         add_paper_values,
         aggregate,
+        csv_cell,
         read_paper_values,
         to_markdown,
         write_table_csv,
     )
 
     rows = summary_rows(metrics_files)
-    formatted = [
-        {
-            k: ("" if v is None else (f"{v:.6f}" if isinstance(v, float) else v))
-            for k, v in r.items()
-        }
-        for r in rows
-    ]
+    formatted = [{k: csv_cell(v) for k, v in r.items()} for r in rows]
     write_csv(output_csv, formatted, SUMMARY_COLUMNS)
     if table_csv or table_md:
         table = aggregate(rows)
@@ -589,12 +584,9 @@ def run_plot_run(
 def run_plot_sweep(table_csv: str, group: dict[str, dict], output: str) -> None:
     """Metric against the swept value for one swept experiment (``group``: its expanded
     experiments and the values each takes, from ``config.sweep_groups``)."""
-    import csv
-
     from deepclust import plots
 
-    with open(table_csv, newline="") as f:
-        rows = list(csv.DictReader(f))
+    rows = read_csv(table_csv)
     keys = list(dict.fromkeys(k for swept in group.values() for k in swept))
     varying = [k for k in keys if len({repr(s.get(k)) for s in group.values()}) > 1] or keys
     x_key, others = varying[0], varying[1:]

@@ -23,16 +23,13 @@ from pathlib import Path
 
 import numpy as np
 
+from deepclust.io import read_csv, write_csv
+
 METRICS = ("acc", "nmi", "ari", "purity")
 #: also averaged when present: the ACC of the K-means a refining clusterer started from, and the
 #: clustering stage's wall time
 OPTIONAL = ("init_acc", "runtime_s")
 PAPER_COLUMNS = ("method", "dataset", "metric", "value", "paper", "table")
-
-
-def read_summary(path: str | Path) -> list[dict]:
-    with open(path, newline="") as f:
-        return list(csv.DictReader(f))
 
 
 def aggregate(rows: Iterable[dict]) -> list[dict]:
@@ -87,6 +84,19 @@ def read_paper_values(path: str | Path) -> dict[tuple[str, str, str], dict]:
     return values
 
 
+def paper_names(config: dict) -> dict[str, dict[str, str]]:
+    """The config's renamings to the papers' names: ``{"experiments": {name: paper}, "datasets":
+    {name: paper_name}}``, for the entries that have one."""
+    return {
+        "experiments": {
+            n: e["paper"] for n, e in config.get("experiments", {}).items() if e.get("paper")
+        },
+        "datasets": {
+            n: d["paper_name"] for n, d in config.get("datasets", {}).items() if d.get("paper_name")
+        },
+    }
+
+
 def add_paper_values(
     table: list[dict],
     paper_values: dict[tuple[str, str, str], dict],
@@ -117,39 +127,46 @@ def add_paper_values(
     return table
 
 
+def csv_cell(value):
+    """How results CSVs write a value: floats to 6 decimals, lists space-separated, None empty."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.6f}"
+    if isinstance(value, list):
+        return " ".join(map(str, value))
+    return value
+
+
 def write_table_csv(path: str | Path, table: list[dict]) -> None:
     """The aggregated table as CSV (numbers to 6 decimals, empty where there is none)."""
-    from deepclust.io import write_csv
-
     columns = ["dataset", "experiment", "n_seeds", "seeds", "uses_labels"]
     for metric in (*METRICS, *OPTIONAL):
         columns += [f"{metric}_mean", f"{metric}_std"]
         if metric in METRICS:
             columns += [f"{metric}_paper", f"{metric}_diff"]
     columns.append("paper_source")
+    write_csv(path, [{c: csv_cell(e.get(c)) for c in columns} for e in table], columns)
 
-    def fmt(value):
-        if value is None:
-            return ""
-        if isinstance(value, float):
-            return f"{value:.6f}"
-        if isinstance(value, list):
-            return " ".join(map(str, value))
-        return value
 
-    write_csv(path, [{c: fmt(e.get(c)) for c in columns} for e in table], columns)
+def mean_std_text(mean: float | None, std: float | None) -> str | None:
+    """``0.715 ± 0.012``; None when there is no mean (no labels to score)."""
+    return None if mean is None else f"{mean:.3f} ± {std or 0.0:.3f}"
+
+
+def paper_text(paper: float | None, diff: float | None) -> str | None:
+    """``0.7986 (-0.142)``: the published value and measured − published; None when unpublished."""
+    if paper is None:
+        return None
+    return f"{paper:.4g}" + ("" if diff is None else f" ({diff:+.3f})")
 
 
 def to_markdown(table: list[dict]) -> str:
     def cell(entry, metric):
-        mean = entry[f"{metric}_mean"]
-        return "—" if mean is None else f"{mean:.3f} ± {entry[f'{metric}_std']:.3f}"
+        return mean_std_text(entry[f"{metric}_mean"], entry[f"{metric}_std"]) or "—"
 
     def paper_cell(entry, metric):
-        paper, diff = entry.get(f"{metric}_paper"), entry.get(f"{metric}_diff")
-        if paper is None:
-            return "—"
-        return f"{paper:.4g}" + ("" if diff is None else f" ({diff:+.3f})")
+        return paper_text(entry.get(f"{metric}_paper"), entry.get(f"{metric}_diff")) or "—"
 
     columns = [
         (lambda e, m=m: cell(e, m), name)
@@ -190,7 +207,7 @@ def load_rows(paths: Iterable[str | Path]) -> list[dict]:
         if path.is_dir():
             rows += summary_rows(sorted(path.rglob("metrics.json")))
         else:
-            rows += read_summary(path)
+            rows += read_csv(path)
     return rows
 
 
@@ -213,20 +230,17 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     table = aggregate(load_rows(args.paths))
     if args.paper:
-        experiments, datasets = {}, {}
+        names = {}
         if args.config:
             import yaml
 
-            config = yaml.safe_load(Path(args.config).read_text())
-            experiments = {
-                n: e["paper"] for n, e in config.get("experiments", {}).items() if e.get("paper")
-            }
-            datasets = {
-                n: d["paper_name"]
-                for n, d in config.get("datasets", {}).items()
-                if d.get("paper_name")
-            }
-        add_paper_values(table, read_paper_values(args.paper), experiments, datasets)
+            names = paper_names(yaml.safe_load(Path(args.config).read_text()))
+        add_paper_values(
+            table,
+            read_paper_values(args.paper),
+            names.get("experiments"),
+            names.get("datasets"),
+        )
     print(to_markdown(table))
 
 

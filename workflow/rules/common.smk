@@ -21,6 +21,7 @@ from deepclust.config import (
     sweep_groups,
 )
 from deepclust.data.registry import BUILTIN_DATASETS
+from deepclust.tables import paper_names
 
 # Sweeps become ordinary named entries; the expanded config is validated again (swept values
 # included) and then checked for names that refer to nothing.
@@ -145,14 +146,6 @@ def paper_values_file():
     return config.get("paper_values") or str(
         Path(workflow.basedir) / "workflow" / "resources" / "paper_values.csv"
     )
-
-
-def paper_names():
-    """How the tables find each experiment and dataset in the published numbers."""
-    return {
-        "experiments": {n: e["paper"] for n, e in config["experiments"].items() if e.get("paper")},
-        "datasets": {n: d["paper_name"] for n, d in config["datasets"].items() if d.get("paper_name")},
-    }
 
 
 def all_metrics():
