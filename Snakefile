@@ -22,6 +22,16 @@ include: "workflow/rules/cluster.smk"
 include: "workflow/rules/report.smk"
 
 
+# On a cluster these run where Snakemake runs (the login node): downloads need the internet that
+# compute nodes often lack, and the tables and the report take seconds.
+localrules:
+    all,
+    download,
+    aggregate,
+    plot_sweep,
+    report,
+
+
 rule all:
     input:
         "results/summary.csv",
