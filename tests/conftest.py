@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import gzip
 import struct
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+#: the real Snakefile, run by the end-to-end tests in a subprocess
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile")]
 SHARED_DATASETS = REPO.parent / "shared" / "datasets"
 
 

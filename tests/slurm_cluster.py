@@ -52,10 +52,12 @@ def unavailable_reason() -> str | None:
 
 
 def _left_by_us(path: Path) -> bool:
-    """A symlink an earlier, killed test run left behind (dangling, or to one of our configs)."""
+    """A symlink an earlier, killed test run left behind: dangling, or into a folder whose
+    slurm.conf is one of ours (so slurm.conf and gres.conf are recognised alike)."""
     if not path.is_symlink():
         return False
-    return not path.exists() or "ClusterName=deepclust-test" in path.read_text()
+    conf = path.resolve().parent / "slurm.conf"
+    return not path.exists() or "ClusterName=deepclust-test" in conf.read_text()
 
 
 def _machine_memory_mb() -> int:
@@ -133,7 +135,7 @@ PartitionName=gpu Nodes=ALL MaxTime=INFINITE State=UP
         SYSTEM_CONF.mkdir(parents=True, exist_ok=True)
         for name in ("slurm.conf", "gres.conf"):
             link = SYSTEM_CONF / name
-            if _left_by_us(link) or (name == "gres.conf" and link.is_symlink()):
+            if _left_by_us(link):
                 link.unlink()
             if link.exists() or link.is_symlink():
                 raise RuntimeError(f"{link} exists: not overwriting this machine's SLURM setup")
@@ -142,10 +144,10 @@ PartitionName=gpu Nodes=ALL MaxTime=INFINITE State=UP
 
     # -- lifecycle -------------------------------------------------------------------------
     def _spawn(self, name: str, *args: str) -> None:
-        out = open(self.root / "log" / f"{name}.out", "w")  # noqa: SIM115 - closed with the process
-        self.procs[name] = subprocess.Popen(
-            [name, *args], stdout=out, stderr=subprocess.STDOUT, env=self.env, cwd=self.root
-        )
+        with open(self.root / "log" / f"{name}.out", "w") as out:  # the child keeps its own copy
+            self.procs[name] = subprocess.Popen(
+                [name, *args], stdout=out, stderr=subprocess.STDOUT, env=self.env, cwd=self.root
+            )
 
     def start(self, timeout: float = 60) -> LocalSlurm:
         self._write_config()

@@ -10,19 +10,17 @@ import csv
 import os
 import re
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 import yaml
 
-from conftest import REPO
+from conftest import REPO, SNAKEMAKE
 from slurm_cluster import LocalSlurm, unavailable_reason
 
 pytestmark = pytest.mark.slow
 
-SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile")]
 #: how this test's site is polled: no accounting database, so squeue (MinJobAge is an hour)
 SITE = [
     "--resources",

@@ -4,7 +4,6 @@ import csv
 import json
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import h5py
@@ -12,10 +11,7 @@ import numpy as np
 import pytest
 import yaml
 
-from conftest import REPO
-
-SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile")]
-
+from conftest import REPO, SNAKEMAKE
 
 #: jobs that follow every clustering change: the tables, the run's figures and the report
 DOWNSTREAM = {"aggregate", "all", "plot_run", "plot_refinement", "report"}
