@@ -154,6 +154,14 @@ def test_bad_own_data_is_refused_and_nothing_written(tmp_path, content, message)
     assert list(tmp_path.iterdir()) == [tmp_path / "d.npz"]
 
 
+def test_more_clusters_than_images_is_refused(tmp_path):
+    np.savez(tmp_path / "d.npz", images=np.zeros((4, 5, 5), dtype=np.uint8))
+    cfg = {"source": "npz", "path": str(tmp_path / "d.npz"), "n_clusters": 5}
+    with pytest.raises(ValueError, match="datasets.few.n_clusters = 5 exceeds the 4 samples"):
+        preprocess("few", cfg, tmp_path / "o.h5")
+    assert not (tmp_path / "o.h5").exists()
+
+
 def test_corrupted_npz_names_the_file(tmp_path):
     (tmp_path / "d.npz").write_bytes(b"PK\x03\x04 not really a zip")
     with pytest.raises(ValueError, match="d.npz"):

@@ -204,16 +204,38 @@ def test_fusion_gcn_mixes_encoder_layers_by_delta():
         FusionGCN(4, [5, 3], n_clusters=2, delta=1.5)
 
 
-def test_sddecc_cluster_loss_against_numpy():
+@pytest.mark.parametrize("class_prior", ["sample", "batch"])
+def test_sddecc_cluster_loss_against_numpy(class_prior):
     rng = np.random.default_rng(0)
     logits, code, logvar = rng.normal(size=(5, 3)), rng.normal(size=(5, 2)), rng.normal(size=(5, 2))
     centres = rng.normal(size=(3, 2))
     y = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
     sq = ((code[:, None] - centres[None]) ** 2).sum(-1) + np.exp(logvar).sum(1, keepdims=True)
-    expected = (0.5 * (y * sq).sum(1) + (y * np.log(3 * y)).sum(1) - 0.5 * logvar.sum(1)).mean()
+    if class_prior == "sample":
+        to_uniform = (y * np.log(3 * y)).sum(1).mean()
+    else:
+        shares = y.mean(0)
+        to_uniform = (shares * np.log(3 * shares)).sum()
+    expected = (0.5 * (y * sq).sum(1) - 0.5 * logvar.sum(1)).mean() + to_uniform
     as_t = lambda a: torch.as_tensor(a, dtype=torch.float64)  # noqa: E731
-    value = sddecc_cluster_loss(as_t(logits), as_t(code), as_t(logvar), as_t(centres))
+    value = sddecc_cluster_loss(
+        as_t(logits), as_t(code), as_t(logvar), as_t(centres), class_prior=class_prior
+    )
     assert value.item() == pytest.approx(expected)
+
+
+def test_batch_class_prior_penalises_unbalanced_clusters_and_sample_prior_does_not():
+    code, centres = torch.zeros(4, 2), torch.zeros(2, 2)  # the fit term is the same for all
+    confident = 20.0 * torch.eye(2)
+    one_cluster = confident[[0, 0, 0, 0]]
+    balanced = confident[[0, 1, 0, 1]]
+    for prior, penalised in (("batch", True), ("sample", False)):
+        lone = sddecc_cluster_loss(one_cluster, code, None, centres, class_prior=prior)
+        even = sddecc_cluster_loss(balanced, code, None, centres, class_prior=prior)
+        assert (lone.item() > even.item() + 0.5) is penalised, prior
+    assert sddecc_cluster_loss(balanced, code, None, centres, "batch").item() == pytest.approx(0)
+    with pytest.raises(ValueError, match="class_prior"):
+        sddecc_cluster_loss(balanced, code, None, centres, class_prior="per-sample")
 
 
 @pytest.fixture

@@ -82,6 +82,37 @@ def test_clusterer_picks_a_layer_and_names_missing_ones(trained_ascae):
         )
     assert not (trained_ascae / "m2.json").exists()
 
+    # a features file with a non-finite value (a diverged model, or a user's own file)
+    from deepclust.io import write_h5
+
+    bad = np.ones((6, 3), dtype=np.float32)
+    bad[2, 1] = np.nan
+    write_h5(
+        str(trained_ascae / "bad.h5"),
+        {"features": bad, "labels": np.arange(6) % 2},
+        {"n_clusters": 2, "default_layer": "x", "layers": ["x"]},
+    )
+    with pytest.raises(ValueError, match=r"bad\.h5: feature layer 'features' contains NaN or Inf"):
+        run_cluster(
+            str(trained_ascae / "bad.h5"),
+            {"method": "kmeans"},
+            seed=0,
+            labels_out=str(trained_ascae / "l3.h5"),
+            metrics_out=str(trained_ascae / "m3.json"),
+            run=run,
+        )
+    assert not (trained_ascae / "m3.json").exists() and not (trained_ascae / "l3.h5").exists()
+    with pytest.raises(ValueError, match=r"1000 clusters asked \(clusterers.km: n_clusters\)"):
+        run_cluster(
+            str(trained_ascae / "features.h5"),
+            {"method": "kmeans", "n_clusters": 1000},
+            seed=0,
+            labels_out=str(trained_ascae / "l4.h5"),
+            metrics_out=str(trained_ascae / "m4.json"),
+            run=run,
+        )
+    assert not (trained_ascae / "m4.json").exists()
+
     rows = run_aggregate([str(trained_ascae / "m.json")], str(trained_ascae / "summary.csv"))
     assert rows[0]["clusterer"] == "km"
     header = next(csv.reader(open(trained_ascae / "summary.csv")))

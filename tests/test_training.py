@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from deepclust.training import TrainConfig, load_model, pretrain
+from deepclust.models import build_model
+from deepclust.training import TrainConfig, Trainer, load_model, pretrain
 
 CPU = torch.device("cpu")
 
@@ -111,6 +112,21 @@ def test_killed_run_resumes_from_checkpoint_and_matches_uninterrupted(tmp_path):
     resumed, _ = load_model(tmp_path / "model.pt")
     for pa, pb in zip(resumed.state_dict().values(), fresh.state_dict().values(), strict=True):
         assert torch.equal(pa, pb)
+
+
+def test_run_killed_after_its_last_epoch_still_writes_the_log(tmp_path):
+    """Killed between the last checkpoint and the model: the rerun trains nothing, and must
+    still write its training log (an output; the killed job's copy is gone)."""
+    cfg = TrainConfig(epochs=2, batch_size=16, checkpoint_every=1)
+    paths = {"checkpoint_path": tmp_path / "ckpt.pt", "log_csv": tmp_path / "log.csv"}
+    Trainer(cfg, CPU, fingerprint="run", **paths).fit(
+        build_model("conv_ae", (1, 8, 8), 4), _images(), seed=0
+    )
+    (tmp_path / "log.csv").unlink()
+    again = Trainer(cfg, CPU, fingerprint="run", **paths)
+    again.fit(build_model("conv_ae", (1, 8, 8), 4), _images(), seed=0)
+    assert again.resumed_from == 2
+    assert [int(r["epoch"]) for r in csv.DictReader(open(tmp_path / "log.csv"))] == [1, 2]
 
 
 def test_checkpoint_from_another_config_is_not_resumed(tmp_path):

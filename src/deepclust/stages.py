@@ -171,13 +171,16 @@ def run_features(
         torch_device = resolve_device(device, threads)
         model, hparams = load_model(model_path, torch_device)
         batch_size = extractor_cfg.get("feature_batch_size", 1024)
-        layers = extract_features(
-            model,
-            data.images,
-            device=torch_device,
-            batch_size=batch_size,
-            input_scale=hparams["input_scale"],
-        )
+        try:
+            layers = extract_features(
+                model,
+                data.images,
+                device=torch_device,
+                batch_size=batch_size,
+                input_scale=hparams["input_scale"],
+            )
+        except FloatingPointError as err:
+            raise FloatingPointError(f"{model_path}: {err}") from err
         default, source = model.default_feature_layer, str(model_path)
     seconds = time.perf_counter() - tic
     # The default layer is stored once, as `features`; other layers under `layers/{name}`.
@@ -216,6 +219,8 @@ def read_features(
         raise ValueError(
             f"{features_h5}: no feature layer {layer!r}; it has {attrs.get('layers')} (clusterer key 'layer')"
         )
+    if not np.isfinite(arrays[name]).all():
+        raise ValueError(f"{features_h5}: feature layer {name!r} contains NaN or Inf values")
     return arrays[name], arrays["labels"], attrs
 
 
@@ -278,6 +283,12 @@ def run_cluster(
 ) -> dict:
     features, labels, attrs = read_features(features_h5, clusterer_cfg.get("layer"))
     n_clusters = int(clusterer_cfg.get("n_clusters") or attrs["n_clusters"])
+    if n_clusters > len(features):
+        key = "n_clusters" if clusterer_cfg.get("n_clusters") else "the dataset's n_clusters"
+        raise ValueError(
+            f"{features_h5}: {n_clusters} clusters asked (clusterers.{run.get('clusterer')}: "
+            f"{key}) but it holds {len(features)} samples"
+        )
     seed_everything(seed)
     clusterer = build_clusterer(
         clusterer_cfg["method"],

@@ -122,6 +122,8 @@ class Trainer:
         scheduler = make_scheduler(optimizer, cfg)
         shuffle = torch.Generator().manual_seed(seed)
         start = self._resume(model, optimizer, scheduler, shuffle)
+        if start:  # the log is an output: a run resumed after its last epoch still writes it
+            self._write_log()
         use_amp = cfg.amp and self.device.type == "cuda"
         n = len(data)
         n_batches = math.ceil(n / cfg.batch_size)

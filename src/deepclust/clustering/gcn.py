@@ -12,6 +12,11 @@ SDCN), and the two methods differ only in the clustering loss:
   ``sum_y Y_y (0.5 E||z - mu_y||^2 + log(K Y_y)) - H(p(z | x))``, weighted by ``cluster_weight``
   (lambda2), plus the model's own terms (reconstruction, MI; the prior KL is what this replaces).
   ``E||z - mu_y||^2 = ||m - mu_y||^2 + sum sigma^2`` is taken in closed form for a Gaussian code.
+  The paper says the uniform ``q(y)`` is there "so that the classes are as balanced as possible";
+  taken per sample (``class_prior="sample"``, eq. 18 as written) the ``log(K Y_y)`` term only
+  pulls each sample's ``Y`` towards uniform, which balances nothing. ``class_prior="batch"``
+  (the default) applies it to the classes' share ``mean_i Y_i`` instead,
+  ``sum_y Ybar_y log(K Ybar_y)``, which does (docs/results.md, "SDDECC", for what each gives).
 - :class:`SDCN`: ``kl_weight * KL(P || Q) + gcn_weight * KL(P || Y)`` plus the reconstruction,
   with ``Q`` the Student-t assignment of the code and ``P`` its sharpened target, recomputed
   every epoch.
@@ -87,24 +92,35 @@ class FusionGCN(nn.Module):
         return h
 
 
+CLASS_PRIORS = ("batch", "sample")
+
+
 def sddecc_cluster_loss(
     logits: torch.Tensor,
     code: torch.Tensor,
     logvar: torch.Tensor | None,
     centres: torch.Tensor,
+    class_prior: str = "batch",
 ) -> torch.Tensor:
-    """Eq. 18, ``KL(p(z, y | x) || q(z, y))`` per sample, averaged (additive constants dropped)."""
+    """Eq. 18, ``KL(p(z, y | x) || q(z, y))`` averaged over the samples (additive constants
+    dropped), with the uniform ``q(y)`` matched per sample or by the batch's class shares."""
+    if class_prior not in CLASS_PRIORS:
+        raise ValueError(f"class_prior must be one of {CLASS_PRIORS}; got {class_prior!r}")
     log_y = F.log_softmax(logits, dim=1)
     y = log_y.exp()
     sq_dist = torch.cdist(code, centres).pow(2)
     if logvar is not None:
         sq_dist = sq_dist + logvar.exp().sum(dim=1, keepdim=True)
-    fit = 0.5 * (y * sq_dist).sum(dim=1)
-    to_uniform = (y * (log_y + math.log(centres.shape[0]))).sum(dim=1)
-    loss = fit + to_uniform
+    loss = 0.5 * (y * sq_dist).sum(dim=1).mean()
+    log_k = math.log(centres.shape[0])
+    if class_prior == "sample":
+        loss = loss + (y * (log_y + log_k)).sum(dim=1).mean()
+    else:
+        shares = y.mean(dim=0)
+        loss = loss + (shares * (shares.clamp_min(1e-12).log() + log_k)).sum()
     if logvar is not None:  # minus the Gaussian entropy of p(z | x), up to a constant
-        loss = loss - 0.5 * logvar.sum(dim=1)
-    return loss.mean()
+        loss = loss - 0.5 * logvar.sum(dim=1).mean()
+    return loss
 
 
 class GCNClustering(ModelRefiner):
@@ -233,6 +249,9 @@ class SDDECCClustering(GCNClustering):
     ----------
     n_clusters : K.
     cluster_weight : lambda2, the weight of the clustering KL (paper grid 1-2).
+    class_prior : where the uniform class prior ``q(y)`` applies: ``"batch"``, to the share of
+        each class over all samples (balanced clusters); ``"sample"``, to each sample's ``Y``
+        (eq. 18 as written).
     k, metric : the kNN graph of the input samples.
     delta : the transfer operator's weight on the encoder layer.
     epochs, lr : full-batch Adam steps and learning rate.
@@ -249,6 +268,7 @@ class SDDECCClustering(GCNClustering):
         self,
         n_clusters: int = 10,
         cluster_weight: float = 1.0,
+        class_prior: str = "batch",
         k: int = 3,
         metric: str = "euclidean",
         delta: float = 0.5,
@@ -273,12 +293,15 @@ class SDDECCClustering(GCNClustering):
             kmeans_n_init,
             random_state,
         )
+        if class_prior not in CLASS_PRIORS:
+            raise ValueError(f"class_prior must be one of {CLASS_PRIORS}; got {class_prior!r}")
         self.cluster_weight = cluster_weight
+        self.class_prior = class_prior
 
     def _loss(self, out, logits, centres):
         return {
             "cluster_kl": self.cluster_weight
-            * sddecc_cluster_loss(logits, out.code, out.logvar, centres)
+            * sddecc_cluster_loss(logits, out.code, out.logvar, centres, self.class_prior)
         }
 
 
