@@ -1,6 +1,6 @@
 # deepclust: deep image clustering, from download to report.
 # Usage: snakemake --cores 8 --resources gpu=1   (see README.md)
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
 
 min_version("9.0")
 
@@ -10,9 +10,6 @@ min_version("9.0")
 if not workflow.overwrite_configfiles:
 
     configfile: "config.yaml"
-
-
-validate(config, "workflow/schemas/config.schema.yaml")
 
 
 include: "workflow/rules/common.smk"

@@ -22,6 +22,18 @@ class ConfigError(ValueError):
     """The config is well-formed but refers to something that does not exist."""
 
 
+def schema_error(err: Exception) -> str:
+    """A schema validation failure as one line naming the key: ``extractors.ae.epochs: 0 is less
+    than the minimum of 1``. Snakemake wraps jsonschema's error, whose printout runs to pages."""
+    cause: BaseException | None = err
+    while cause is not None:  # Snakemake raises its error while handling jsonschema's
+        if hasattr(cause, "absolute_path") and hasattr(cause, "message"):
+            key = ".".join(str(part) for part in cause.absolute_path)
+            return f"{key}: {cause.message}" if key else cause.message
+        cause = cause.__cause__ or cause.__context__
+    return str(err)
+
+
 def check_config(config: dict) -> None:
     """Raise :class:`ConfigError` naming the first bad key."""
     # Imported here: the registries pull in torch, which the stages that only read PIXELS skip.

@@ -4,6 +4,8 @@ import re
 import sys
 from pathlib import Path
 
+from snakemake.utils import validate
+
 # Scripts import the package from src/ even when it is not pip-installed (e.g. in --sdm conda envs).
 _SRC = str(Path(workflow.basedir) / "src")
 if _SRC not in sys.path:
@@ -18,20 +20,25 @@ from deepclust.config import (
     check_config,
     expand_sweeps,
     experiment_runs,
+    schema_error,
     sweep_groups,
 )
 from deepclust.data.registry import BUILTIN_DATASETS
 from deepclust.tables import paper_names
 
-# Sweeps become ordinary named entries; the expanded config is validated again (swept values
-# included) and then checked for names that refer to nothing.
+# The schema fills the defaults and refuses unknown keys and bad values; sweeps then become
+# ordinary named entries, the expanded config is validated again (swept values included) and
+# checked for names that refer to nothing. Every failure is one line naming the key.
 try:
+    validate(config, "../schemas/config.schema.yaml")
     SWEEPS = sweep_groups(config)  # {experiment: {expanded experiment: {key: value}}}
     config.update(expand_sweeps(config))
     validate(config, "../schemas/config.schema.yaml")
     check_config(config)
 except ConfigError as err:
     raise WorkflowError(f"invalid config: {err}") from None
+except WorkflowError as err:
+    raise WorkflowError(f"invalid config: {schema_error(err)}") from None
 
 RUNS = experiment_runs(config)
 RUN_DIR = "results/{dataset}/{extractor}/seed{seed}"
