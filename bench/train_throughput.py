@@ -1,12 +1,21 @@
-"""Trainer throughput (img/s) of every registered model on synthetic data of the datasets' sizes.
+"""Trainer throughput (img/s) of every registered model on synthetic data of the datasets' sizes,
+next to the bound set by the model's FLOPs per image and this machine's measured matmul rate.
 
 Run by hand, never in CI:  .venv/bin/python bench/train_throughput.py [--device cpu] [--epochs 3]
 Appends one Markdown table to bench/RESULTS.md with the date, machine and command.
+
+The bound: FLOPs of one training step (forward + backward of the model's loss, counted by
+``torch.utils.flop_counter`` — matmuls and convolutions only) per image, against a large float32
+matmul's FLOP/s on the same device and threads. ``of bound`` is measured img/s over that bound:
+how much of the machine's arithmetic the trainer uses. A model that does not accept an input
+size (the Res-VAE's five poolings need 32x32) is skipped at that size.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import time
 
 import numpy as np
 import torch
@@ -20,8 +29,39 @@ from deepclust.training import TrainConfig, Trainer
 SIZES = [
     ("usps", 9298, (1, 16, 16)),
     ("mnist_test", 10000, (1, 28, 28)),
+    ("mnist_test32", 10000, (1, 32, 32)),
     ("coil20", 1440, (1, 128, 128)),
 ]
+
+
+def flops_per_image(model: torch.nn.Module, shape: tuple, device, batch: int = 64) -> float:
+    """Matmul and convolution FLOPs of one training step (loss forward + backward), per image."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    model.to(device).train()
+    x = torch.rand(batch, *shape, device=device)
+    with FlopCounterMode(display=False) as counter:
+        loss, _ = model.loss(x)
+        loss.backward()
+    model.zero_grad(set_to_none=True)
+    return counter.get_total_flops() / batch
+
+
+def matmul_flops_per_s(device, n: int = 2048, repeats: int = 10) -> float:
+    """FLOP/s of an n x n float32 matmul, the best this device does with its current threads."""
+    a, b = torch.rand(n, n, device=device), torch.rand(n, n, device=device)
+    best = float("inf")
+    for _ in range(3):
+        torch.mm(a, b)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        tic = time.perf_counter()
+        for _ in range(repeats):
+            torch.mm(a, b)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        best = min(best, time.perf_counter() - tic)
+    return 2 * n**3 * repeats / best
 
 
 def main() -> None:
@@ -32,29 +72,48 @@ def main() -> None:
     )
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--models", nargs="*", default=sorted(MODELS))
+    parser.add_argument("--sizes", nargs="*", default=[name for name, _, _ in SIZES])
     parser.add_argument("--out", default=str(RESULTS))
     args = parser.parse_args()
     device = resolve_device(args.device)
+    load = os.getloadavg()[0]
+    peak = matmul_flops_per_s(device)
+    print(f"matmul: {peak / 1e9:.1f} GFLOP/s", flush=True)
     rows = []
     for model_name in args.models:
         for dataset, n, shape in SIZES:
-            images = np.random.default_rng(0).uniform(0, 1, (n, *shape)).astype(np.float32)
+            if dataset not in args.sizes:
+                continue
             torch.manual_seed(0)
-            model = build_model(model_name, shape, 10)
+            try:
+                model = build_model(model_name, shape, 10)
+                flops = flops_per_image(model, shape, device)
+            except (ValueError, RuntimeError) as err:
+                print(f"{model_name:>10} {dataset:>12}: skipped ({err})", flush=True)
+                continue
+            images = np.random.default_rng(0).uniform(0, 1, (n, *shape)).astype(np.float32)
             trainer = Trainer(
                 TrainConfig(epochs=args.epochs + 1, batch_size=args.batch_size), device
             )
             trainer.fit(model, images, seed=0)
-            rates = [row["img_per_s"] for row in trainer.history[1:]]
-            rows.append((model_name, dataset, f"{n}x{'x'.join(map(str, shape))}", np.median(rates)))
-            print(f"{model_name:>10} {dataset:>11}: {np.median(rates):8.0f} img/s", flush=True)
+            rate = float(np.median([row["img_per_s"] for row in trainer.history[1:]]))
+            bound = peak / flops
+            rows.append(
+                [model_name, dataset, f"{n}x{'x'.join(map(str, shape))}", f"{rate:.0f}",
+                 f"{flops / 1e6:.2f}", f"{bound:.0f}", f"{rate / bound:.2f}"]
+            )  # fmt: skip
+            print(
+                f"{model_name:>10} {dataset:>12}: {rate:8.0f} img/s, bound {bound:.0f}", flush=True
+            )
     append_table(
-        "Trainer throughput",
-        f"torch {torch.__version__} ({torch.get_num_threads()} threads), device {device}",
-        ["model", "dataset size", "images", "img/s (median of timed epochs)"],
-        [[m, d, s, f"{r:.0f}"] for m, d, s, r in rows],
+        "Trainer throughput against the FLOP bound",
+        f"torch {torch.__version__} ({torch.get_num_threads()} threads), device {device}, "
+        f"float32 matmul {peak / 1e9:.1f} GFLOP/s, load average {load:.1f} at the start",
+        ["model", "dataset size", "images", "img/s (median of timed epochs)",
+         "MFLOP per image (train step)", "bound img/s", "of bound"],
+        rows,
         args.out,
-    )
+    )  # fmt: skip
 
 
 if __name__ == "__main__":
