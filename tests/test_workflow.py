@@ -249,6 +249,7 @@ def test_sddecc_experiments_end_to_end_and_graph_caching(tmp_path, blobs_images)
         "convae_mi_kmeans",
         "convae_gcn",
         "sdcn",
+        "sddecc_per_sample",
         "sddecc_warmup",
     }
     assert all(r["uses_labels"] == "False" and 0 <= float(r["acc"]) <= 1 for r in rows.values())
@@ -262,7 +263,7 @@ def test_sddecc_experiments_end_to_end_and_graph_caching(tmp_path, blobs_images)
         >= float(rows["sddecc"]["acc"]) - 1e-9
     )
     graphs = tmp_path / "results" / "blobs" / "graphs"
-    assert [p.name for p in graphs.iterdir()] == ["knn3_euclidean.h5"]  # one graph, four GCNs
+    assert [p.name for p in graphs.iterdir()] == ["knn3_euclidean.h5"]  # one graph, five GCNs
 
     # A GCN hyper-parameter reruns the two SDDECC GCN stages only: no graph, no pretraining.
     config["clusterers"]["sddecc"]["params"]["cluster_weight"] = 1.5
