@@ -16,6 +16,17 @@ SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snake
 SHARED_DATASETS = REPO.parent / "shared" / "datasets"
 
 
+def small_dense_ae(epochs: int, **options) -> dict:
+    """The end-to-end tests' extractor: a dense AE of two 64-unit layers, a few epochs."""
+    return {
+        "model": "dense_ae",
+        "model_args": {"hidden_dims": [64, 64]},
+        "epochs": epochs,
+        "batch_size": 128,
+        **options,
+    }
+
+
 def write_idx_gz(path: Path, array: np.ndarray) -> None:
     """Write a uint8 array in the IDX format, gzipped (the MNIST files' format)."""
     header = bytes([0, 0, 0x08, array.ndim]) + b"".join(struct.pack(">I", n) for n in array.shape)

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import SHARED_DATASETS, SNAKEMAKE
+from conftest import SHARED_DATASETS, SNAKEMAKE, small_dense_ae
 
 SITECUSTOMIZE = textwrap.dedent(
     """
@@ -63,13 +63,7 @@ def config(mnist: bool = False) -> dict:
         "datasets": datasets,
         "extractors": {
             "pixels": {"model": "pixels"},
-            "dense_ae": {
-                "model": "dense_ae",
-                "model_args": {"hidden_dims": [64, 64]},
-                "epochs": 8,
-                "batch_size": 128,
-                "checkpoint_every": 2,
-            },
+            "dense_ae": small_dense_ae(epochs=8, checkpoint_every=2),
         },
         "clusterers": {"kmeans": {"method": "kmeans", "params": {"n_init": 2}}},
         "experiments": experiments,

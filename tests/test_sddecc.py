@@ -236,6 +236,8 @@ def test_batch_class_prior_penalises_unbalanced_clusters_and_sample_prior_does_n
     assert sddecc_cluster_loss(balanced, code, None, centres, "batch").item() == pytest.approx(0)
     with pytest.raises(ValueError, match="class_prior"):
         sddecc_cluster_loss(balanced, code, None, centres, class_prior="per-sample")
+    with pytest.raises(ValueError, match="class_prior"):
+        build_clusterer("sddecc", n_clusters=3, class_prior="global")
 
 
 @pytest.fixture

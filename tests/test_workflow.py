@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import yaml
 
-from conftest import REPO, SNAKEMAKE
+from conftest import REPO, SNAKEMAKE, small_dense_ae
 
 #: jobs that follow every clustering change: the tables, the run's figures and the report
 DOWNSTREAM = {"aggregate", "all", "plot_run", "plot_refinement", "report"}
@@ -34,12 +34,7 @@ def tiny_config(tmp_path: Path) -> dict:
         },
         "extractors": {
             "pixels": {"model": "pixels"},
-            "dense_ae": {
-                "model": "dense_ae",
-                "model_args": {"hidden_dims": [64, 64]},
-                "epochs": 2,
-                "batch_size": 128,
-            },
+            "dense_ae": small_dense_ae(epochs=2),
         },
         "clusterers": {
             "kmeans": {"method": "kmeans", "params": {"n_init": 2}},
@@ -251,6 +246,7 @@ def test_sddecc_experiments_end_to_end_and_graph_caching(tmp_path, blobs_images)
         "sdcn",
         "sddecc_per_sample",
         "sddecc_warmup",
+        "sddecc_batch_warmup",
     }
     assert all(r["uses_labels"] == "False" and 0 <= float(r["acc"]) <= 1 for r in rows.values())
     assert rows["sddecc"]["refine_iterations"] == "3" and rows["sddecc"]["init_acc"]
@@ -263,7 +259,7 @@ def test_sddecc_experiments_end_to_end_and_graph_caching(tmp_path, blobs_images)
         >= float(rows["sddecc"]["acc"]) - 1e-9
     )
     graphs = tmp_path / "results" / "blobs" / "graphs"
-    assert [p.name for p in graphs.iterdir()] == ["knn3_euclidean.h5"]  # one graph, five GCNs
+    assert [p.name for p in graphs.iterdir()] == ["knn3_euclidean.h5"]  # one graph, six GCNs
 
     # A GCN hyper-parameter reruns the two SDDECC GCN stages only: no graph, no pretraining.
     config["clusterers"]["sddecc"]["params"]["cluster_weight"] = 1.5

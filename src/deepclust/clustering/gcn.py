@@ -95,6 +95,13 @@ class FusionGCN(nn.Module):
 CLASS_PRIORS = ("batch", "sample")
 
 
+def check_class_prior(class_prior: str) -> str:
+    """``class_prior`` itself, or a ValueError naming the choices."""
+    if class_prior not in CLASS_PRIORS:
+        raise ValueError(f"class_prior must be one of {CLASS_PRIORS}; got {class_prior!r}")
+    return class_prior
+
+
 def sddecc_cluster_loss(
     logits: torch.Tensor,
     code: torch.Tensor,
@@ -104,8 +111,7 @@ def sddecc_cluster_loss(
 ) -> torch.Tensor:
     """Eq. 18, ``KL(p(z, y | x) || q(z, y))`` averaged over the samples (additive constants
     dropped), with the uniform ``q(y)`` matched per sample or by the batch's class shares."""
-    if class_prior not in CLASS_PRIORS:
-        raise ValueError(f"class_prior must be one of {CLASS_PRIORS}; got {class_prior!r}")
+    check_class_prior(class_prior)
     log_y = F.log_softmax(logits, dim=1)
     y = log_y.exp()
     sq_dist = torch.cdist(code, centres).pow(2)
@@ -293,10 +299,8 @@ class SDDECCClustering(GCNClustering):
             kmeans_n_init,
             random_state,
         )
-        if class_prior not in CLASS_PRIORS:
-            raise ValueError(f"class_prior must be one of {CLASS_PRIORS}; got {class_prior!r}")
         self.cluster_weight = cluster_weight
-        self.class_prior = class_prior
+        self.class_prior = check_class_prior(class_prior)
 
     def _loss(self, out, logits, centres):
         return {
