@@ -244,7 +244,7 @@ def test_sddecc_experiments_end_to_end_and_graph_caching(tmp_path, blobs_images)
         "convae_mi_kmeans",
         "convae_gcn",
         "sdcn",
-        "sddecc_per_sample",
+        "sddecc_batch_prior",
         "sddecc_warmup",
         "sddecc_batch_warmup",
     }

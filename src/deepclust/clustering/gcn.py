@@ -13,10 +13,11 @@ SDCN), and the two methods differ only in the clustering loss:
   (lambda2), plus the model's own terms (reconstruction, MI; the prior KL is what this replaces).
   ``E||z - mu_y||^2 = ||m - mu_y||^2 + sum sigma^2`` is taken in closed form for a Gaussian code.
   The paper says the uniform ``q(y)`` is there "so that the classes are as balanced as possible";
-  taken per sample (``class_prior="sample"``, eq. 18 as written) the ``log(K Y_y)`` term only
-  pulls each sample's ``Y`` towards uniform, which balances nothing. ``class_prior="batch"``
-  (the default) applies it to the classes' share ``mean_i Y_i`` instead,
-  ``sum_y Ybar_y log(K Ybar_y)``, which does (docs/results.md, "SDDECC", for what each gives).
+  taken per sample (``class_prior="sample"``, eq. 18 as written, the default) the
+  ``log(K Y_y)`` term only pulls each sample's ``Y`` towards uniform, which balances nothing.
+  ``class_prior="batch"`` applies it to the classes' share ``mean_i Y_i`` instead,
+  ``sum_y Ybar_y log(K Ybar_y)``, which does; on USPS it is not better on average
+  (docs/results.md, "SDDECC", the class-prior rows).
 - :class:`SDCN`: ``kl_weight * KL(P || Q) + gcn_weight * KL(P || Y)`` plus the reconstruction,
   with ``Q`` the Student-t assignment of the code and ``P`` its sharpened target, recomputed
   every epoch.
@@ -107,7 +108,7 @@ def sddecc_cluster_loss(
     code: torch.Tensor,
     logvar: torch.Tensor | None,
     centres: torch.Tensor,
-    class_prior: str = "batch",
+    class_prior: str = "sample",
 ) -> torch.Tensor:
     """Eq. 18, ``KL(p(z, y | x) || q(z, y))`` averaged over the samples (additive constants
     dropped), with the uniform ``q(y)`` matched per sample or by the batch's class shares."""
@@ -255,9 +256,9 @@ class SDDECCClustering(GCNClustering):
     ----------
     n_clusters : K.
     cluster_weight : lambda2, the weight of the clustering KL (paper grid 1-2).
-    class_prior : where the uniform class prior ``q(y)`` applies: ``"batch"``, to the share of
-        each class over all samples (balanced clusters); ``"sample"``, to each sample's ``Y``
-        (eq. 18 as written).
+    class_prior : where the uniform class prior ``q(y)`` applies: ``"sample"``, to each
+        sample's ``Y`` (eq. 18 as written); ``"batch"``, to the share of each class over all
+        samples (balanced clusters).
     k, metric : the kNN graph of the input samples.
     delta : the transfer operator's weight on the encoder layer.
     epochs, lr : full-batch Adam steps and learning rate.
@@ -274,7 +275,7 @@ class SDDECCClustering(GCNClustering):
         self,
         n_clusters: int = 10,
         cluster_weight: float = 1.0,
-        class_prior: str = "batch",
+        class_prior: str = "sample",
         k: int = 3,
         metric: str = "euclidean",
         delta: float = 0.5,
