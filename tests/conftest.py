@@ -9,11 +9,27 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 #: the real Snakefile, run by the end-to-end tests in a subprocess
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile")]
 SHARED_DATASETS = REPO.parent / "shared" / "datasets"
+
+
+def snakemake_command(workdir: Path, config: dict, *args: str) -> list[str]:
+    """The real Snakefile on ``workdir`` with ``config`` (written there as config.yaml), 2 cores."""
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config))
+    return [
+        *SNAKEMAKE,
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(workdir / "config.yaml"),
+        "--cores",
+        "2",
+        *args,
+    ]
 
 
 def small_dense_ae(epochs: int, **options) -> dict:

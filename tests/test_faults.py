@@ -17,9 +17,8 @@ import time
 from pathlib import Path
 
 import pytest
-import yaml
 
-from conftest import SHARED_DATASETS, SNAKEMAKE, small_dense_ae
+from conftest import SHARED_DATASETS, small_dense_ae, snakemake_command
 
 SITECUSTOMIZE = textwrap.dedent(
     """
@@ -72,20 +71,8 @@ def config(mnist: bool = False) -> dict:
 
 def start(workdir: Path, cfg: dict, *args: str, env: dict | None = None) -> subprocess.Popen:
     """Snakemake on ``workdir`` in a process group of its own (the group a fault kills)."""
-    (workdir / "config.yaml").write_text(yaml.safe_dump(cfg))
-    cmd = [
-        *SNAKEMAKE,
-        TARGET,
-        "--directory",
-        str(workdir),
-        "--configfile",
-        str(workdir / "config.yaml"),
-        "--cores",
-        "2",
-        *args,
-    ]
     return subprocess.Popen(
-        cmd,
+        snakemake_command(workdir, cfg, TARGET, *args),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

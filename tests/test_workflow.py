@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import yaml
 
-from conftest import REPO, SNAKEMAKE, small_dense_ae
+from conftest import REPO, small_dense_ae, snakemake_command
 
 #: jobs that follow every clustering change: the tables, the run's figures and the report
 DOWNSTREAM = {"aggregate", "all", "plot_run", "plot_refinement", "report"}
@@ -70,18 +70,9 @@ def method_config(tmp_path: Path, blobs_images, name: str, **dataset) -> dict:
 
 
 def snakemake(workdir: Path, config: dict, *args: str) -> subprocess.CompletedProcess:
-    (workdir / "config.yaml").write_text(yaml.safe_dump(config))
-    cmd = [
-        *SNAKEMAKE,
-        "--directory",
-        str(workdir),
-        "--configfile",
-        str(workdir / "config.yaml"),
-        "--cores",
-        "2",
-        *args,
-    ]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        snakemake_command(workdir, config, *args), capture_output=True, text=True, timeout=600
+    )
 
 
 def planned_jobs(result: subprocess.CompletedProcess) -> dict[str, int]:
