@@ -38,9 +38,12 @@ def main() -> None:
     parser.add_argument("--n-neighbors", type=int, default=27)
     parser.add_argument("--out", default=str(RESULTS))
     args = parser.parse_args()
-    UMAPEmbedding(n_neighbors=5, n_clusters=2, random_state=0).fit_transform(
-        data(200, args.dim, args.features)
-    )  # numba compilation, not timed
+    # numba compilation, not timed: over 4,096 points, so that UMAP's approximate neighbour
+    # search (NN-descent, compiled on first use) is compiled too, not only the exact one
+    for deterministic in (True, False):
+        UMAPEmbedding(
+            n_neighbors=5, n_clusters=2, deterministic=deterministic, random_state=0
+        ).fit_transform(data(5000, args.dim, args.features))
     rows = []
     for n in args.sizes:
         X = data(n, args.dim, args.features)

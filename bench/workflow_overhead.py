@@ -1,6 +1,6 @@
 """Snakemake's own cost on a finished results tree of >= 100 jobs, and what a clusterer change reruns.
 
-Run by hand, never in CI:  .venv/bin/python bench/workflow_overhead.py [--seeds 5] [--keep DIR]
+Run by hand, never in CI:  .venv/bin/python bench/workflow_overhead.py [--seeds 8] [--keep DIR]
 
 Builds, in a temporary folder, a run of the real Snakefile on the bundled digits: ``--seeds``
 seeds x (pixels + a dense AE trained 2 epochs) x four K-means clusterers, plus tables, figures
@@ -96,7 +96,7 @@ def job_counts(output: str) -> dict[str, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seeds", type=int, default=5, help="5 seeds make 103 jobs")
+    parser.add_argument("--seeds", type=int, default=8, help="8 seeds make 101 jobs")
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--keep", help="build the tree here and keep it (default: a temp folder)")
     parser.add_argument("--out", default=str(RESULTS))

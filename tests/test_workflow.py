@@ -285,6 +285,15 @@ def test_mfvc_experiments_end_to_end_and_manifold_caching(tmp_path, blobs_images
     jobs = planned_jobs(snakemake(tmp_path, config, "-n"))
     assert jobs.pop("cluster") == 1 and set(jobs) <= DOWNSTREAM, jobs
 
+    # The CPU overlay adds a shorter-trained Res-VAE: one network, one embedding, three clusterings.
+    overlay = yaml.safe_load((REPO / "workflow" / "configs" / "mfvc_cpu.yaml").read_text())
+    config["extractors"].update(overlay["extractors"])
+    config["experiments"] = overlay["experiments"]
+    jobs = planned_jobs(snakemake(tmp_path, config, "-n"))
+    stages = {rule: jobs.pop(rule, 0) for rule in ("pretrain", "features", "manifold", "cluster")}
+    assert stages == {"pretrain": 1, "features": 1, "manifold": 1, "cluster": 3}, stages
+    assert set(jobs) <= DOWNSTREAM | {"plot_training"}, jobs
+
 
 def test_configfile_replaces_the_default_instead_of_merging(tmp_path):
     (tmp_path / "config.yaml").write_text(
