@@ -7,6 +7,7 @@ from deepclust.config import (
     check_config,
     expand_sweeps,
     experiment_runs,
+    select_experiments,
     sweep_groups,
 )
 
@@ -89,3 +90,23 @@ def test_swept_values_are_checked_like_any_other():
     config["extractors"]["ascae"]["sweep"] = {"model_args.depth": [1]}
     with pytest.raises(ConfigError, match="ascae-depth1.model_args.*takes no argument 'depth'"):
         check_config(expand_sweeps(config))
+
+
+def test_only_experiments_keeps_the_named_ones_and_refuses_unknown_names():
+    config = _config()
+    assert select_experiments(config) is config  # no only_experiments: all of them
+    config["only_experiments"] = ["lam"]
+    selected = select_experiments(config)
+    assert list(selected["experiments"]) == ["lam"]
+    assert {run["experiment"] for run in experiment_runs(expand_sweeps(selected))} == {
+        "lam-lam0-n_init1",
+        "lam-lam0-n_init5",
+        "lam-lam10-n_init1",
+        "lam-lam10-n_init5",
+    }
+    assert list(config["experiments"]) == ["floor", "lam"]  # the input is left as it was
+    config["only_experiments"] = ["lam", "flor"]
+    with pytest.raises(
+        ConfigError, match=r"only_experiments: 'flor' not defined.*known: floor, lam"
+    ):
+        select_experiments(config)

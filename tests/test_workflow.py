@@ -285,13 +285,22 @@ def test_mfvc_experiments_end_to_end_and_manifold_caching(tmp_path, blobs_images
     jobs = planned_jobs(snakemake(tmp_path, config, "-n"))
     assert jobs.pop("cluster") == 1 and set(jobs) <= DOWNSTREAM, jobs
 
-    # The CPU overlay adds a shorter-trained Res-VAE: one network, one embedding, three clusterings.
+    # The CPU overlay's shorter-trained networks: Res-VAEs at 50 epochs with and without SimAM, at
+    # 5 epochs and N2D's AE at 20 (Fashion-MNIST), planned on the one test dataset: four networks,
+    # four embeddings, eight clusterings.
     overlay = yaml.safe_load((REPO / "workflow" / "configs" / "mfvc_cpu.yaml").read_text())
+    bundled = yaml.safe_load((REPO / "workflow" / "configs" / "mfvc.yaml").read_text())
+    for experiment in overlay["experiments"].values():
+        assert set(experiment.pop("datasets")) <= set(bundled["datasets"]), experiment
+        experiment.pop("seeds", None)
     config["extractors"].update(overlay["extractors"])
-    config["experiments"] = overlay["experiments"]
+    config["experiments"].update(overlay["experiments"])
+    config["experiments"]["mfvc_no_simam"] = experiments["mfvc_no_simam"]  # not selected: no job
+    config["only_experiments"] = overlay["only_experiments"]
+    assert set(overlay["only_experiments"]) == set(overlay["experiments"])
     jobs = planned_jobs(snakemake(tmp_path, config, "-n"))
     stages = {rule: jobs.pop(rule, 0) for rule in ("pretrain", "features", "manifold", "cluster")}
-    assert stages == {"pretrain": 1, "features": 1, "manifold": 1, "cluster": 3}, stages
+    assert stages == {"pretrain": 4, "features": 4, "manifold": 4, "cluster": 8}, stages
     assert set(jobs) <= DOWNSTREAM | {"plot_training"}, jobs
 
 
@@ -347,6 +356,10 @@ def test_sweep_in_config_expands_to_runs_without_editing_the_snakefile(tmp_path)
         (lambda c: c["datasets"].update(cifar={"source": "cifar10"}), "datasets.cifar.source"),
         (lambda c: c["datasets"]["mine"].pop("path"), "datasets.mine.path"),
         (lambda c: c.update(device="tpu"), "invalid config: device: "),
+        (
+            lambda c: c.update(only_experiments=["ae_kmeans", "ae_kmean"]),
+            "invalid config: only_experiments: 'ae_kmean' not defined under experiments",
+        ),
         (
             lambda c: c["extractors"]["dense_ae"].update(sweep={"epochs": [2, 0]}),
             "invalid config: extractors.dense_ae-epochs0.epochs: 0 is less than the minimum of 1",

@@ -140,6 +140,27 @@ def check_config(config: dict) -> None:
                 )
 
 
+def select_experiments(config: dict) -> dict:
+    """The config with only the experiments named in ``only_experiments`` (all when it is null).
+
+    Configs merge key by key, so an overlay cannot delete the base config's experiments; it names
+    the ones to run instead. Returns a new config; an unknown name raises :class:`ConfigError`.
+    """
+    only = config.get("only_experiments")
+    if only is None:
+        return config
+    unknown = [name for name in only if name not in config["experiments"]]
+    if unknown:
+        known = ", ".join(config["experiments"])
+        raise ConfigError(
+            f"only_experiments: {', '.join(map(repr, unknown))} not defined under experiments; "
+            f"known: {known}"
+        )
+    selected = copy.copy(config)
+    selected["experiments"] = {name: config["experiments"][name] for name in only}
+    return selected
+
+
 def experiment_runs(config: dict) -> list[dict]:
     """Every (experiment, dataset, extractor, clusterer, seed) the config asks for."""
     runs = []

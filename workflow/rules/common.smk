@@ -21,16 +21,19 @@ from deepclust.config import (
     expand_sweeps,
     experiment_runs,
     schema_error,
+    select_experiments,
     sweep_groups,
 )
 from deepclust.data.registry import BUILTIN_DATASETS
 from deepclust.tables import paper_names
 
-# The schema fills the defaults and refuses unknown keys and bad values; sweeps then become
-# ordinary named entries, the expanded config is validated again (swept values included) and
-# checked for names that refer to nothing. Every failure is one line naming the key.
+# The schema fills the defaults and refuses unknown keys and bad values; only_experiments keeps
+# the experiments it names; sweeps then become ordinary named entries, the expanded config is
+# validated again (swept values included) and checked for names that refer to nothing. Every
+# failure is one line naming the key.
 try:
     validate(config, "../schemas/config.schema.yaml")
+    config.update(select_experiments(config))
     SWEEPS = sweep_groups(config)  # {experiment: {expanded experiment: {key: value}}}
     config.update(expand_sweeps(config))
     validate(config, "../schemas/config.schema.yaml")
