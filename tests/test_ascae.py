@@ -82,3 +82,26 @@ def test_glorot_init_on_request():
     g_weight = glorot.convs[2].conv.weight
     assert g_weight.abs().max().item() <= bound and g_weight.std().item() < 0.06
     assert torch.count_nonzero(glorot.d2.bias) == 0
+
+
+@pytest.mark.parametrize("name", ["ascae", "scae"])
+def test_mean_reduction_divides_each_term_by_its_size(name):
+    """Eq. 2 under per-element means (the scale the paper's table 5 fits): the reconstruction
+    is divided by the pixel count, the consistency by F's 50 units; lambda is not rescaled."""
+    torch.manual_seed(0)
+    summed = build_model(name, (1, 16, 16), 10, lam=20.0)
+    mean = build_model(name, (1, 16, 16), 10, lam=20.0, reduction="mean")
+    mean.load_state_dict(summed.state_dict())
+    x = torch.rand(4, 1, 16, 16) * 255
+    _, sum_terms = summed.loss(x)
+    total, terms = mean.loss(x)
+    assert terms["reconstruction"].item() == pytest.approx(
+        sum_terms["reconstruction"].item() / 256, rel=1e-5
+    )
+    assert terms["consistency"].item() == pytest.approx(
+        sum_terms["consistency"].item() / 50, rel=1e-5
+    )
+    expected = terms["reconstruction"] + 20.0 * terms["consistency"]
+    assert total.item() == pytest.approx(expected.item(), rel=1e-5)
+    with pytest.raises(ValueError, match="reduction must be one of"):
+        build_model(name, (1, 16, 16), 10, reduction="avg")

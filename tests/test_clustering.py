@@ -48,3 +48,19 @@ def test_bad_input_is_named():
         check_clusterer_params("kmeans", {"k": 3})
     with pytest.raises(ValueError, match="unknown clusterer 'spectral'"):
         check_clusterer_params("spectral", {})
+
+
+def test_best_of_by_acc_keeps_every_run_each_with_n_init_restarts():
+    from sklearn.cluster import KMeans
+
+    X, y = _blobs()
+    X = X + np.random.default_rng(1).normal(0, 3, X.shape)  # runs disagree
+    km = build_clusterer("kmeans", n_clusters=3, random_state=0, best_of_by_acc=6, n_init=3)
+    labels = km.fit_predict(X, y)
+    assert len(km.runs_) == 6
+    accs = [run["acc"] for run in km.runs_]
+    assert clustering_accuracy(y, labels) == max(accs)
+    first = km.runs_[0]
+    expected = KMeans(3, n_init=3, random_state=first["seed"]).fit(X).inertia_
+    assert first["inertia"] == pytest.approx(expected)
+    assert build_clusterer("kmeans", n_clusters=3, random_state=0).fit(X).runs_ is None

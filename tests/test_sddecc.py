@@ -109,6 +109,28 @@ def test_ddecn_ablation_switches():
         build_model("ddecn", (1, 16, 16), 10, variational=False)
 
 
+def test_ddecn_reconstruction_reduction_and_global_critic_input():
+    torch.manual_seed(0)
+    x = torch.rand(4, 1, 16, 16)
+    args = dict(mi_weight=0.0, prior_weight=0.0, variational=False)
+    summed = build_model("ddecn", (1, 16, 16), 10, **args)
+    mean = build_model("ddecn", (1, 16, 16), 10, reduction="mean", **args)
+    mean.load_state_dict(summed.state_dict())
+    expected = 0.5 * ((summed(x) - x) ** 2).sum(dim=(1, 2, 3)).mean()  # eq. 13: 1/(2N) ||.||_F^2
+    assert summed.loss(x)[1]["recon"].item() == pytest.approx(expected.item(), rel=1e-5)
+    assert mean.loss(x)[1]["recon"].item() == pytest.approx(expected.item() / 256, rel=1e-5)
+    assert mean.joint_pass(x).losses["recon"].item() == pytest.approx(
+        expected.item() / 256, rel=1e-5
+    )
+
+    on_image = build_model("ddecn", (1, 16, 16), 10, global_input="image")
+    assert on_image.global_critic.net[0].in_features == 256 + 10
+    assert build_model("ddecn", (1, 16, 16), 10).global_critic.net[0].in_features == 32 * 4 * 4 + 10
+    assert {"mi_global", "mi_local"} <= set(on_image.loss(x)[1])
+    with pytest.raises(ValueError, match="global_input must be one of"):
+        build_model("ddecn", (1, 16, 16), 10, global_input="pixels")
+
+
 def test_ddecn_code_is_the_mean_at_inference_and_sampled_in_training():
     model = build_model("ddecn", (1, 16, 16), 10)
     x = torch.rand(4, 1, 16, 16)
@@ -262,6 +284,45 @@ def test_gcn_clustering_trains_jointly_and_logs_every_epoch(pretrained_on_blobs,
     assert evaluate(labels, clusterer.labels_)["acc"] > 0.5
     changed = [not torch.equal(before[k], v) for k, v in clusterer.model_.state_dict().items()]
     assert any(changed)  # the encoder is trained jointly, not frozen
+
+
+def test_detach_feeds_the_gcn_constants_and_keeps_eq18s_value(pretrained_on_blobs, monkeypatch):
+    """``detach``: the GCN reads the encoder's layers as constants, so eq. 18 moves the encoder
+    only through its fit term with Y fixed; the first epoch's loss is the same value."""
+    model, images, _ = pretrained_on_blobs
+    seen = []
+    forward = FusionGCN.forward
+
+    def recording(self, x, encoder_layers, *args):
+        if torch.is_grad_enabled():
+            seen.append(any(t.requires_grad for t in encoder_layers))
+        return forward(self, x, encoder_layers, *args)
+
+    monkeypatch.setattr(FusionGCN, "forward", recording)
+    runs = {}
+    for detach in (False, True):
+        seen.clear()
+        runs[detach] = build_clusterer(
+            "sddecc", n_clusters=3, random_state=0, epochs=6, detach=detach
+        ).fit(images, model=copy.deepcopy(model))
+        assert seen == [not detach] * 6
+    first = [runs[d].history_[0]["cluster_kl"] for d in (False, True)]
+    assert first[0] == pytest.approx(first[1], rel=1e-6)
+    assert runs[True].history_[-1]["loss"] != runs[False].history_[-1]["loss"]
+
+
+def test_sdcn_self_supervision_adds_to_eq18_on_request(pretrained_on_blobs):
+    model, images, _ = pretrained_on_blobs
+    plain = build_clusterer("sddecc", n_clusters=3, random_state=0, epochs=2)
+    both = build_clusterer(
+        "sddecc", n_clusters=3, random_state=0, epochs=2, kl_weight=0.1, gcn_weight=0.01
+    )
+    plain.fit(images, model=copy.deepcopy(model))
+    both.fit(images, model=copy.deepcopy(model))
+    assert "kl_q" not in plain.history_[0] and {"kl_q", "kl_gcn"} <= set(both.history_[0])
+    first = both.history_[0]
+    assert first["cluster_kl"] == pytest.approx(plain.history_[0]["cluster_kl"], rel=1e-6)
+    assert first["kl_q"] > 0 and first["kl_gcn"] > 0
 
 
 def test_gcn_clustering_is_deterministic_on_cpu(pretrained_on_blobs):

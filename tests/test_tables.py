@@ -63,7 +63,11 @@ def test_table_from_a_results_folder_shows_the_refiners_start(tmp_path):
             "metrics": {"acc": acc, "nmi": 0.5, "ari": 0.4, "purity": acc},
         }
         if init_acc is not None:
-            rec["refinement"] = {"iterations": 7, "init_metrics": {"acc": init_acc, "nmi": 0.4}}
+            rec["refinement"] = {
+                "iterations": 7,
+                "init_metrics": {"acc": init_acc, "nmi": 0.4},
+                "best_monitored_acc_uses_labels": acc + 0.05,
+            }
         return rec
 
     for seed, (acc, init) in enumerate(((0.8, 0.7), (0.9, 0.6))):
@@ -77,8 +81,12 @@ def test_table_from_a_results_folder_shows_the_refiners_start(tmp_path):
     rows = load_rows([tmp_path])
     assert len(rows) == 4 and {r["refine_iterations"] for r in rows} == {7, None}
     text = to_markdown(aggregate(rows))
-    assert "ACC before refinement" in text
-    assert "| d | dekm | 2 | 0.850 ± 0.071 |" in text and text.rstrip().endswith("| — |")
+    assert "ACC before refinement | best epoch ACC (uses labels) |" in text
+    # the final epoch is the reported number; the label-using best epoch sits beside it
+    assert (
+        "| d | dekm | 2 | 0.850 ± 0.071 |" in text and "| 0.650 ± 0.071 | 0.900 ± 0.071 |" in text
+    )
+    assert text.rstrip().endswith("| — | — |")
 
 
 PAPER_CSV = """# published numbers
@@ -161,6 +169,13 @@ def test_bundled_paper_values_cover_every_method_config():
         assert name in methods
         named = [e["paper"] for e in config["experiments"].values() if e.get("paper")]
         assert set(named) <= methods, name
+    # COIL-20: every row of the nine methods finds its published value on the paper's dataset
+    config = yaml.safe_load((repo / "workflow" / "configs" / "coil20.yaml").read_text())
+    for experiment, entry in config["experiments"].items():
+        method = entry.get("paper", experiment)
+        for dataset in entry["datasets"]:
+            paper_dataset = config["datasets"][dataset]["paper_name"]
+            assert (method, paper_dataset, "acc") in values, (experiment, dataset)
 
 
 def test_command_line_takes_paper_names_from_a_config(tmp_path, capsys):

@@ -17,7 +17,13 @@ SDCN), and the two methods differ only in the clustering loss:
   ``log(K Y_y)`` term only pulls each sample's ``Y`` towards uniform, which balances nothing.
   ``class_prior="batch"`` applies it to the classes' share ``mean_i Y_i`` instead,
   ``sum_y Ybar_y log(K Ybar_y)``, which does; on USPS it is not better on average
-  (docs/results.md, "SDDECC", the class-prior rows).
+  (docs/results.md, "SDDECC", the class-prior rows). ``detach=True`` feeds the GCN the encoder's
+  layers as constants: eq. 18 keeps its value, but the encoder and the centres see ``Y`` as a
+  constant (they move towards the centres the GCN assigns) and the GCN sees the distances as
+  constants (it learns the centres' posterior); no gradient reaches the encoder through ``Y``. ``kl_weight`` / ``gcn_weight`` > 0 add SDCN's self-supervision (below)
+  to eq. 18: the paper builds its GCN module "as Bo et al. [21]" (SDCN) and joins the two
+  networks' distributions with a KL divergence, which is one reading of SDCN's dual
+  ``KL(P || Q) + KL(P || Y)``.
 - :class:`SDCN`: ``kl_weight * KL(P || Q) + gcn_weight * KL(P || Y)`` plus the reconstruction,
   with ``Q`` the Student-t assignment of the code and ``P`` its sharpened target, recomputed
   every epoch.
@@ -130,10 +136,31 @@ def sddecc_cluster_loss(
     return loss
 
 
+def self_supervision_losses(
+    code: torch.Tensor,
+    logits: torch.Tensor,
+    centres: torch.Tensor,
+    *,
+    alpha: float,
+    kl_weight: float,
+    gcn_weight: float,
+) -> dict[str, torch.Tensor]:
+    """SDCN's dual self-supervision: ``kl_weight KL(P || Q) + gcn_weight KL(P || Y)``, ``Q`` the
+    Student-t assignment of the code to the centres, ``P`` its sharpened target (a constant)."""
+    q = soft_assignment(code, centres, alpha)
+    p = target_distribution(q.detach())
+    return {
+        "kl_q": kl_weight * F.kl_div(q.log(), p, reduction="batchmean"),
+        "kl_gcn": gcn_weight * F.kl_div(F.log_softmax(logits, dim=1), p, reduction="batchmean"),
+    }
+
+
 class GCNClustering(ModelRefiner):
     """Shared loop: graph, K-means start, joint full-batch training of encoder, GCN and centres."""
 
     needs_graph = True
+    #: feed the GCN the encoder's layers as constants (no gradient reaches the encoder via Y)
+    detach = False
 
     def __init__(
         self,
@@ -207,7 +234,8 @@ class GCNClustering(ModelRefiner):
             else:
                 model.train()
                 out = model.joint_pass(images)
-            logits = self.gcn_(pixels, out.layers, edge_index, edge_weight)
+            gcn_inputs = [t.detach() for t in out.layers] if self.detach else out.layers
+            logits = self.gcn_(pixels, gcn_inputs, edge_index, edge_weight)
             terms = self._loss(out, logits, centres.detach() if warming else centres)
             if not warming:
                 terms = {**out.losses, **terms}
@@ -238,6 +266,17 @@ class GCNClustering(ModelRefiner):
         self.cluster_centers_ = centres.detach().cpu().numpy()
         self._finish(labels, epoch, converged if self.tol else None)
 
+    def _self_supervision(self, out: JointPass, logits: torch.Tensor, centres: torch.Tensor):
+        """SDCN's terms with this clusterer's ``alpha``, ``kl_weight`` and ``gcn_weight``."""
+        return self_supervision_losses(
+            out.code,
+            logits,
+            centres,
+            alpha=self.alpha,
+            kl_weight=self.kl_weight,
+            gcn_weight=self.gcn_weight,
+        )
+
     def _predict(self, images, pixels, edge_index, edge_weight) -> np.ndarray:
         """``argmax Y`` with the final weights (the code's mean, no sampling)."""
         self.model_.eval()
@@ -259,6 +298,11 @@ class SDDECCClustering(GCNClustering):
     class_prior : where the uniform class prior ``q(y)`` applies: ``"sample"``, to each
         sample's ``Y`` (eq. 18 as written); ``"batch"``, to the share of each class over all
         samples (balanced clusters).
+    detach : feed the GCN the encoder's layers as constants, so that in eq. 18 the code and
+        centres see ``Y`` as a constant and the GCN the distances (``False``: as written, the
+        encoder also learns through ``Y``).
+    kl_weight, gcn_weight, alpha : SDCN's self-supervision added to eq. 18 (0: none, the paper
+        as written); see :class:`SDCN`.
     k, metric : the kNN graph of the input samples.
     delta : the transfer operator's weight on the encoder layer.
     epochs, lr : full-batch Adam steps and learning rate.
@@ -276,6 +320,10 @@ class SDDECCClustering(GCNClustering):
         n_clusters: int = 10,
         cluster_weight: float = 1.0,
         class_prior: str = "sample",
+        detach: bool = False,
+        kl_weight: float = 0.0,
+        gcn_weight: float = 0.0,
+        alpha: float = 1.0,
         k: int = 3,
         metric: str = "euclidean",
         delta: float = 0.5,
@@ -302,12 +350,19 @@ class SDDECCClustering(GCNClustering):
         )
         self.cluster_weight = cluster_weight
         self.class_prior = check_class_prior(class_prior)
+        self.detach = detach
+        self.kl_weight = kl_weight
+        self.gcn_weight = gcn_weight
+        self.alpha = alpha
 
     def _loss(self, out, logits, centres):
-        return {
+        terms = {
             "cluster_kl": self.cluster_weight
             * sddecc_cluster_loss(logits, out.code, out.logvar, centres, self.class_prior)
         }
+        if self.kl_weight or self.gcn_weight:
+            terms.update(self._self_supervision(out, logits, centres))
+        return terms
 
 
 @register("sdcn")
@@ -358,10 +413,4 @@ class SDCN(GCNClustering):
         self.alpha = alpha
 
     def _loss(self, out, logits, centres):
-        q = soft_assignment(out.code, centres, self.alpha)
-        p = target_distribution(q.detach())
-        return {
-            "kl_q": self.kl_weight * F.kl_div(q.log(), p, reduction="batchmean"),
-            "kl_gcn": self.gcn_weight
-            * F.kl_div(F.log_softmax(logits, dim=1), p, reduction="batchmean"),
-        }
+        return self._self_supervision(out, logits, centres)

@@ -120,6 +120,29 @@ def build_model(
     return MODELS[name](tuple(input_shape), int(n_clusters), **args)
 
 
+REDUCTIONS = ("sum", "mean")
+
+
+def check_reduction(reduction: str) -> str:
+    """``reduction`` itself, or a ValueError naming the choices."""
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"reduction must be one of {REDUCTIONS}; got {reduction!r}")
+    return reduction
+
+
+def squared_error(a: torch.Tensor, b: torch.Tensor, reduction: str = "sum") -> torch.Tensor:
+    """``||a - b||^2`` per sample, averaged over the batch.
+
+    ``"sum"`` sums over each sample's elements (pixels, units), as the papers' norms are
+    written; ``"mean"`` averages over them too (Keras' ``mse``), which divides the term by the
+    number of elements and so changes the balance between terms of different sizes.
+    """
+    per_element = (a - b).pow(2).flatten(1)
+    if check_reduction(reduction) == "sum":
+        return per_element.sum(dim=1).mean()
+    return per_element.mean()
+
+
 def xavier_init(module: nn.Module) -> None:
     """Glorot-uniform weights and zero biases, the Keras default the reference code relied on."""
     for layer in module.modules():

@@ -19,8 +19,14 @@ Readings of the paper (it gives channels and kernel sizes only), each a paramete
 - ``strides``: every conv downsamples by 2 (as the DCEC/DEKM CAE). This keeps the flattened layer
   widths, which the GCN's matching layers take, small enough for full-batch training.
 - ``local_layer``: the local MI map is the output of conv ``len(channels) // 2 - 1`` (8x8 on USPS,
-  7x7 on MNIST), an intermediate map as in Deep InfoMax; ``T1`` sees the last map.
+  7x7 on MNIST), an intermediate map as in Deep InfoMax; ``-1`` is the last (deepest) map.
+- ``global_input``: ``T1`` sees the last conv map (``"map"``, as Deep InfoMax's global critic),
+  of which the code's mean is an affine function, so telling true pairs from shuffled ones is
+  nearly trivial; ``"image"`` scores ``T1(x, z)`` on the pixels, as eq. 11 writes it.
 - ``latent_dim``: ``n_clusters`` (as SDCN's 10-d code).
+- ``reduction``: eq. 13's ``1/(2N) ||X - X_hat||_F^2`` is half the per-image squared error summed
+  over pixels (``"sum"``, as written). ``"mean"`` averages over the pixels too (SDCN's MSE): with
+  the sum, lambda1 <= 0.1 leaves the MI terms negligible beside 256 (USPS) or 784 pixels.
 - The ablation "ConvAE" is ``mi_weight=0, prior_weight=0, variational=False``; "ConvAE + MI" is
   the full DDECN.
 
@@ -39,7 +45,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from deepclust.models.base import AutoEncoder, JointPass, register, xavier_init
+from deepclust.models.base import (
+    AutoEncoder,
+    JointPass,
+    check_reduction,
+    register,
+    squared_error,
+    xavier_init,
+)
 from deepclust.models.gaussian import gaussian_kl, reparameterize
 
 
@@ -52,8 +65,11 @@ def jsd_mi_loss(positive: torch.Tensor, negative: torch.Tensor) -> torch.Tensor:
     return F.softplus(-positive).mean() + F.softplus(negative).mean()
 
 
+GLOBAL_INPUTS = ("map", "image")
+
+
 class GlobalCritic(nn.Module):
-    """``T1(x, z)``: an MLP on the flattened last conv map concatenated with ``z``."""
+    """``T1(x, z)``: an MLP on the flattened last conv map (or the image) concatenated with ``z``."""
 
     def __init__(self, map_size: int, latent_dim: int, hidden: int):
         super().__init__()
@@ -103,6 +119,10 @@ class DDECN(AutoEncoder):
     variational : Gaussian code with reparameterisation; ``False`` is a plain AE code.
     local_layer : index of the conv whose map the local critic scores.
     critic_dim : hidden units of both critics.
+    reduction : ``"sum"`` (eq. 13 as written) or ``"mean"`` over the pixels of the
+        reconstruction term (the factor 1/2 is kept in both).
+    global_input : what the global critic pairs with ``z``: ``"map"`` (the last conv map) or
+        ``"image"`` (the pixels, eq. 11's ``T1(x, z)``).
     """
 
     def __init__(
@@ -117,8 +137,14 @@ class DDECN(AutoEncoder):
         variational: bool = True,
         local_layer: int | None = None,
         critic_dim: int = 32,
+        reduction: str = "sum",
+        global_input: str = "map",
     ):
         super().__init__()
+        self.reduction = check_reduction(reduction)
+        if global_input not in GLOBAL_INPUTS:
+            raise ValueError(f"global_input must be one of {GLOBAL_INPUTS}; got {global_input!r}")
+        self.global_input = global_input
         self.input_shape = tuple(input_shape)
         if channels is None:
             channels = (16, 32) if max(input_shape[1:]) <= 16 else (16, 16, 32, 32)
@@ -159,7 +185,8 @@ class DDECN(AutoEncoder):
         self.fc_mu = nn.Linear(flat, latent_dim)
         self.fc_logvar = nn.Linear(flat, latent_dim) if self.variational else None
         self.unembed = nn.Linear(latent_dim, flat)
-        self.global_critic = GlobalCritic(flat, latent_dim, critic_dim)
+        global_size = flat if global_input == "map" else math.prod(self.input_shape)
+        self.global_critic = GlobalCritic(global_size, latent_dim, critic_dim)
         self.local_critic = LocalCritic(channels[self.local_layer], latent_dim, critic_dim)
         xavier_init(self)
 
@@ -200,11 +227,13 @@ class DDECN(AutoEncoder):
     # -- objective --------------------------------------------------------------------------
 
     def mutual_information_losses(
-        self, maps: list[torch.Tensor], z: torch.Tensor
+        self, x: torch.Tensor, maps: list[torch.Tensor], z: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Global and local JSD-MI losses; negatives pair ``z_i`` with the maps of a shuffled batch."""
+        """Global and local JSD-MI losses; negatives pair ``z_i`` with the maps (or images) of a
+        shuffled batch."""
         perm = torch.randperm(len(z), device=z.device)
-        last, local = maps[-1], maps[self.local_layer]
+        last = maps[-1] if self.global_input == "map" else x
+        local = maps[self.local_layer]
         global_loss = jsd_mi_loss(self.global_critic(last, z), self.global_critic(last[perm], z))
         local_loss = jsd_mi_loss(self.local_critic(local, z), self.local_critic(local[perm], z))
         return global_loss, local_loss
@@ -213,11 +242,12 @@ class DDECN(AutoEncoder):
         """Encoder outputs and the weighted loss terms every objective of this model shares."""
         maps, mu, logvar = self._encode_all(x)
         z = self.sample(mu, logvar)
-        # eq. 13: 1/(2N) ||X - X_hat||_F^2, i.e. half the per-image squared error, batch mean
-        recon = 0.5 * (self.decode(z) - x).pow(2).flatten(1).sum(dim=1).mean()
+        # eq. 13: 1/(2N) ||X - X_hat||_F^2: half the per-image squared error (or its per-pixel
+        # mean), batch mean
+        recon = 0.5 * squared_error(self.decode(z), x, self.reduction)
         terms = {"recon": recon}
         if self.mi_weight:
-            global_mi, local_mi = self.mutual_information_losses(maps, z)
+            global_mi, local_mi = self.mutual_information_losses(x, maps, z)
             terms["mi_global"] = self.mi_weight * global_mi
             terms["mi_local"] = self.mi_weight * local_mi
         return maps, mu, logvar, terms

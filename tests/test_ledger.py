@@ -1,0 +1,220 @@
+"""The run ledger (docs/runs.csv) and the results tables generated from it."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from deepclust.io import read_csv, write_h5
+from deepclust.ledger import (
+    RESULT_COLUMNS,
+    RUN_COLUMNS,
+    build,
+    main,
+    parse_filters,
+    record_runs,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _run(results: Path, extractor: str, clusterer: str, seed: int, acc: float, **extra) -> Path:
+    """A run's metrics.json with the training log, pretraining log and benchmark beside it."""
+    run_dir = results / "usps" / extractor / f"seed{seed}"
+    (run_dir / clusterer).mkdir(parents=True, exist_ok=True)
+    (run_dir / "train_log.csv").write_text(
+        "epoch,loss\n" + "".join(f"{e},{1 / e}\n" for e in range(1, 6))
+    )
+    log = results / "logs" / "pretrain" / "usps" / extractor / f"seed{seed}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    env = {"device": "cpu", "torch_threads": 1}
+    log.write_text(
+        f"2026-11-27 INFO pretraining ...\n2026-11-27 INFO environment: {json.dumps(env)}\n"
+    )
+    bench = results / "benchmarks" / "pretrain" / "usps" / extractor / f"seed{seed}.tsv"
+    bench.parent.mkdir(parents=True, exist_ok=True)
+    bench.write_text(f"s\th:m:s\tmax_rss\n{100 + seed}.5\t0:01:40\t300\n")
+    record = {
+        "experiment": extra.pop("experiment", f"{extractor}_{clusterer}"),
+        "dataset": "usps",
+        "extractor": extractor,
+        "clusterer": clusterer,
+        "seed": seed,
+        "uses_labels": extra.pop("uses_labels", False),
+        "runtime_s": 2.0,
+        "metrics": {"acc": acc, "nmi": acc - 0.1, "ari": 0.5, "purity": acc},
+        **extra,
+    }
+    path = run_dir / clusterer / "metrics.json"
+    path.write_text(json.dumps(record))
+    return path
+
+
+def _refinement(iterations: int, start: float, best: float) -> dict:
+    """A refiner's block of metrics.json: iterations, its K-means start, the best epoch by ACC."""
+    return {
+        "iterations": iterations,
+        "init_metrics": {"acc": start},
+        "best_monitored_acc_uses_labels": best,
+    }
+
+
+def _config():
+    return {
+        "experiments": {"ae_gcn": {"extractor": "ae", "clusterer": "gcn", "paper": "sddecc"}},
+        "datasets": {"usps": {"source": "npz"}},
+    }
+
+
+def _paper(tmp_path: Path) -> Path:
+    path = tmp_path / "paper.csv"
+    path.write_text(
+        "# comment\nmethod,dataset,metric,value,paper,table\n"
+        "sddecc,usps,acc,0.7986,SDDECC,table 3\nsddecc,usps,nmi,0.8142,SDDECC,table 3\n"
+    )
+    return path
+
+
+def test_record_reads_the_files_beside_each_run_and_replaces_rerecorded_rows(tmp_path):
+    results, ledger = tmp_path / "results", tmp_path / "runs.csv"
+    refinement = _refinement(100, start=0.70, best=0.81)
+    for seed, acc in enumerate((0.78, 0.80)):
+        _run(results, "ae", "gcn", seed, acc, experiment="ae_gcn", refinement=refinement)
+    record_runs([results / "usps" / "ae"], ledger, config=_config(), command="cmd A", source="src")
+    rows = read_csv(ledger)
+    assert list(rows[0]) == RUN_COLUMNS and len(rows) == 2
+    first = rows[0]
+    assert first["method"] == "sddecc" and first["experiment"] == "ae_gcn"
+    assert first["epochs"] == "5" and first["device"] == "cpu" and first["threads"] == "1"
+    assert float(first["pretrain_s"]) == 100.5 and float(first["best_epoch_acc"]) == 0.81
+    assert float(first["init_acc"]) == 0.70 and first["command"] == "cmd A"
+    assert first["train_final"] == "loss=0.2"  # the last epoch's loss terms
+
+    _run(results, "ae", "gcn", 1, 0.90, experiment="old_name", refinement=refinement)
+    record_runs(
+        [results / "usps/ae/seed1/gcn/metrics.json"],
+        ledger,
+        config=_config(),
+        command="B",
+        source="",
+    )
+    rows = read_csv(ledger)
+    assert len(rows) == 2  # the config's current name, not the one the run was made under
+    assert [(r["seed"], float(r["acc"]), r["command"]) for r in rows] == [
+        ("0", 0.78, "cmd A"),
+        ("1", 0.90, "B"),
+    ]
+
+
+def test_record_counts_the_dead_units_of_every_feature_layer(tmp_path):
+    results, ledger = tmp_path / "results", tmp_path / "runs.csv"
+    _run(results, "ascae", "kmeans", 0, 0.7)
+    f = np.abs(np.random.default_rng(0).normal(size=(20, 4)))
+    f[:, [1, 3]] = 0.0  # never fire
+    d2 = np.ones((20, 2))
+    d2[:, 0] = -1.0
+    write_h5(
+        results / "usps/ascae/seed0/features.h5",
+        {"features": f, "layers/D2": d2},
+        {"default_layer": "F"},
+    )
+    record_runs([results], ledger, command="c", source="")
+    assert read_csv(ledger)[0]["dead_units"] == "D2=1/2 F=2/4"
+
+
+def test_record_keeps_every_kmeans_run_of_a_label_using_selection(tmp_path):
+    results, ledger = tmp_path / "results", tmp_path / "runs.csv"
+    runs = [{"seed": 1, "inertia": 5.0, "acc": 0.6}, {"seed": 2, "inertia": 4.0, "acc": 0.7}]
+    _run(results, "ae", "best50", 0, 0.7, uses_labels=True, runs=runs)
+    record_runs([results], ledger, command="c", source="")
+    (row,) = read_csv(ledger)
+    assert row["uses_labels"] == "True" and row["kmeans_runs_acc"] == "0.6000 0.7000"
+    doc = tmp_path / "r.md"
+    doc.write_text("<!-- ledger: experiment=ae_best50 show=runs -->\n<!-- /ledger -->\n")
+    build(ledger, tmp_path / "r.csv", [doc], _paper(tmp_path))
+    line = doc.read_text().splitlines()[3]
+    # one seed: the value alone, no spread; the candidates' min / median / max beside it
+    assert line.startswith("| ae_best50 (**uses labels**) | usps | — / — | 0.700 | 0.600 |")
+    assert "| 2: 0.600 / 0.650 / 0.700 |" in line
+
+
+def test_record_without_runs_is_an_error(tmp_path):
+    with pytest.raises(ValueError, match="no metrics.json under"):
+        record_runs([tmp_path], tmp_path / "runs.csv", command="c", source="")
+
+
+def test_build_writes_results_csv_and_regenerates_only_the_marked_blocks(tmp_path):
+    results, ledger = tmp_path / "results", tmp_path / "runs.csv"
+    refinement = _refinement(9, start=0.7, best=0.85)
+    for seed, acc in enumerate((0.78, 0.80, 0.82)):
+        _run(results, "ae", "gcn", seed, acc, experiment="ae_gcn", refinement=refinement)
+        _run(results, "ae", "kmeans", seed, 0.7)
+    record_runs([results], ledger, config=_config(), command="snakemake x", source="USPS")
+    doc = tmp_path / "results.md"
+    doc.write_text(
+        "# typed prose stays\n\n<!-- ledger: dataset=usps experiment=ae_gcn,ae_kmeans show=train -->\n"
+        "| stale |\n<!-- /ledger -->\n\nafter\n"
+    )
+    out_csv = tmp_path / "results.csv"
+    kwargs = dict(ledger=ledger, results_csv=out_csv, markdown=[doc], paper=_paper(tmp_path))
+
+    assert build(**kwargs, check=True) == [str(out_csv), str(doc)]
+    assert not out_csv.exists() and "| stale |" in doc.read_text()
+    assert build(**kwargs) == [str(out_csv), str(doc)]
+    assert build(**kwargs, check=True) == []
+
+    rows = read_csv(out_csv)
+    assert list(rows[0]) == RESULT_COLUMNS
+    gcn = next(r for r in rows if r["variant"] == "ae_gcn")
+    assert gcn["method"] == "sddecc" and float(gcn["paper_acc"]) == 0.7986
+    assert float(gcn["acc_mean"]) == pytest.approx(0.80)
+    assert float(gcn["acc_std"]) == pytest.approx(0.02)
+    assert gcn["seeds"] == "0 1 2" and gcn["epochs"] == "5" and gcn["uses_labels"] == "False"
+    assert float(gcn["best_epoch_acc_mean"]) == 0.85
+
+    text = doc.read_text()
+    assert text.startswith("# typed prose stays") and text.endswith("after\n")
+    table = text.split("-->\n", 1)[1].split("<!-- /ledger")[0]
+    lines = table.splitlines()
+    assert "best epoch ACC (**uses labels**)" in lines[0] and "K-means start ACC" in lines[0]
+    assert lines[2].startswith("| ae_gcn | usps | 0.7986 / 0.8142 | 0.800 ± 0.020 |")
+    assert "0.780 0.800 0.820" in lines[2]
+    assert lines[3].startswith("| ae_kmeans | usps | — / — | 0.700 ± 0.000 |")
+    assert "Command: `snakemake x`" in table
+    assert "| final training loss terms |" in lines[0] and "| loss=0.2 |" in lines[2]
+    assert "| 5 + 9 it. |" in lines[2] and "| 5 |" in lines[3]  # a refiner's iterations
+
+
+def test_a_block_that_matches_nothing_or_a_bad_filter_is_named(tmp_path):
+    ledger = tmp_path / "runs.csv"
+    _run(tmp_path / "results", "ae", "kmeans", 0, 0.7)
+    record_runs([tmp_path / "results"], ledger, command="c", source="")
+    doc = tmp_path / "r.md"
+    doc.write_text("<!-- ledger: experiment=nothing -->\n<!-- /ledger -->\n")
+    with pytest.raises(ValueError, match="r.md: ledger block 'experiment=nothing' matches no runs"):
+        build(ledger, tmp_path / "o.csv", [doc], _paper(tmp_path))
+    with pytest.raises(ValueError, match="ledger block filter 'seed=1'"):
+        parse_filters("seed=1")
+    with pytest.raises(ValueError, match="show takes train, dead"):
+        parse_filters("show=everything")
+
+
+def test_the_committed_results_are_generated_from_the_committed_ledger(tmp_path, capsys):
+    """docs/results.csv and the generated tables of docs/results.md match docs/runs.csv: a typed
+    number in a generated table, or a run recorded without rebuilding, fails here."""
+    code = main(
+        [
+            "build",
+            "--check",
+            "--ledger",
+            str(REPO / "docs/runs.csv"),
+            "--csv",
+            str(REPO / "docs/results.csv"),
+            "--markdown",
+            str(REPO / "docs/results.md"),
+            "--paper",
+            str(REPO / "workflow/resources/paper_values.csv"),
+        ]
+    )
+    assert code == 0, capsys.readouterr().out
