@@ -105,6 +105,13 @@ def test_record_reads_the_files_beside_each_run_and_replaces_rerecorded_rows(tmp
         ("0", 0.78, "cmd A"),
         ("1", 0.90, "B"),
     ]
+    # a run is its files: recorded under another name (no config here), it still replaces its row
+    record_runs([results / "usps/ae/seed1/gcn"], ledger, command="C", source="")
+    rows = read_csv(ledger)
+    assert sorted((r["seed"], r["experiment"], r["command"]) for r in rows) == [
+        ("0", "ae_gcn", "cmd A"),
+        ("1", "old_name", "C"),
+    ]
 
 
 def test_record_counts_the_dead_units_of_every_feature_layer(tmp_path):

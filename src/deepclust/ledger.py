@@ -16,7 +16,8 @@ command over runs, never from typing::
 A generated table in a Markdown file is the text between ``<!-- ledger: FILTERS -->`` and
 ``<!-- /ledger -->``; FILTERS are ``key=v1,v2`` words on ``dataset`` and ``experiment``
 (the variant), listed in the order the rows should appear. Rows are keyed by (dataset,
-experiment, extractor, clusterer, seed): recording a run again replaces its row.
+extractor, clusterer, seed), the run's files: recording a run again replaces its row, under the
+config's current experiment name.
 
 Columns flagged "uses labels" (the best epoch by ACC, K-means' best of N by ACC) are never
 the reported number; they sit beside the honest final-epoch / by-inertia one so readers see both.
@@ -45,9 +46,14 @@ RESULTS_CSV = Path("docs/results.csv")
 RESULTS_MD = Path("docs/results.md")
 PAPER_VALUES = Path("workflow/resources/paper_values.csv")
 
-KEY = ("dataset", "experiment", "extractor", "clusterer", "seed")
+#: what identifies a run: its files' path (the experiment name may change with the config)
+KEY = ("dataset", "extractor", "clusterer", "seed")
 RUN_COLUMNS = [
-    *KEY,
+    "dataset",
+    "experiment",
+    "extractor",
+    "clusterer",
+    "seed",
     "method",  # the paper's name for the row (config `paper`, else the experiment)
     "paper_dataset",  # the paper's name for the dataset (config `paper_name`, else its own)
     "swept",
@@ -245,7 +251,16 @@ def record_runs(
     new = [run_row(f, config, command, source) for f in files]
     rows = {_key(r): r for r in read_ledger(ledger)}
     rows.update({_key(r): {k: csv_cell(v) for k, v in r.items()} for r in new})
-    ordered = sorted(rows.values(), key=lambda r: (*_key(r)[:4], int(r["seed"])))
+    ordered = sorted(
+        rows.values(),
+        key=lambda r: (
+            r["dataset"],
+            r["experiment"],
+            r["extractor"],
+            r["clusterer"],
+            int(r["seed"]),
+        ),
+    )
     write_csv(ledger, ordered, RUN_COLUMNS)
     return new
 

@@ -20,10 +20,11 @@ SDCN), and the two methods differ only in the clustering loss:
   (docs/results.md, "SDDECC", the class-prior rows). ``detach=True`` feeds the GCN the encoder's
   layers as constants: eq. 18 keeps its value, but the encoder and the centres see ``Y`` as a
   constant (they move towards the centres the GCN assigns) and the GCN sees the distances as
-  constants (it learns the centres' posterior); no gradient reaches the encoder through ``Y``. ``kl_weight`` / ``gcn_weight`` > 0 add SDCN's self-supervision (below)
-  to eq. 18: the paper builds its GCN module "as Bo et al. [21]" (SDCN) and joins the two
-  networks' distributions with a KL divergence, which is one reading of SDCN's dual
-  ``KL(P || Q) + KL(P || Y)``.
+  constants (it learns the centres' posterior); no gradient reaches the encoder through ``Y``
+  (on USPS this does not stop the plain ConvAE's collapse). ``kl_weight`` / ``gcn_weight`` > 0
+  add SDCN's self-supervision (below) to eq. 18: the paper builds its GCN module "as Bo et al.
+  [21]" (SDCN) and joins the two networks' distributions with a KL divergence, which is one
+  reading of SDCN's dual ``KL(P || Q) + KL(P || Y)``.
 - :class:`SDCN`: ``kl_weight * KL(P || Q) + gcn_weight * KL(P || Y)`` plus the reconstruction,
   with ``Q`` the Student-t assignment of the code and ``P`` its sharpened target, recomputed
   every epoch.
