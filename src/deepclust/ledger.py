@@ -39,7 +39,7 @@ import h5py
 import numpy as np
 
 from deepclust.io import read_csv, write_csv, write_text
-from deepclust.tables import csv_cell, read_paper_values
+from deepclust.tables import csv_cell, mean_std, mean_std_text, read_paper_values
 
 LEDGER = Path("docs/runs.csv")
 RESULTS_CSV = Path("docs/results.csv")
@@ -272,14 +272,6 @@ def _floats(runs: list[dict], column: str) -> np.ndarray:
     return np.asarray([float(r[column]) for r in runs if r.get(column) not in (None, "")])
 
 
-def _mean(values: np.ndarray) -> float | None:
-    return float(values.mean()) if len(values) else None
-
-
-def _std(values: np.ndarray) -> float | None:
-    return float(values.std(ddof=1)) if len(values) > 1 else (0.0 if len(values) else None)
-
-
 def _distinct(runs: list[dict], column: str) -> str:
     return "; ".join(dict.fromkeys(r[column] for r in runs if r.get(column)))
 
@@ -311,7 +303,9 @@ def results_table(rows: list[dict], paper_values: dict | None = None) -> list[di
         runs.sort(key=lambda r: int(r["seed"]))
         method, paper_dataset = runs[0]["method"], runs[0]["paper_dataset"]
         paper = paper_values or {}
-        acc, nmi = _floats(runs, "acc"), _floats(runs, "nmi")
+        (acc_mean, acc_std), (nmi_mean, nmi_std) = (
+            mean_std(_floats(runs, m)) for m in ("acc", "nmi")
+        )
         devices = "; ".join(
             dict.fromkeys(
                 (r["device"] or "?") + (f", {r['threads']} thread(s)" if r.get("threads") else "")
@@ -326,12 +320,12 @@ def results_table(rows: list[dict], paper_values: dict | None = None) -> list[di
                 "variant": experiment,
                 "paper_acc": (paper.get((method, paper_dataset, "acc")) or {}).get("value"),
                 "paper_nmi": (paper.get((method, paper_dataset, "nmi")) or {}).get("value"),
-                "acc_mean": _mean(acc),
-                "acc_std": _std(acc),
-                "nmi_mean": _mean(nmi),
-                "nmi_std": _std(nmi),
-                "init_acc_mean": _mean(_floats(runs, "init_acc")),
-                "best_epoch_acc_mean": _mean(_floats(runs, "best_epoch_acc")),
+                "acc_mean": acc_mean,
+                "acc_std": acc_std,
+                "nmi_mean": nmi_mean,
+                "nmi_std": nmi_std,
+                "init_acc_mean": mean_std(_floats(runs, "init_acc"))[0],
+                "best_epoch_acc_mean": mean_std(_floats(runs, "best_epoch_acc"))[0],
                 "n_seeds": len(runs),
                 "seeds": " ".join(r["seed"] for r in runs),
                 "per_seed_acc": " ".join(f"{float(r['acc']):.3f}" for r in runs if r.get("acc")),
@@ -361,7 +355,7 @@ def _pm(entry: dict, metric: str) -> str:
         return "—"
     if entry["n_seeds"] == 1:
         return f"{entry[f'{metric}_mean']:.3f}"
-    return f"{entry[f'{metric}_mean']:.3f} ± {entry[f'{metric}_std']:.3f}"
+    return mean_std_text(entry[f"{metric}_mean"], entry[f"{metric}_std"])
 
 
 def _runs_text(runs: list[dict]) -> str:

@@ -48,13 +48,17 @@ def aggregate(rows: Iterable[dict]) -> list[dict]:
         }
         for metric in (*METRICS, *OPTIONAL):
             values = np.asarray([float(r[metric]) for r in runs if r.get(metric) not in (None, "")])
-            entry[f"{metric}_mean"] = float(values.mean()) if len(values) else None
-            entry[f"{metric}_std"] = (
-                float(values.std(ddof=1)) if len(values) > 1 else (0.0 if len(values) else None)
-            )
+            entry[f"{metric}_mean"], entry[f"{metric}_std"] = mean_std(values)
         entry["uses_labels"] = any(str(r.get("uses_labels")) == "True" for r in runs)
         table.append(entry)
     return table
+
+
+def mean_std(values: np.ndarray) -> tuple[float | None, float | None]:
+    """Mean and sample std (ddof = 1) over seeds; std 0 for one seed, both None for none."""
+    if not len(values):
+        return None, None
+    return float(values.mean()), float(values.std(ddof=1)) if len(values) > 1 else 0.0
 
 
 def read_paper_values(path: str | Path) -> dict[tuple[str, str, str], dict]:

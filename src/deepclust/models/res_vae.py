@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from deepclust.models.base import AutoEncoder, register
+from deepclust.models.base import AutoEncoder, register, squared_error
 from deepclust.models.gaussian import gaussian_kl, reparameterize
 
 
@@ -142,6 +142,6 @@ class ResVAE(AutoEncoder):
         """``||x - x'||^2`` per image (summed over pixels) + ``beta`` x KL, batch means."""
         mu, logvar = self._posterior(x)
         z = reparameterize(mu, logvar)
-        recon = (self.decode(z) - x).pow(2).flatten(1).sum(dim=1).mean()
+        recon = squared_error(self.decode(z), x)
         kl = gaussian_kl(mu, logvar)
         return recon + self.beta * kl, {"recon": recon.detach(), "kl": kl.detach()}
