@@ -105,3 +105,22 @@ def test_mean_reduction_divides_each_term_by_its_size(name):
     assert total.item() == pytest.approx(expected.item(), rel=1e-5)
     with pytest.raises(ValueError, match="reduction must be one of"):
         build_model(name, (1, 16, 16), 10, reduction="avg")
+
+
+@pytest.mark.parametrize("shape", [(1, 16, 16), (1, 28, 28), (3, 32, 32)])
+@pytest.mark.parametrize("name", ["ascae", "scae"])
+def test_mirror_decoder_is_the_encoders_transpose(name, shape):
+    """The plain mirror: T_i maps C_i's output channels back to its input channels, the last
+    one gives the image with no output layer and no ReLU (it can go negative)."""
+    torch.manual_seed(0)
+    mirror = build_model(name, shape, 10, decoder="mirror")
+    paper = build_model(name, shape, 10)
+    assert mirror.output is None and isinstance(paper.output, torch.nn.Conv2d)
+    mirrored = [(c.conv.out_channels, c.conv.in_channels) for c in reversed(mirror.convs)]
+    assert [(d.deconv.in_channels, d.deconv.out_channels) for d in mirror.deconvs] == mirrored
+    assert [d.deconv.out_channels for d in paper.deconvs] == [50, 50, 50, 25]
+    x = torch.rand(3, *shape) * 255
+    assert mirror(x).shape == x.shape
+    assert (mirror(x) < 0).any()  # a linear last layer
+    with pytest.raises(ValueError, match="decoder must be"):
+        build_model(name, shape, 10, decoder="unet")

@@ -23,6 +23,10 @@ Readings chosen where the paper is silent (each is a constructor argument):
   layer is linear, since the target is unnormalised grey levels.
 * "G(0, 0.12)" is read as a Gaussian with standard deviation 0.1 (``init_std``); biases start at 0.
   ``init_std: null`` gives Glorot-uniform instead, to test that reading.
+* ``decoder="paper"``: T1 keeps 25 filters (the paper: "C1 and T1 have 25 filters") and a
+  linear 1x1 output layer maps them to the image. ``decoder="mirror"`` is the plain transpose of
+  the encoder that a Keras user would write: T2 outputs 25 maps, T1 outputs the image channels,
+  linear, and there is no extra layer.
 * ``reduction="sum"``: squared norms are summed over pixels (or F's 50 values) and averaged
   over the samples, as eq. 2 writes them. ``reduction="mean"`` averages over the elements too
   (Keras' ``mse``): the paper's table 5 objective values (MNIST: SCAE 838.1, ASCAE 809.0) fit a
@@ -125,6 +129,8 @@ class ASCAE(AutoEncoder):
         Glorot-uniform instead (Keras' default, in case the paper's code kept it).
     reduction : ``"sum"`` (eq. 2 as written) or ``"mean"`` (per-element means, what the
         paper's reported objective values fit) for both squared norms.
+    decoder : ``"paper"`` (T1 with 25 filters, then a 1x1 output layer) or ``"mirror"`` (the
+        encoder's exact transpose, T1 giving the image).
     """
 
     def __init__(
@@ -136,9 +142,12 @@ class ASCAE(AutoEncoder):
         feature_layer: str = "F",
         init_std: float | None = 0.1,
         reduction: str = "sum",
+        decoder: str = "paper",
     ):
         super().__init__()
         self.reduction = check_reduction(reduction)
+        if decoder not in {"paper", "mirror"}:
+            raise ValueError(f"decoder must be 'paper' or 'mirror', got {decoder!r}")
         if feature_layer not in {"F", "D2"}:
             raise ValueError(f"feature_layer must be 'F' or 'D2', got {feature_layer!r}")
         self.lam = float(lam)
@@ -154,15 +163,13 @@ class ASCAE(AutoEncoder):
         self.d1 = nn.Linear(50, 50) if asymmetric else None
         self.d2 = nn.Linear(50, n_clusters)
         self.d3 = nn.Linear(n_clusters, 50)
-        self.deconvs = nn.ModuleList(
-            [
-                _SameDeconv(50, 50, c4),
-                _SameDeconv(50, 50, c3),
-                _SameDeconv(50, 50, c2),
-                _SameDeconv(50, 25, c1),
-            ]
-        )
-        self.output = nn.Conv2d(25, channels, 1)
+        if decoder == "paper":
+            deconvs = [(50, 50, c4), (50, 50, c3), (50, 50, c2), (50, 25, c1)]
+            self.output = nn.Conv2d(25, channels, 1)
+        else:  # each T_i maps C_i's output channels back to its input channels
+            deconvs = [(50, 50, c4), (50, 50, c3), (50, 25, c2), (25, channels, c1)]
+            self.output = None
+        self.deconvs = nn.ModuleList([_SameDeconv(*args) for args in deconvs])
         if init_std is None:
             xavier_init(self)
         else:
@@ -197,9 +204,12 @@ class ASCAE(AutoEncoder):
 
     def _decode_from_d3(self, g: torch.Tensor) -> torch.Tensor:
         x = g.view(-1, 50, 1, 1)
-        for deconv in self.deconvs:
-            x = F.relu(deconv(x))
-        return self.output(x)
+        last = len(self.deconvs) - 1
+        for i, deconv in enumerate(self.deconvs):
+            x = deconv(x)
+            if i < last or self.output is not None:
+                x = F.relu(x)
+        return x if self.output is None else self.output(x)
 
     def loss(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         codes = self.encode_all(x)
@@ -226,6 +236,7 @@ class SCAE(ASCAE):
         feature_layer: str = "F",
         init_std: float | None = 0.1,
         reduction: str = "sum",
+        decoder: str = "paper",
     ):
         super().__init__(
             input_shape,
@@ -235,4 +246,5 @@ class SCAE(ASCAE):
             feature_layer=feature_layer,
             init_std=init_std,
             reduction=reduction,
+            decoder=decoder,
         )
