@@ -35,3 +35,22 @@ def test_unknown_model_and_argument_are_named():
         check_model_args("nope", {})
     with pytest.raises(ValueError, match="takes no argument 'depth'"):
         build_model("conv_ae", (1, 8, 8), 3, depth=4)
+
+
+@pytest.mark.parametrize("name", sorted(set(MODELS) - {"pixels"}))
+def test_features_and_loss_are_the_two_calls_in_one(name, monkeypatch):
+    """IDEC's step: the same features and loss as two calls, with one encoder pass for the
+    plain autoencoders (two for models with their own objective or feature layers)."""
+    torch.manual_seed(0)
+    model = build_model(name, (1, 16, 16), 4).eval()  # eval: a VAE's code is its mean
+    x = torch.rand(5, 1, 16, 16)
+    torch.manual_seed(1)
+    features, loss = model.features_and_loss(x)
+    torch.manual_seed(1)
+    torch.testing.assert_close(features, model.features(x))
+    torch.testing.assert_close(loss, model.loss(x)[0])
+    calls = []
+    monkeypatch.setattr(model, "encode", lambda x, inner=model.encode: calls.append(1) or inner(x))
+    model.features_and_loss(x)
+    if name in {"conv_ae", "dense_ae"}:  # plain reconstruction: one pass
+        assert calls == [1]

@@ -9,7 +9,12 @@ import torch
 
 from deepclust.clustering import build_clusterer, graph_spec
 from deepclust.clustering.gcn import FusionGCN, sddecc_cluster_loss
-from deepclust.clustering.graph import knn_graph, normalized_adjacency
+from deepclust.clustering.graph import (
+    knn_graph,
+    knn_indices,
+    normalized_adjacency,
+    sparse_adjacency,
+)
 from deepclust.config import ConfigError, check_config
 from deepclust.io import write_h5
 from deepclust.metrics import evaluate
@@ -193,6 +198,23 @@ def test_knn_graph_never_links_a_sample_to_itself_even_with_duplicates():
 def test_knn_graph_rejects_a_k_it_cannot_honour():
     with pytest.raises(ValueError, match="k = 5"):
         knn_graph(np.zeros((5, 2)), k=5)
+    with pytest.raises(ValueError, match="graph metric must be one of"):
+        knn_graph(np.zeros((5, 2)), k=2, metric="manhattan")
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "cosine"])
+@pytest.mark.parametrize("working_memory_mb", [0.01, 256])  # 51-row blocks: many block pairs
+def test_blocked_knn_equals_scikit_learns_exact_search(metric, working_memory_mb):
+    """The blocked GEMM search, which computes each block pair once and uses it both ways,
+    finds scikit-learn's exact neighbours in its order, for any block size and a ragged end."""
+    from sklearn.neighbors import NearestNeighbors
+
+    X = np.random.default_rng(3).normal(size=(437, 12)).astype(np.float32)
+    mine = knn_indices(X, 4, metric=metric, working_memory_mb=working_memory_mb)
+    search = NearestNeighbors(n_neighbors=5, metric=metric).fit(X)
+    np.testing.assert_array_equal(mine, search.kneighbors(X, return_distance=False)[:, 1:])
+    tensor = knn_indices(torch.as_tensor(X), 4, metric=metric)  # a (device) tensor works too
+    np.testing.assert_array_equal(tensor, mine)
 
 
 def test_normalized_adjacency_matches_the_dense_formula():
@@ -204,6 +226,34 @@ def test_normalized_adjacency_matches_the_dense_formula():
     A_hat = A + np.eye(25)
     d = A_hat.sum(1) ** -0.5
     np.testing.assert_allclose(dense.numpy(), d[:, None] * A_hat * d[None, :], rtol=1e-5)
+
+
+def test_sparse_adjacency_gives_the_edge_list_gcn_result_and_gradients():
+    """The CSR adjacency (no edges x width message tensor) computes what torch-geometric's
+    edge-list propagation computes, forward and backward."""
+    torch.manual_seed(0)
+    X = np.random.default_rng(2).normal(size=(60, 4)).astype(np.float32)
+    edges = knn_graph(X, k=3)
+    edge_index, weight = normalized_adjacency(edges, 60)
+    adjacency = sparse_adjacency(edges, 60)
+    assert adjacency.layout == torch.sparse_csr
+    dense = torch.zeros(60, 60)
+    dense[edge_index[1], edge_index[0]] = weight
+    torch.testing.assert_close(adjacency.to_dense(), dense)
+    gcn = FusionGCN(4, [5, 3], n_clusters=2, delta=0.5)
+    layers = [torch.randn(60, 5), torch.randn(60, 3)]
+    results = []
+    for graph in ((edge_index, weight), (adjacency,)):
+        x = torch.as_tensor(X).requires_grad_()
+        gcn.zero_grad()
+        out = gcn(x, layers, *graph)
+        (out**2).sum().backward()
+        results.append((out.detach(), x.grad, [p.grad.clone() for p in gcn.parameters()]))
+    (out_a, gx_a, gp_a), (out_b, gx_b, gp_b) = results
+    torch.testing.assert_close(out_a, out_b)
+    torch.testing.assert_close(gx_a, gx_b)
+    for a, b in zip(gp_a, gp_b, strict=True):
+        torch.testing.assert_close(a, b)
 
 
 def test_fusion_gcn_mixes_encoder_layers_by_delta():

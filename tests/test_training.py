@@ -11,7 +11,14 @@ import pytest
 import torch
 
 from deepclust.models import MODELS, build_model
-from deepclust.training import TrainConfig, Trainer, load_model, pretrain
+from deepclust.training import (
+    TrainConfig,
+    Trainer,
+    load_model,
+    pretrain,
+    restore_cuda_rng,
+    run_fingerprint,
+)
 
 CPU = torch.device("cpu")
 
@@ -213,3 +220,50 @@ def test_raising_epochs_resumes_only_without_a_schedule(tmp_path, scheduler, new
 def test_diverging_loss_fails_clearly(tmp_path):
     with pytest.raises(FloatingPointError, match="lower the learning rate"):
         _train(tmp_path, "a", TrainConfig(epochs=3, batch_size=16, lr=1e30))
+
+
+def test_a_checkpoint_resumes_only_on_the_same_device_kind_and_precision(monkeypatch):
+    cfg, hparams = TrainConfig(), {"model": "conv_ae"}
+    cpu = run_fingerprint(cfg, hparams, 64, CPU)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: True)
+    gpu_bf16 = run_fingerprint(cfg, hparams, 64, torch.device("cuda", 0))
+    gpu_fp32 = run_fingerprint(TrainConfig(amp=False), hparams, 64, torch.device("cuda", 0))
+    assert len({cpu, gpu_bf16, gpu_fp32}) == 3
+
+
+def test_checkpoints_are_spaced_in_time_where_epochs_are_fast(tmp_path):
+    """On a GPU `checkpoint_every` epochs can be seconds: a minimum spacing thins them out, and
+    the last epoch's checkpoint is still written."""
+    seen = {}
+    for spacing in (0.0, 3600.0):
+        ckpt = tmp_path / f"ckpt{spacing}.pt"
+        exists = []
+        trainer = Trainer(
+            TrainConfig(epochs=3, batch_size=16, checkpoint_every=1),
+            CPU,
+            checkpoint_path=ckpt,
+            checkpoint_min_seconds=spacing,
+            callbacks=(lambda epoch, row, ckpt=ckpt, exists=exists: exists.append(ckpt.exists()),),
+        )
+        trainer.fit(build_model("conv_ae", (1, 8, 8), 4), _images(), seed=0)
+        seen[spacing] = exists
+    assert seen == {0.0: [True, True, True], 3600.0: [False, False, True]}
+    assert Trainer(TrainConfig(), torch.device("cuda", 0)).checkpoint_min_seconds == 60.0
+    assert Trainer(TrainConfig(), CPU).checkpoint_min_seconds == 0.0
+
+
+def test_cuda_rng_is_restored_for_the_gpus_a_requeued_job_still_sees(monkeypatch):
+    restored = []
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    monkeypatch.setattr(torch.cuda, "set_rng_state", lambda state, i: restored.append((state, i)))
+    restore_cuda_rng(["state of GPU 0", "state of GPU 1"])  # saved on a two-GPU job
+    assert restored == [("state of GPU 0", 0)]
+    restore_cuda_rng([])
+    assert len(restored) == 1
+
+
+def test_the_model_file_says_where_and_in_what_precision_it_was_trained(tmp_path):
+    _train(tmp_path, "m", TrainConfig(epochs=1, batch_size=16))
+    _, hparams = load_model(tmp_path / "m.pt")
+    assert hparams["trained_on"] == {"device": "cpu", "precision": "fp32"}

@@ -1,4 +1,5 @@
-"""What a run used: seeding, device choice, and the package versions written next to every result.
+"""What a run used: seeding, device and precision choice, and the package versions written next
+to every result.
 
 torch is imported inside the functions that need it, so a clustering job that never touches
 torch does not pay for importing it.
@@ -7,10 +8,14 @@ torch does not pay for importing it.
 from __future__ import annotations
 
 import importlib.metadata
+import itertools
 import os
 import platform
 import random
 import sys
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -40,9 +45,78 @@ def seed_everything(seed: int) -> None:
         sys.modules["torch"].manual_seed(seed)
 
 
+def scheduler_gpu_request(env: Mapping[str, str] | None = None) -> str | None:
+    """Say so when a batch scheduler gave this job GPUs (SLURM's variables), else ``None``."""
+    env = os.environ if env is None else env
+    if not env.get("SLURM_JOB_ID"):
+        return None
+    for name in ("SLURM_JOB_GPUS", "SLURM_STEP_GPUS"):
+        if env.get(name, "").strip():
+            return f"SLURM job {env['SLURM_JOB_ID']} was given GPUs ({name}={env[name]})"
+    if env.get("SLURM_GPUS_ON_NODE", "0").strip() not in {"", "0"}:
+        return (
+            f"SLURM job {env['SLURM_JOB_ID']} was given GPUs "
+            f"(SLURM_GPUS_ON_NODE={env['SLURM_GPUS_ON_NODE']})"
+        )
+    return None
+
+
+_held_gpu_slots: list = []  # open lock files: a slot is held until the process exits
+
+
+def claim_gpu(n_devices: int, lock_dir: str | Path | None = None) -> int:
+    """The index of the least-shared of ``n_devices`` visible GPUs, held for this process.
+
+    Snakemake's ``gpu`` resource counts concurrent GPU jobs, not GPUs: with ``--resources
+    gpu=2`` on a two-GPU machine each job must take its own GPU, and with ``gpu=3`` on one GPU
+    three jobs share it. Every job takes a slot with an exclusive ``flock`` on a file in
+    ``lock_dir`` (``$DEEPCLUST_GPU_LOCKS``, default a per-user folder in the temp dir): slot 0 of
+    every GPU first, then slot 1, and so on. The kernel drops the lock when the process ends,
+    however it ends, so a killed job never leaves a GPU marked busy.
+    """
+    import fcntl
+
+    if n_devices < 1:
+        raise ValueError("no CUDA device to claim")
+    if n_devices == 1:
+        return 0
+    folder = Path(
+        lock_dir
+        or os.environ.get("DEEPCLUST_GPU_LOCKS")
+        or Path(tempfile.gettempdir()) / f"deepclust-gpu-locks-{os.getuid()}"
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    for slot in itertools.count():
+        for index in range(n_devices):
+            handle = open(folder / f"gpu{index}.slot{slot}", "a")  # noqa: SIM115  held open
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.close()
+                continue
+            _held_gpu_slots.append(handle)
+            return index
+    raise AssertionError("unreachable")
+
+
+def configure_cuda() -> None:
+    """The fast defaults on NVIDIA GPUs: TF32 for float32 matmuls and convolutions (Ampere and
+    later; the float32 results we compare are clustering ACC, not bits) and cuDNN's autotuner
+    (input shapes are fixed within a job)."""
+    import torch
+
+    torch.backends.cuda.matmul.allow_tf32 = True
+    torch.backends.cudnn.allow_tf32 = True
+    torch.backends.cudnn.benchmark = True
+
+
 def resolve_device(device: str = "auto", threads: int | None = None) -> torch.device:
     """Map the config value ``auto|cpu|cuda|cuda:N`` to a torch device, failing clearly.
 
+    ``cuda`` (and ``auto`` on a machine with CUDA) takes the least-shared visible GPU
+    (:func:`claim_gpu`); ``cuda:N`` must be one of the visible GPUs. ``auto`` without a usable
+    GPU runs on the CPU, except in a scheduler job that was given GPUs: that is a broken CUDA
+    install or a CPU-only torch, and training hours on the CPU instead would hide it.
     ``threads`` caps torch's CPU thread pool (the job's Snakemake ``threads``).
     """
     import torch
@@ -50,15 +124,53 @@ def resolve_device(device: str = "auto", threads: int | None = None) -> torch.de
     if threads:
         torch.set_num_threads(int(threads))
     if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        if not torch.cuda.is_available():
+            granted = scheduler_gpu_request()
+            if granted:
+                raise RuntimeError(
+                    f"config key 'device' is 'auto' and {granted}, but torch "
+                    f"{torch.__version__} (CUDA build: {torch.version.cuda}) sees no usable "
+                    "CUDA device; install a CUDA build of torch, or set device: cpu to run on "
+                    "the CPU on purpose"
+                )
+            return torch.device("cpu")
+        device = "cuda"
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise ValueError(f"config key 'device' is {device!r} but no CUDA device is available")
     try:
-        return torch.device(device)
+        chosen = torch.device(device)
     except RuntimeError as err:
         raise ValueError(
             f"config key 'device' must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {device!r}"
         ) from err
+    if chosen.type == "cuda":
+        count = torch.cuda.device_count()
+        if chosen.index is None:
+            chosen = torch.device("cuda", claim_gpu(count))
+        elif chosen.index >= count:
+            raise ValueError(
+                f"config key 'device' is {device!r} but this job sees {count} CUDA device(s) "
+                f"(0-{count - 1}; CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES')})"
+            )
+        torch.cuda.set_device(chosen)
+        configure_cuda()
+    return chosen
+
+
+def autocast_dtype(device: torch.device, amp: bool = True) -> torch.dtype | None:
+    """The mixed-precision type a run uses: bfloat16 on CUDA GPUs that have it (Ampere and
+    later), else none (float32). On older GPUs bf16 autocast is emulated or fails, and fp16
+    would need loss scaling the objectives were not written for."""
+    import torch
+
+    if not amp or device.type != "cuda":
+        return None
+    return torch.bfloat16 if torch.cuda.is_bf16_supported(including_emulation=False) else None
+
+
+def precision_name(dtype: torch.dtype | None) -> str:
+    """``"bf16-autocast"`` or ``"fp32"``, as written to training logs and metrics.json."""
+    return "fp32" if dtype is None else "bf16-autocast"
 
 
 def package_versions() -> dict[str, str]:

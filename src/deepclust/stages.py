@@ -116,13 +116,18 @@ def run_pretrain(
     log_csv: str,
     checkpoint_path: str,
     threads: int | None = None,
+    compile: str | bool = False,
 ) -> None:
+    """Train one extractor. ``compile``: ``"auto"`` (on CUDA only), true or false: torch.compile
+    the loss (``training.compiled_loss``); a speed setting, not part of the result."""
     from deepclust.runtime import resolve_device
     from deepclust.training import TrainConfig, pretrain
 
     data = load_processed(data_h5)
     torch_device = resolve_device(device, threads)
     train_cfg = TrainConfig.from_dict(extractor_cfg)
+    if compile == "auto":
+        compile = torch_device.type == "cuda"
     log.info(
         "pretraining %s on %s (%d images %s), seed %d, device %s",
         extractor_cfg["model"],
@@ -145,11 +150,18 @@ def run_pretrain(
         model_path=model_path,
         log_csv=log_csv,
         checkpoint_path=checkpoint_path,
+        compile=bool(compile),
     )
     if trainer.resumed_from:
         log.info("resumed from epoch %d", trainer.resumed_from)
     final = trainer.history[-1]
-    log.info("done: final loss %.5g, %.0f img/s", final["loss"], final["img_per_s"])
+    log.info(
+        "done: final loss %.5g, %.0f img/s, %s%s",
+        final["loss"],
+        final["img_per_s"],
+        trainer.precision,
+        ", compiled" if trainer.compile else "",
+    )
 
 
 def run_features(
@@ -165,6 +177,7 @@ def run_features(
 
     data = load_processed(data_h5)
     tic = time.perf_counter()
+    pretraining = None
     if extractor_cfg["model"] == PIXELS:
         layers, default, source = {"pixels": pixel_features(data.images)}, "pixels", "pixels"
     else:
@@ -185,6 +198,7 @@ def run_features(
         except FloatingPointError as err:
             raise FloatingPointError(f"{model_path}: {err}") from err
         default, source = model.default_feature_layer, str(model_path)
+        pretraining = hparams.get("trained_on")
     seconds = time.perf_counter() - tic
     # The default layer is stored once, as `features`; other layers under `layers/{name}`.
     arrays = {
@@ -198,6 +212,7 @@ def run_features(
         "layers": sorted(layers),
         "n_clusters": data.n_clusters,
         "dataset_attrs": data.attrs,
+        "pretraining": pretraining,
         "seconds": seconds,
     }
     write_h5(output, arrays, attrs)
@@ -261,6 +276,7 @@ def run_manifold(
             "layers": [method],
             "n_clusters": attrs["n_clusters"],
             "dataset_attrs": attrs.get("dataset_attrs", {}),
+            "pretraining": attrs.get("pretraining"),
             "manifold": manifold_cfg,
             "seconds": seconds,
         },
@@ -321,31 +337,43 @@ def run_cluster(
             # a label-using selection's candidates (K-means' best of N by ACC): each run's
             # seed, inertia and ACC, so the distribution is reported, not only its maximum
             **({"runs": clusterer.runs_} if getattr(clusterer, "runs_", None) else {}),
+            "pretraining": attrs.get("pretraining"),
             "environment": environment_info(),
         },
     )
 
 
 def run_graph(
-    data_h5: str, output: str, *, k: int, metric: str, threads: int | None = None
+    data_h5: str,
+    output: str,
+    *,
+    k: int,
+    metric: str,
+    threads: int | None = None,
+    device: str = "cpu",
 ) -> dict:
     """The kNN graph of a dataset's images (flattened pixels) for GCN clustering, with its build
-    time and peak memory, as (2, E) ``edge_index`` in HDF5."""
+    time and peak memory, as (2, E) ``edge_index`` in HDF5. The exact search runs on the job's
+    device (on a GPU: ~1 GB for well under a second at 70,000 images, so the rule holds no
+    ``gpu`` slot)."""
     import resource
 
     from deepclust.clustering.graph import knn_graph
+    from deepclust.runtime import resolve_device
 
     def max_rss_mb() -> float:  # Linux reports KiB
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     data = load_processed(data_h5)
+    torch_device = resolve_device(device, threads)
     rss_loaded = max_rss_mb()
     tic = time.perf_counter()
-    edges = knn_graph(data.images, k, metric=metric, n_jobs=threads)
+    edges = knn_graph(data.images, k, metric=metric, device=torch_device)
     seconds = time.perf_counter() - tic
     attrs = {
         "k": int(k),
         "metric": metric,
+        "device": str(torch_device),
         "n_samples": len(data.images),
         "n_edges": int(edges.shape[1]),
         "build_seconds": seconds,
@@ -451,6 +479,8 @@ def run_refine(
                     (row["acc"] for row in refiner.history_ if "acc" in row), default=None
                 ),
             },
+            # where and in what precision the network was pretrained (older models: unknown)
+            "pretraining": hparams.get("trained_on"),
             "environment": environment_info(torch_device),
         },
     )

@@ -24,7 +24,7 @@ from tqdm import tqdm
 
 from deepclust.io import atomic_path, write_csv
 from deepclust.models import AutoEncoder, build_model
-from deepclust.runtime import seed_everything
+from deepclust.runtime import autocast_dtype, precision_name, seed_everything
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,8 @@ class TrainConfig:
     """Training hyper-parameters; the config's extractor keys of the same names.
 
     ``input_scale`` multiplies the [0, 1] images before they reach the model (ASCAE: 255).
-    ``amp`` turns on bfloat16 autocast on CUDA and is ignored on CPU. ``channels_last`` stores
+    ``amp`` turns on bfloat16 autocast on CUDA GPUs that support bf16 (Ampere and later); on
+    the CPU and on older GPUs the run is float32 (``runtime.autocast_dtype``). ``channels_last`` stores
     convolution weights and activations as NHWC, which oneDNN (CPU) and cuDNN run faster for
     conv-heavy models (the Res-VAE: +35 % on one CPU thread, bench/RESULTS.md); the network and
     its maths are the same, so it is not part of a checkpoint's fingerprint.
@@ -74,12 +75,16 @@ class TrainConfig:
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def make_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
+def make_optimizer(
+    model: torch.nn.Module, cfg: TrainConfig, device: torch.device | None = None
+) -> torch.optim.Optimizer:
+    """Adam or AdamW; on CUDA the fused kernel (one launch for all parameters, same update)."""
     optimizers = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
     if cfg.optimizer not in optimizers:
         raise ValueError(f"optimizer must be one of {sorted(optimizers)}, got {cfg.optimizer!r}")
+    fused = {"fused": True} if device is not None and device.type == "cuda" else {}
     return optimizers[cfg.optimizer](
-        model.parameters(), lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay
+        model.parameters(), lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay, **fused
     )
 
 
@@ -95,6 +100,31 @@ def make_scheduler(
 
 EpochCallback = Callable[[int, dict], None]
 
+#: On a GPU an epoch can take a second: ``checkpoint_every`` epochs would then write a
+#: checkpoint every few seconds. There, checkpoints are at least this far apart (the last
+#: epoch's is always written).
+CUDA_CHECKPOINT_MIN_SECONDS = 60.0
+
+
+def compiled_loss(model: AutoEncoder, device: torch.device) -> Callable:
+    """``model.loss`` through torch.compile: on CUDA with CUDA graphs (the small models here are
+    launch-bound: ~100-800 kernels a step), elsewhere fused kernels only. A graph that cannot be
+    compiled runs eagerly instead of failing the job (dynamo's ``suppress_errors``)."""
+    import torch._dynamo
+
+    torch._dynamo.config.suppress_errors = True
+    mode = "reduce-overhead" if device.type == "cuda" else "default"
+    return torch.compile(model.loss, mode=mode, dynamic=False)
+
+
+def restore_cuda_rng(states: list) -> None:
+    """Restore the saved CUDA RNG states of the GPUs this process still sees (a requeued job
+    may see fewer GPUs than the one that saved them; a GPU it never used has nothing to lose)."""
+    if not states or not torch.cuda.is_available():
+        return
+    for index, state in enumerate(states[: torch.cuda.device_count()]):
+        torch.cuda.set_rng_state(state, index)
+
 
 class Trainer:
     """Trains an :class:`AutoEncoder` on an in-memory image tensor by mini-batch gradient descent."""
@@ -108,6 +138,8 @@ class Trainer:
         log_csv: str | Path | None = None,
         fingerprint: str = "",
         callbacks: tuple[EpochCallback, ...] = (),
+        checkpoint_min_seconds: float | None = None,
+        compile: bool = False,
     ):
         self.cfg = cfg
         self.device = device
@@ -115,6 +147,15 @@ class Trainer:
         self.log_csv = Path(log_csv) if log_csv else None
         self.fingerprint = fingerprint
         self.callbacks = callbacks
+        if checkpoint_min_seconds is None:
+            checkpoint_min_seconds = CUDA_CHECKPOINT_MIN_SECONDS if device.type == "cuda" else 0.0
+        self.checkpoint_min_seconds = checkpoint_min_seconds
+        self.autocast = autocast_dtype(device, cfg.amp)
+        #: what the run computes in, for logs and results: "fp32" or "bf16-autocast"
+        self.precision = precision_name(self.autocast)
+        #: compile the loss (forward and backward) with torch.compile; on CUDA its graphs are
+        #: replayed as CUDA graphs ("reduce-overhead"), one launch instead of ~100 per step
+        self.compile = bool(compile)
         self.history: list[dict] = []
         self.resumed_from = 0
 
@@ -123,13 +164,14 @@ class Trainer:
         layout = torch.channels_last if cfg.channels_last else torch.contiguous_format
         model.to(self.device, memory_format=layout)
         data = torch.as_tensor(images, dtype=torch.float32).to(self.device)
-        optimizer = make_optimizer(model, cfg)
+        optimizer = make_optimizer(model, cfg, self.device)
         scheduler = make_scheduler(optimizer, cfg)
         shuffle = torch.Generator().manual_seed(seed)
         start = self._resume(model, optimizer, scheduler, shuffle)
         if start:  # the log is an output: a run resumed after its last epoch still writes it
             self._write_log()
-        use_amp = cfg.amp and self.device.type == "cuda"
+        last_saved = time.monotonic()
+        loss_of = compiled_loss(model, self.device) if self.compile else model.loss
         n = len(data)
         n_batches = math.ceil(n / cfg.batch_size)
         bar = tqdm(
@@ -152,8 +194,12 @@ class Trainer:
                     batch = batch.contiguous(memory_format=torch.channels_last)
                 if cfg.input_scale != 1.0:
                     batch = batch * cfg.input_scale
-                with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=use_amp):
-                    loss, terms = model.loss(batch)
+                if self.compile and self.device.type == "cuda":
+                    torch.compiler.cudagraph_mark_step_begin()  # last step's outputs are spent
+                with torch.autocast(
+                    self.device.type, dtype=self.autocast, enabled=self.autocast is not None
+                ):
+                    loss, terms = loss_of(batch)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
@@ -185,8 +231,12 @@ class Trainer:
             )
             self._write_log()
             last = epoch + 1 == cfg.epochs
-            if self.checkpoint_path and (last or (epoch + 1) % cfg.checkpoint_every == 0):
+            due = (epoch + 1) % cfg.checkpoint_every == 0 and (
+                time.monotonic() - last_saved >= self.checkpoint_min_seconds
+            )
+            if self.checkpoint_path and (last or due):
                 self._save_checkpoint(model, optimizer, scheduler, shuffle, epoch + 1)
+                last_saved = time.monotonic()
             for callback in self.callbacks:
                 callback(epoch + 1, row)
         return model
@@ -238,8 +288,7 @@ class Trainer:
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         torch.set_rng_state(state["rng_torch"])
-        if state["rng_cuda"] and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(state["rng_cuda"])
+        restore_cuda_rng(state["rng_cuda"])
         shuffle.set_state(state["rng_shuffle"])
         self.history = list(state["history"])
         self.resumed_from = int(state["epoch"])
@@ -267,6 +316,20 @@ def load_model(path: str | Path, device: torch.device | str = "cpu") -> tuple[Au
     return model.to(device).eval(), hparams
 
 
+def run_fingerprint(cfg: TrainConfig, hparams: dict, n_samples: int, device: torch.device) -> str:
+    """The checkpoint fingerprint of a pretraining run: its settings, its data size, and the kind
+    of device and precision it computes in (a CPU float32 checkpoint must not resume as a GPU
+    bf16 run, nor the other way round)."""
+    return cfg.fingerprint(
+        {
+            "hparams": hparams,
+            "n_samples": n_samples,
+            "device": device.type,
+            "precision": precision_name(autocast_dtype(device, cfg.amp)),
+        }
+    )
+
+
 def pretrain(
     model_name: str,
     model_args: dict,
@@ -280,6 +343,7 @@ def pretrain(
     log_csv: str | Path | None = None,
     checkpoint_path: str | Path | None = None,
     callbacks: tuple[EpochCallback, ...] = (),
+    compile: bool = False,
 ) -> tuple[AutoEncoder, Trainer]:
     """Seed, build, train and save a model: the whole pretraining stage.
 
@@ -295,7 +359,7 @@ def pretrain(
         "input_scale": float(cfg.input_scale),
         "seed": int(seed),
     }
-    fingerprint = cfg.fingerprint({"hparams": hparams, "n_samples": len(images)})
+    fingerprint = run_fingerprint(cfg, hparams, len(images), device)
     trainer = Trainer(
         cfg,
         device,
@@ -303,9 +367,11 @@ def pretrain(
         log_csv=log_csv,
         fingerprint=fingerprint,
         callbacks=callbacks,
+        compile=compile,
     )
     trainer.fit(model, images, seed)
-    save_model(model_path, model.cpu(), hparams)
+    trained_on = {"device": str(device), "precision": trainer.precision}
+    save_model(model_path, model.cpu(), {**hparams, "trained_on": trained_on})
     if checkpoint_path is not None:
         Path(checkpoint_path).unlink(missing_ok=True)
     return model, trainer

@@ -9,4 +9,5 @@ with logged(snakemake.log[0], threads=snakemake.threads):
         k=int(snakemake.wildcards.k),
         metric=snakemake.wildcards.metric,
         threads=snakemake.threads,
+        device=snakemake.config["device"],
     )

@@ -12,4 +12,5 @@ with logged(snakemake.log[0], threads=snakemake.threads):
         log_csv=snakemake.output.train_log,
         checkpoint_path=snakemake.params.checkpoint,
         threads=snakemake.threads,
+        compile=snakemake.config["compile"],
     )

@@ -50,7 +50,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from deepclust.clustering.base import register
-from deepclust.clustering.graph import knn_graph, normalized_adjacency
+from deepclust.clustering.graph import knn_graph, sparse_adjacency
 from deepclust.clustering.idec import soft_assignment, target_distribution
 from deepclust.clustering.refine import ModelRefiner
 from deepclust.models.base import JointPass
@@ -84,17 +84,18 @@ class FusionGCN(nn.Module):
         self,
         x: torch.Tensor,
         encoder_layers: list[torch.Tensor],
-        edge_index: torch.Tensor,
-        edge_weight: torch.Tensor,
+        adjacency: torch.Tensor,
+        edge_weight: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """Logits (N, K) of ``Y``."""
+        """Logits (N, K) of ``Y``. ``adjacency`` is :func:`~deepclust.clustering.graph.
+        sparse_adjacency`'s CSR matrix, or an ``edge_index`` with its ``edge_weight``."""
         if len(encoder_layers) != len(self.layers) - 1:
             raise ValueError(
                 f"the GCN has {len(self.layers) - 1} fused layers, the encoder gave {len(encoder_layers)}"
             )
-        h = F.relu(self.layers[0](x, edge_index, edge_weight))
+        h = F.relu(self.layers[0](x, adjacency, edge_weight))
         for i, (layer, z) in enumerate(zip(self.layers[1:], encoder_layers, strict=True)):
-            h = layer(self.mix(h, z), edge_index, edge_weight)
+            h = layer(self.mix(h, z), adjacency, edge_weight)
             if i < len(encoder_layers) - 1:
                 h = F.relu(h)
         return h
@@ -201,8 +202,8 @@ class GCNClustering(ModelRefiner):
         pixels = images.flatten(1)
         edges = self._graph
         if edges is None:
-            edges = knn_graph(pixels.cpu().numpy(), self.k, metric=self.metric)
-        edge_index, edge_weight = (t.to(device) for t in normalized_adjacency(edges, n))
+            edges = knn_graph(pixels, self.k, metric=self.metric, device=device)
+        adjacency = sparse_adjacency(edges, n, device)
 
         km = self._kmeans(
             self._embed().cpu().numpy(), n_init=self.kmeans_n_init, seed=self._seed(0)
@@ -236,7 +237,7 @@ class GCNClustering(ModelRefiner):
                 model.train()
                 out = model.joint_pass(images)
             gcn_inputs = [t.detach() for t in out.layers] if self.detach else out.layers
-            logits = self.gcn_(pixels, gcn_inputs, edge_index, edge_weight)
+            logits = self.gcn_(pixels, gcn_inputs, adjacency)
             terms = self._loss(out, logits, centres.detach() if warming else centres)
             if not warming:
                 terms = {**out.losses, **terms}
@@ -263,7 +264,7 @@ class GCNClustering(ModelRefiner):
             if not warming and self.tol and changed < self.tol:
                 converged = True
                 break
-        labels = self._predict(images, pixels, edge_index, edge_weight)
+        labels = self._predict(images, pixels, adjacency)
         self.cluster_centers_ = centres.detach().cpu().numpy()
         self._finish(labels, epoch, converged if self.tol else None)
 
@@ -278,13 +279,13 @@ class GCNClustering(ModelRefiner):
             gcn_weight=self.gcn_weight,
         )
 
-    def _predict(self, images, pixels, edge_index, edge_weight) -> np.ndarray:
+    def _predict(self, images, pixels, adjacency) -> np.ndarray:
         """``argmax Y`` with the final weights (the code's mean, no sampling)."""
         self.model_.eval()
         self.gcn_.eval()
         with torch.no_grad():
             layers = self.model_.encoder_layers(images)
-            logits = self.gcn_(pixels, layers, edge_index, edge_weight)
+            logits = self.gcn_(pixels, layers, adjacency)
         return logits.argmax(dim=1).cpu().numpy()
 
 

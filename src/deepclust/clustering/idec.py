@@ -115,11 +115,13 @@ class IDEC(ModelRefiner):
             for _ in range(min(self.update_interval, self.max_iter - step)):
                 idx = next(batches)
                 batch = self._batch(idx)
-                q_batch = soft_assignment(model.features(batch), centres, self.alpha)
+                if self.reconstruction:  # one encoder pass serves both terms
+                    features, reconstruction = model.features_and_loss(batch)
+                else:
+                    features, reconstruction = model.features(batch), 0.0
+                q_batch = soft_assignment(features, centres, self.alpha)
                 kl = torch.nn.functional.kl_div(q_batch.log(), p[idx], reduction="batchmean")
-                loss = self.gamma * kl
-                if self.reconstruction:
-                    loss = loss + model.loss(batch)[0]
+                loss = self.gamma * kl + reconstruction
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()

@@ -109,12 +109,14 @@ class ModelRefiner(ClusterMixin, BaseEstimator, metaclass=abc.ABCMeta):
         return features
 
     def _batches(self, batch_size: int) -> Iterator[torch.Tensor]:
-        """Index batches over reshuffled epochs, forever (seeded)."""
+        """Index batches over reshuffled epochs, forever (seeded). The permutation is drawn on
+        the CPU (the same on every device) and copied to the device once per epoch, not once per
+        batch (each copy is a host sync)."""
         n = len(self._images)
         while True:
-            order = torch.randperm(n, generator=self._generator)
+            order = torch.randperm(n, generator=self._generator).to(self._device)
             for start in range(0, n, batch_size):
-                yield order[start : start + batch_size].to(self._device)
+                yield order[start : start + batch_size]
 
     def _kmeans(self, H: np.ndarray, *, n_init: int, init: np.ndarray | None = None, seed: int = 0):
         return _SKKMeans(

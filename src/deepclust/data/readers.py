@@ -16,7 +16,6 @@ from pathlib import Path, PurePosixPath
 
 import h5py
 import numpy as np
-from PIL import Image, UnidentifiedImageError
 
 _GREY_MODES = {"1", "L", "LA", "I", "I;16", "F"}
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".pgm", ".ppm", ".webp"}
@@ -127,6 +126,8 @@ def check_archive_member(name: str, archive: Path) -> None:
 
 
 def _decode_grey(data: bytes, where: str) -> np.ndarray:
+    from PIL import Image, UnidentifiedImageError  # only image sources need Pillow
+
     try:
         return np.asarray(Image.open(io.BytesIO(data)).convert("L"))
     except (UnidentifiedImageError, OSError) as err:
@@ -192,6 +193,8 @@ def read_image_folder(path: str | Path, channels: str | None) -> tuple[list[np.n
         groups = [("", _image_files(root))]
         if not groups[0][1]:
             raise ValueError(f"{root}: contains no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
+    from PIL import Image, UnidentifiedImageError  # only image sources need Pillow
+
     images, labels = [], []
     modes = set()
     for label, (_, files) in enumerate(groups):

@@ -83,6 +83,21 @@ class AutoEncoder(nn.Module, metaclass=abc.ABCMeta):
         mse = F.mse_loss(self(x), x)
         return mse, {"mse": mse.detach()}
 
+    def features_and_loss(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """:meth:`features` and :meth:`loss` of the same batch (IDEC's step needs both), with one
+        encoder pass where the loss is the plain reconstruction of the default code; a model
+        with its own objective, forward pass (skips) or feature layers gets two passes."""
+        own = type(self)
+        if (
+            own.loss is AutoEncoder.loss
+            and own.forward is AutoEncoder.forward
+            and own.feature_layers is AutoEncoder.feature_layers
+            and self.default_feature_layer == "z"
+        ):
+            z = self.encode(x)
+            return z, F.mse_loss(self.decode(z), x)
+        return self.features(x), self.loss(x)[0]
+
     def encoder_layers(self, x: torch.Tensor) -> list[torch.Tensor]:
         """Every encoder layer's output, flattened to (N, width), the code last.
 
