@@ -434,8 +434,8 @@ def test_graph_stage_records_build_cost_and_is_checked_on_read(tmp_path, blobs_i
     data = tmp_path / "blobs.h5"
     write_h5(data, {"images": images, "labels": labels}, {"n_clusters": 3})
     out = tmp_path / "knn3_euclidean.h5"
-    attrs = run_graph(str(data), str(out), k=3, metric="euclidean")
-    assert attrs["build_seconds"] >= 0
+    attrs = run_graph(str(data), str(out), k=3, metric="euclidean", device="cpu")
+    assert attrs["build_seconds"] >= 0 and attrs["device"] == "cpu"  # recorded
     assert attrs["max_rss_built_mb"] >= attrs["max_rss_loaded_mb"] > 0
     edges = read_graph(str(out), k=3, metric="euclidean", n_samples=len(images))
     np.testing.assert_array_equal(edges, knn_graph(images, k=3))

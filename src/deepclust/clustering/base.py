@@ -6,6 +6,8 @@ import importlib
 import inspect
 from collections.abc import Callable
 
+import numpy as np
+
 CLUSTERERS: dict[str, type] = {}
 
 #: Clusterers that fine-tune the extractor's model, by name -> module. They need torch, so they
@@ -42,6 +44,18 @@ def graph_spec(method: str, params: dict) -> dict | None:
         return None
     defaults = {p.name: p.default for p in inspect.signature(cls.__init__).parameters.values()}
     return {key: params.get(key, defaults[key]) for key in ("k", "metric")}
+
+
+def validated_features(estimator, X) -> np.ndarray:
+    """``X`` as a 2-D float64 array, checked as scikit-learn's own estimators check it (sets
+    ``n_features_in_``; refuses sparse, complex and 1-D input with its messages), and refused
+    with our message when it holds NaN or Inf (a diverged encoder's features)."""
+    from sklearn.utils.validation import validate_data
+
+    X = validate_data(estimator, X, dtype=np.float64, ensure_all_finite=False)
+    if not np.isfinite(X).all():
+        raise ValueError("features contain NaN or Inf values")
+    return X
 
 
 def register(name: str) -> Callable[[type], type]:

@@ -144,6 +144,7 @@ class DEKM(ModelRefiner):
             if changed < self.tol:
                 converged = True
                 break
+        self.cluster_centers_ = np.asarray(centres, dtype=np.float64)  # in the code's space
         self._finish(labels, iteration, converged)
 
 

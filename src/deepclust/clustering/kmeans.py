@@ -13,7 +13,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.cluster import KMeans as _SKKMeans
 
-from deepclust.clustering.base import register
+from deepclust.clustering.base import register, validated_features
 from deepclust.metrics import clustering_accuracy
 
 
@@ -56,9 +56,7 @@ class KMeans(ClusterMixin, BaseEstimator):
         return self.best_of_by_acc > 0
 
     def fit(self, X: np.ndarray, y: np.ndarray | None = None) -> KMeans:
-        X = np.asarray(X, dtype=np.float64)
-        if not np.isfinite(X).all():
-            raise ValueError("features contain NaN or Inf values")
+        X = validated_features(self, X)
         if self.n_clusters > len(X):
             raise ValueError(f"n_clusters = {self.n_clusters} exceeds the {len(X)} samples")
         if self.standardize:

@@ -24,7 +24,7 @@ from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.cluster import DBSCAN as _SKDBSCAN
 from sklearn.mixture import GaussianMixture
 
-from deepclust.clustering.base import register
+from deepclust.clustering.base import register, validated_features
 
 #: manifold methods, by the name a config's ``manifolds.<name>.method`` uses
 MANIFOLDS: dict[str, type] = {}
@@ -149,9 +149,8 @@ class DBSCAN(ClusterMixin, BaseEstimator):
         self.random_state = random_state
 
     def fit(self, X: np.ndarray, y=None) -> DBSCAN:
-        model = _SKDBSCAN(eps=self.eps, min_samples=self.min_samples, metric=self.metric).fit(
-            np.asarray(X, dtype=np.float64)
-        )
+        X = validated_features(self, X)
+        model = _SKDBSCAN(eps=self.eps, min_samples=self.min_samples, metric=self.metric).fit(X)
         self.labels_ = model.labels_.astype(np.int64)
         self.noise_fraction_ = float(np.mean(self.labels_ == -1))
         return self
@@ -186,7 +185,7 @@ class GMM(ClusterMixin, BaseEstimator):
         self.random_state = random_state
 
     def fit(self, X: np.ndarray, y=None) -> GMM:
-        X = np.asarray(X, dtype=np.float64)
+        X = validated_features(self, X)
         if self.n_clusters > len(X):
             raise ValueError(f"n_clusters = {self.n_clusters} exceeds the {len(X)} samples")
         self.mixture_ = GaussianMixture(
@@ -198,4 +197,5 @@ class GMM(ClusterMixin, BaseEstimator):
             random_state=self.random_state,
         ).fit(X)
         self.labels_ = self.mixture_.predict(X).astype(np.int64)
+        self.n_iter_ = int(self.mixture_.n_iter_)
         return self

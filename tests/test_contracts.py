@@ -1,0 +1,51 @@
+"""Contracts: the plain clusterers pass scikit-learn's estimator checks, and every refiner leaves
+the same fitted attributes, as every model passes test_models' shape checks."""
+
+import numpy as np
+import pytest
+import torch
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from deepclust.clustering import REFINERS, build_clusterer
+from deepclust.clustering.kmeans import KMeans
+from deepclust.clustering.manifold import DBSCAN, GMM
+from deepclust.models import build_model
+
+
+@parametrize_with_checks([KMeans(n_clusters=3, n_init=2), GMM(n_clusters=3), DBSCAN()])
+def test_plain_clusterers_follow_scikit_learns_estimator_contract(estimator, check):
+    check(estimator)
+
+
+REFINER_MODEL = {"dekm": "conv_ae", "idec": "conv_ae", "sdcn": "dense_ae", "sddecc": "ddecn"}
+REFINER_PARAMS = {
+    "dekm": {"max_iter": 2, "update_interval": 2, "batch_size": 16},
+    "idec": {"max_iter": 8, "update_interval": 4, "batch_size": 16},
+    "sdcn": {"epochs": 2},
+    "sddecc": {"epochs": 2},
+}
+
+
+def test_the_refiner_table_covers_every_refiner():
+    assert set(REFINER_MODEL) == set(REFINERS)
+
+
+@pytest.mark.parametrize("method", sorted(REFINERS))
+def test_every_refiner_leaves_the_same_fitted_attributes(method, blobs_images):
+    images, labels = blobs_images
+    torch.manual_seed(0)
+    model = build_model(REFINER_MODEL[method], images.shape[1:], 3)
+    refiner = build_clusterer(method, n_clusters=3, random_state=0, **REFINER_PARAMS[method])
+    assert refiner.refines_model and not refiner.uses_labels
+    fitted = refiner.fit(images, labels, model=model)
+    n = len(images)
+    assert fitted is refiner and fitted.model_ is model
+    assert fitted.labels_.shape == (n,) and fitted.labels_.dtype == np.int64
+    assert fitted.init_labels_.shape == (n,) and set(fitted.labels_) <= set(range(3))
+    assert fitted.n_iter_ >= 1 and fitted.converged_ in (None, True, False)
+    assert fitted.seconds_per_iter_ > 0
+    assert fitted.cluster_centers_.shape[0] == 3 and np.isfinite(fitted.cluster_centers_).all()
+    rows = fitted.history_
+    assert [row["iteration"] for row in rows] == sorted(row["iteration"] for row in rows)
+    assert all("acc" in row and "elapsed_s" in row for row in rows)  # labels were given
+    np.testing.assert_array_equal(fitted.fit_predict(images, model=model), fitted.labels_)
