@@ -119,8 +119,8 @@ def test_record_counts_the_dead_units_of_every_feature_layer(tmp_path):
     _run(results, "ascae", "kmeans", 0, 0.7)
     f = np.abs(np.random.default_rng(0).normal(size=(20, 4)))
     f[:, [1, 3]] = 0.0  # never fire
-    d2 = np.ones((20, 2))
-    d2[:, 0] = -1.0
+    d2 = -1.0 - np.abs(np.random.default_rng(1).normal(size=(20, 2)))  # negative, but varies
+    d2[:, 0] = 0.0  # constant: dead
     write_h5(
         results / "usps/ascae/seed0/features.h5",
         {"features": f, "layers/D2": d2},

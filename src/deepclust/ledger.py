@@ -69,7 +69,7 @@ RUN_COLUMNS = [
     "refine_iterations",
     "epochs",
     "train_final",  # the last training epoch's loss terms, "name=value" words
-    "dead_units",  # per feature layer, units that are <= 0 for every sample ("F=13/50")
+    "dead_units",  # per feature layer, units constant over the samples ("F=13/50")
     "pretrain_s",
     "clustering_s",
     "device",
@@ -133,8 +133,9 @@ def _benchmark_seconds(path: Path) -> float | None:
 
 
 def dead_units(features_h5: Path) -> str | None:
-    """``layer=dead/width`` for every layer of a features.h5: units <= 0 for every sample, i.e.
-    ReLU units that never fire (they carry nothing to clustering); ``None`` without the file."""
+    """``layer=dead/width`` for every layer of a features.h5: units with the same value for every
+    sample, which carry nothing to clustering (a ReLU that never fires is 0 throughout; a linear
+    unit that is merely negative for every sample is not dead); ``None`` without the file."""
     if not features_h5.exists():
         return None
     with h5py.File(features_h5, "r") as f:
@@ -143,9 +144,17 @@ def dead_units(features_h5: Path) -> str | None:
         if "layers" in f and isinstance(f["layers"], h5py.Group):
             layers.update({name: f["layers"][name][()] for name in f["layers"]})
     return " ".join(
-        f"{name}={int((values <= 0).all(axis=0).sum())}/{values.shape[1]}"
+        f"{name}={_constant_units(values)}/{values.shape[1]}"
         for name, values in sorted(layers.items())
     )
+
+
+def _constant_units(values: np.ndarray) -> int:
+    """Units whose spread over the samples is float rounding (batches of different sizes can
+    differ in the last bits) relative to their size."""
+    values = values.astype(np.float64)
+    scale = np.maximum(1.0, np.abs(values).max(axis=0))
+    return int((np.ptp(values, axis=0) <= 1e-6 * scale).sum())
 
 
 def run_row(metrics_json: Path, config: dict | None, command: str, source: str) -> dict:
