@@ -174,3 +174,20 @@ def test_refiners_need_a_model_and_reject_a_layer():
     base["clusterers"]["dekm"] = {"method": "dekm", "params": {"n_iter": 3}}
     with pytest.raises(ConfigError, match="clusterers.dekm.params: .*'n_iter'"):
         check_config(base)
+
+
+def test_device_lloyd_is_scikit_learns_warm_started_kmeans():
+    """DEKM's K-means on a GPU (run here on the CPU): the labels, centres and inertia of
+    scikit-learn's Lloyd from the same start."""
+    from sklearn.cluster import KMeans as SKKMeans
+
+    from deepclust.clustering.dekm import lloyd
+
+    rng = np.random.default_rng(0)
+    H = np.concatenate([rng.normal(c, 1.0, (150, 5)) for c in (0.0, 3.0, 6.0, 9.0)])
+    start = H[rng.choice(len(H), 4, replace=False)]
+    ours, centres, inertia, n_iter = lloyd(torch.as_tensor(H), torch.as_tensor(start))
+    theirs = SKKMeans(4, init=start, n_init=1).fit(H)
+    np.testing.assert_array_equal(ours.numpy(), theirs.labels_)
+    np.testing.assert_allclose(centres.numpy(), theirs.cluster_centers_, rtol=1e-10)
+    assert inertia == pytest.approx(theirs.inertia_, rel=1e-10) and n_iter >= 1

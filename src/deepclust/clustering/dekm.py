@@ -14,7 +14,9 @@ One iteration:
 The DEKM reference code re-runs K-means from scratch each time and aligns the new clusters to
 the old ones (Hungarian) to count changes; ``warm_start=True`` (the default) instead starts
 K-means from the old clusters' centroids in the new embedding, which keeps the numbering and
-costs one K-means run instead of ``kmeans_n_init``.
+costs one K-means run instead of ``kmeans_n_init``. On a GPU that warm-started K-means runs on
+the device (:func:`lloyd`, scikit-learn's Lloyd iteration and stopping rule), so an iteration
+does not wait for a CPU K-means over every sample; on the CPU it is scikit-learn's.
 
 References
 ----------
@@ -45,6 +47,40 @@ def sorted_eigenvectors(S: torch.Tensor) -> torch.Tensor:
     """Orthonormal eigenvectors of the symmetric ``S`` as columns, eigenvalues ascending."""
     _, vectors = torch.linalg.eigh(S.double())
     return vectors.to(S.dtype)
+
+
+def lloyd(
+    H: torch.Tensor, centres: torch.Tensor, *, max_iter: int = 300, tol: float = 1e-4
+) -> tuple[torch.Tensor, torch.Tensor, float, int]:
+    """K-means from ``centres`` on ``H``'s device: (labels, centres, inertia, iterations).
+
+    scikit-learn's Lloyd in float64: assign, re-centre; stop when no label changed or when the
+    centres moved less than ``tol`` times the mean feature variance (squared shifts summed),
+    then assign once more to the final centres. A cluster left empty keeps its centre (where
+    scikit-learn would move it to a far point; DEKM's warm start seldom empties one).
+    """
+    H = H.double()
+    centres = centres.to(device=H.device, dtype=torch.float64)
+    k = len(centres)
+    threshold = tol * H.var(dim=0, unbiased=False).mean()
+    previous = None
+    n_iter = 0
+    for n_iter in range(1, max_iter + 1):  # noqa: B007  the count is returned
+        labels = torch.cdist(H, centres).argmin(dim=1)
+        counts = torch.bincount(labels, minlength=k).unsqueeze(1)
+        sums = torch.zeros_like(centres).index_add_(0, labels, H)
+        moved = torch.where(counts > 0, sums / counts.clamp_min(1), centres)
+        shift = ((moved - centres) ** 2).sum()
+        centres = moved
+        if previous is not None and torch.equal(labels, previous):
+            break
+        if shift <= threshold:
+            break
+        previous = labels
+    distances = torch.cdist(H, centres)
+    labels = distances.argmin(dim=1)
+    inertia = float((distances.min(dim=1).values ** 2).sum())
+    return labels, centres, inertia, n_iter
 
 
 def greedy_targets(
@@ -129,7 +165,7 @@ class DEKM(ModelRefiner):
             H_np = H.cpu().numpy()
             if self.warm_start:
                 start = _centroids(H_np, labels, self.n_clusters, fallback=centres)
-                km = self._kmeans(H_np, n_init=1, init=start, seed=self._seed(iteration))
+                km = self._warm_kmeans(H, start, seed=self._seed(iteration))
                 new = km.labels_
             else:
                 km = self._kmeans(H_np, n_init=self.kmeans_n_init, seed=self._seed(iteration))
@@ -146,6 +182,20 @@ class DEKM(ModelRefiner):
                 break
         self.cluster_centers_ = np.asarray(centres, dtype=np.float64)  # in the code's space
         self._finish(labels, iteration, converged)
+
+    def _warm_kmeans(self, H: torch.Tensor, start: np.ndarray, *, seed: int):
+        """K-means from ``start``: on a GPU by :func:`lloyd` on the device, else scikit-learn."""
+        if H.device.type == "cpu":
+            return self._kmeans(H.cpu().numpy(), n_init=1, init=start, seed=seed)
+        labels, centres, inertia, _ = lloyd(H, torch.as_tensor(start))
+        return _Fitted(labels.cpu().numpy(), centres.cpu().numpy(), inertia)
+
+
+class _Fitted:
+    """What DEKM reads of a K-means fit."""
+
+    def __init__(self, labels: np.ndarray, centres: np.ndarray, inertia: float):
+        self.labels_, self.cluster_centers_, self.inertia_ = labels, centres, inertia
 
 
 def _centroids(H: np.ndarray, labels: np.ndarray, k: int, *, fallback: np.ndarray) -> np.ndarray:

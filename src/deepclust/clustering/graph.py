@@ -10,8 +10,8 @@ The search is exact and brute force, in float32 on the job's device (:func:`knn_
 distance matrix is computed a square block at a time by GEMM (never the dense N x N matrix, 19.6
 GB at N = 70,000), each block serves both its rows and, transposed, its columns (so only the
 upper triangle of block pairs is computed: half the GEMM work), and each row keeps a running
-top-k. At 70,000 x 784 this is ~3.9 TFLOP, under a minute on 2 CPU cores and well under a
-second on a GPU (bench/knn_graph.py), where scikit-learn's exact search took 197 s.
+top-k. At 70,000 x 784 this is ~3.9 TFLOP: 51 s on 2 CPU cores, where scikit-learn's exact
+search took 197 s (bench/knn_graph.py, bench/RESULTS.md); bench/gpu_check.py times it on a GPU.
 
 Euclidean neighbours equal SDCN's heat-kernel graph (the kernel is monotone in the distance);
 ``metric="cosine"`` gives its cosine graph.
