@@ -188,3 +188,22 @@ def test_a_compiled_step_trains_like_the_eager_one():
         trainer.fit(build_model("conv_ae", (1, 16, 16), 4), images, seed=0)
         losses[compiled] = [row["loss"] for row in trainer.history]
     np.testing.assert_allclose(losses[True], losses[False], rtol=2e-2)
+
+
+@pytest.mark.parametrize("name", TRAINED)
+def test_every_model_is_refined_by_dekm_on_the_gpu(data_h5, pretrained, tmp_path, name):
+    """Any pretrained network combines with a feature refiner; here each with DEKM."""
+    record = run_refine(
+        str(data_h5),
+        str(pretrained[name] / "model.pt"),
+        {"method": "dekm", "params": REFINER_PARAMS["dekm"]},
+        seed=0,
+        device=DEVICE,
+        labels_out=str(tmp_path / "labels.h5"),
+        metrics_out=str(tmp_path / "metrics.json"),
+        model_out=str(tmp_path / "refined.pt"),
+        log_csv=str(tmp_path / "log.csv"),
+        run={"experiment": "e", "dataset": "d", "extractor": name, "clusterer": "dekm"},
+    )
+    assert record["refinement"]["iterations"] >= 1
+    assert record["environment"]["device"].startswith(DEVICE)
