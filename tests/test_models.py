@@ -54,3 +54,15 @@ def test_features_and_loss_are_the_two_calls_in_one(name, monkeypatch):
     model.features_and_loss(x)
     if name in {"conv_ae", "dense_ae"}:  # plain reconstruction: one pass
         assert calls == [1]
+
+
+def test_the_models_a_gcn_can_fuse_are_those_that_expose_their_encoder_layers():
+    """One source: the class. The config check and the model's own error both read it."""
+    from deepclust.models import gcn_models
+
+    assert gcn_models() == ["conv_ae", "ddecn", "dense_ae", "skip_cae"]
+    x = torch.rand(3, 1, 16, 16)
+    for name in gcn_models():
+        assert build_model(name, (1, 16, 16), 4).encoder_layers(x)[-1].shape[0] == 3
+    with pytest.raises(NotImplementedError, match="use conv_ae, ddecn, dense_ae, skip_cae"):
+        build_model("ascae", (1, 16, 16), 4).encoder_layers(x)

@@ -39,7 +39,7 @@ def check_config(config: dict) -> None:
     # Imported here: the registries pull in torch, which the stages that only read PIXELS skip.
     from deepclust.clustering import check_clusterer_params, get_clusterer, graph_spec, is_refiner
     from deepclust.clustering.manifold import check_manifold_params
-    from deepclust.models import MODELS, AutoEncoder, check_model_args
+    from deepclust.models import MODELS, check_model_args, gcn_models
 
     for name, ds in config.get("datasets", {}).items():
         source = ds["source"]
@@ -126,12 +126,12 @@ def check_config(config: dict) -> None:
         if (
             graph_spec(clusterer["method"], clusterer.get("params", {})) is not None
             and extractor["model"] != PIXELS
-            and MODELS[extractor["model"]].encoder_layers is AutoEncoder.encoder_layers
+            and extractor["model"] not in gcn_models()
         ):
             raise ConfigError(
                 f"experiments.{name}: clusterer {exp['clusterer']!r} ({clusterer['method']}) feeds "
                 f"the encoder's layers to a GCN; model {extractor['model']!r} does not expose them "
-                "(dense_ae, conv_ae, skip_cae and ddecn do)"
+                f"({', '.join(gcn_models())} do)"
             )
         for dataset in exp.get("datasets") or []:
             if dataset not in config.get("datasets", {}):

@@ -31,8 +31,6 @@ log = logging.getLogger("deepclust")
 class ModelRefiner(ClusterMixin, BaseEstimator, metaclass=abc.ABCMeta):
     """Base class: batching, embedding, K-means initialisation and the per-iteration record."""
 
-    #: the workflow routes these to the `refine` rule (it needs the model and the images)
-    refines_model = True
     uses_labels = False
     #: whether ``fit`` wants the kNN graph of the samples (``graph=``; GCN clustering)
     needs_graph = False

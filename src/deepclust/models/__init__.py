@@ -11,10 +11,19 @@ from deepclust.models.base import (
     JointPass,
     build_model,
     check_model_args,
+    gcn_models,
     register,
 )
 
 # Importing the modules registers the models.
 from deepclust.models import ascae, conv_ae, ddecn, dense_ae, res_vae, skip_cae  # noqa: E402,F401  isort: skip
 
-__all__ = ["MODELS", "AutoEncoder", "JointPass", "build_model", "check_model_args", "register"]
+__all__ = [
+    "MODELS",
+    "AutoEncoder",
+    "JointPass",
+    "build_model",
+    "check_model_args",
+    "gcn_models",
+    "register",
+]

@@ -105,13 +105,20 @@ class AutoEncoder(nn.Module, metaclass=abc.ABCMeta):
         """
         raise NotImplementedError(
             f"model {self.registered_name or type(self).__name__!r} does not expose its encoder "
-            "layers, so it cannot be clustered with a GCN; use dense_ae, conv_ae or ddecn"
+            f"layers, so it cannot be clustered with a GCN; use {', '.join(gcn_models())}"
         )
 
     def joint_pass(self, x: torch.Tensor) -> JointPass:
         """Encoder layers plus the model's own loss (mean squared reconstruction error)."""
         layers = self.encoder_layers(x)
         return JointPass(layers, losses={"mse": F.mse_loss(self.decode(layers[-1]), x)})
+
+
+def gcn_models() -> list[str]:
+    """The registered models that expose their encoder layers, so a GCN can be fused with them."""
+    return sorted(
+        name for name, cls in MODELS.items() if cls.encoder_layers is not AutoEncoder.encoder_layers
+    )
 
 
 def check_model_args(name: str, args: dict) -> None:
