@@ -43,6 +43,16 @@ def small_dense_ae(epochs: int, **options) -> dict:
     }
 
 
+#: every refiner at test size: the network it fine-tunes (a GCN needs one with encoder layers)
+#: and parameters that make a few iterations
+TINY_REFINERS = {
+    "dekm": ("conv_ae", {"max_iter": 2, "update_interval": 2, "batch_size": 16}),
+    "idec": ("dense_ae", {"max_iter": 8, "update_interval": 4, "batch_size": 16}),
+    "sdcn": ("dense_ae", {"epochs": 2}),
+    "sddecc": ("ddecn", {"epochs": 2}),
+}
+
+
 def write_idx_gz(path: Path, array: np.ndarray) -> None:
     """Write a uint8 array in the IDX format, gzipped (the MNIST files' format)."""
     header = bytes([0, 0, 0x08, array.ndim]) + b"".join(struct.pack(">I", n) for n in array.shape)

@@ -6,6 +6,7 @@ import pytest
 import torch
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+from conftest import TINY_REFINERS
 from deepclust.clustering import REFINERS, build_clusterer
 from deepclust.clustering.kmeans import KMeans
 from deepclust.clustering.manifold import DBSCAN, GMM
@@ -17,13 +18,6 @@ def test_plain_clusterers_follow_scikit_learns_estimator_contract(estimator, che
     check(estimator)
 
 
-REFINER_MODEL = {"dekm": "conv_ae", "idec": "conv_ae", "sdcn": "dense_ae", "sddecc": "ddecn"}
-REFINER_PARAMS = {
-    "dekm": {"max_iter": 2, "update_interval": 2, "batch_size": 16},
-    "idec": {"max_iter": 8, "update_interval": 4, "batch_size": 16},
-    "sdcn": {"epochs": 2},
-    "sddecc": {"epochs": 2},
-}
 
 
 def test_the_refiner_routing_table_names_exactly_the_refiner_classes():
@@ -35,15 +29,16 @@ def test_the_refiner_routing_table_names_exactly_the_refiner_classes():
     for method in REFINERS:
         get_clusterer(method)
     refiners = {name for name, cls in CLUSTERERS.items() if issubclass(cls, ModelRefiner)}
-    assert refiners == set(REFINERS) == set(REFINER_MODEL)
+    assert refiners == set(REFINERS) == set(TINY_REFINERS)
 
 
 @pytest.mark.parametrize("method", sorted(REFINERS))
 def test_every_refiner_leaves_the_same_fitted_attributes(method, blobs_images):
     images, labels = blobs_images
     torch.manual_seed(0)
-    model = build_model(REFINER_MODEL[method], images.shape[1:], 3)
-    refiner = build_clusterer(method, n_clusters=3, random_state=0, **REFINER_PARAMS[method])
+    network, params = TINY_REFINERS[method]
+    model = build_model(network, images.shape[1:], 3)
+    refiner = build_clusterer(method, n_clusters=3, random_state=0, **params)
     assert not refiner.uses_labels
     fitted = refiner.fit(images, labels, model=model)
     n = len(images)

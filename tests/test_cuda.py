@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import TINY_REFINERS
 from deepclust.clustering.graph import knn_graph
 from deepclust.io import write_h5
 from deepclust.models import MODELS
@@ -28,14 +29,6 @@ pytestmark = pytest.mark.skipif(
     DEVICE.startswith("cuda") and not torch.cuda.is_available(), reason="needs a CUDA GPU"
 )
 TRAINED = sorted(set(MODELS) - {"pixels"})
-#: refiner -> the network it fine-tunes here (GCN clusterers need a model with encoder layers)
-REFINERS = {"dekm": "conv_ae", "idec": "dense_ae", "sdcn": "dense_ae", "sddecc": "ddecn"}
-REFINER_PARAMS = {
-    "dekm": {"max_iter": 3, "update_interval": 4, "batch_size": 32},
-    "idec": {"max_iter": 12, "update_interval": 4, "batch_size": 32},
-    "sdcn": {"epochs": 3},
-    "sddecc": {"epochs": 3},
-}
 
 
 @pytest.fixture(scope="module")
@@ -109,28 +102,33 @@ def test_gpu_and_cpu_features_agree(data_h5, pretrained, name):
     np.testing.assert_allclose(gpu / scale, cpu / scale, atol=5e-3)
 
 
-@pytest.mark.parametrize("method", sorted(REFINERS))
+def _refine(data_h5, model, clusterer: dict, out, graph=None) -> dict:
+    """run_refine as the rule calls it, on DEVICE, writing into ``out``."""
+    return run_refine(
+        str(data_h5),
+        str(model),
+        clusterer,
+        seed=0,
+        device=DEVICE,
+        labels_out=str(out / "labels.h5"),
+        metrics_out=str(out / "metrics.json"),
+        model_out=str(out / "refined.pt"),
+        log_csv=str(out / "log.csv"),
+        run={"experiment": "e", "dataset": "d", "extractor": "x", "clusterer": clusterer["method"]},
+        graph_h5=None if graph is None else str(graph),
+    )
+
+
+@pytest.mark.parametrize("method", sorted(TINY_REFINERS))
 def test_every_refiner_runs_on_the_gpu(data_h5, pretrained, tmp_path, method):
-    name = REFINERS[method]
-    clusterer = {"method": method, "params": REFINER_PARAMS[method]}
+    name, params = TINY_REFINERS[method]
+    clusterer = {"method": method, "params": params}
     graph = None
     if method in {"sdcn", "sddecc"}:
         graph = tmp_path / "graph.h5"
         attrs = run_graph(str(data_h5), str(graph), k=3, metric="euclidean", device=DEVICE)
         assert attrs["device"].startswith(DEVICE)
-    record = run_refine(
-        str(data_h5),
-        str(pretrained[name] / "model.pt"),
-        clusterer,
-        seed=0,
-        device=DEVICE,
-        labels_out=str(tmp_path / "labels.h5"),
-        metrics_out=str(tmp_path / "metrics.json"),
-        model_out=str(tmp_path / "refined.pt"),
-        log_csv=str(tmp_path / "log.csv"),
-        run={"experiment": "e", "dataset": "d", "extractor": name, "clusterer": method},
-        graph_h5=None if graph is None else str(graph),
-    )
+    record = _refine(data_h5, pretrained[name] / "model.pt", clusterer, tmp_path, graph)
     saved = json.loads((tmp_path / "metrics.json").read_text())
     assert saved["environment"]["device"].startswith(DEVICE)
     assert saved["pretraining"]["device"].startswith(DEVICE)
@@ -193,17 +191,7 @@ def test_a_compiled_step_trains_like_the_eager_one():
 @pytest.mark.parametrize("name", TRAINED)
 def test_every_model_is_refined_by_dekm_on_the_gpu(data_h5, pretrained, tmp_path, name):
     """Any pretrained network combines with a feature refiner; here each with DEKM."""
-    record = run_refine(
-        str(data_h5),
-        str(pretrained[name] / "model.pt"),
-        {"method": "dekm", "params": REFINER_PARAMS["dekm"]},
-        seed=0,
-        device=DEVICE,
-        labels_out=str(tmp_path / "labels.h5"),
-        metrics_out=str(tmp_path / "metrics.json"),
-        model_out=str(tmp_path / "refined.pt"),
-        log_csv=str(tmp_path / "log.csv"),
-        run={"experiment": "e", "dataset": "d", "extractor": name, "clusterer": "dekm"},
-    )
+    dekm = {"method": "dekm", "params": TINY_REFINERS["dekm"][1]}
+    record = _refine(data_h5, pretrained[name] / "model.pt", dekm, tmp_path)
     assert record["refinement"]["iterations"] >= 1
     assert record["environment"]["device"].startswith(DEVICE)
