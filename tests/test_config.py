@@ -1,15 +1,22 @@
 """Config expansion and semantic checks (the schema itself is exercised by test_workflow)."""
 
+import json
+from pathlib import Path
+
 import pytest
+import yaml
 
 from deepclust.config import (
     ConfigError,
     check_config,
     expand_sweeps,
     experiment_runs,
+    resolve_extends,
     select_experiments,
     sweep_groups,
 )
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def _config():
@@ -110,3 +117,61 @@ def test_only_experiments_keeps_the_named_ones_and_refuses_unknown_names():
         ConfigError, match=r"only_experiments: 'flor' not defined.*known: floor, lam"
     ):
         select_experiments(config)
+
+
+def test_extends_deep_merges_the_parent_in_yamls_merge_order():
+    config = {
+        "extractors": {
+            "base": {"model": "ascae", "model_args": {"lam": 20, "init_std": 0.1}, "epochs": 200},
+            "mean": {"extends": "base", "model_args": {"reduction": "mean"}, "epochs": 50},
+            "scae": {"extends": "mean", "model": "scae"},  # a chain
+        },
+        "clusterers": {"km": {"method": "kmeans", "params": {"n_init": 20}}},
+    }
+    resolved = resolve_extends(config)
+    assert resolved["extractors"]["scae"] == {
+        "model": "scae",
+        "model_args": {"lam": 20, "init_std": 0.1, "reduction": "mean"},
+        "epochs": 50,
+    }
+    # the parent's keys keep their place, new ones follow: the order YAML's `<<:` gives, which is
+    # what Snakemake compares a rule's params by
+    assert list(resolved["extractors"]["mean"]["model_args"]) == ["lam", "init_std", "reduction"]
+    assert list(resolved["extractors"]["scae"]) == ["model", "model_args", "epochs"]
+    assert config["extractors"]["mean"] == {
+        "extends": "base",
+        "model_args": {"reduction": "mean"},
+        "epochs": 50,
+    }  # the input is left alone
+    assert resolve_extends(resolved) == resolved
+
+
+@pytest.mark.parametrize(
+    ("entries", "message"),
+    [
+        (
+            {"a": {"extends": "nope"}},
+            r"clusterers\.a\.extends: 'nope' is not defined under clusterers",
+        ),
+        (
+            {"a": {"extends": "b"}, "b": {"extends": "a"}},
+            r"clusterers\.b\.extends: a cycle \(a -> b -> a\)",
+        ),
+    ],
+)
+def test_extends_names_an_unknown_parent_or_a_cycle(entries, message):
+    with pytest.raises(ConfigError, match=message):
+        resolve_extends({"clusterers": entries})
+
+
+def test_bundled_configs_resolve_to_what_they_were_before_extends():
+    """The bundled configs were rewritten with `extends`; each resolves to the dict, key order
+    included, that the written-out entries gave (tests/data/bundled_configs.json, recorded before
+    the rewrite), so nothing already trained reruns."""
+    before = json.loads((REPO / "tests" / "data" / "bundled_configs.json").read_text())
+    for path, sections in before.items():
+        resolved = resolve_extends(yaml.safe_load((REPO / path).read_text()))
+        for section, entries in sections.items():
+            assert json.dumps(resolved[section]) == json.dumps(entries), (path, section)
+    uses = [p for p in before if "extends:" in (REPO / p).read_text()]
+    assert len(uses) >= 5  # the rewrite is there to check

@@ -18,8 +18,6 @@ def test_plain_clusterers_follow_scikit_learns_estimator_contract(estimator, che
     check(estimator)
 
 
-
-
 def test_the_refiner_routing_table_names_exactly_the_refiner_classes():
     """The workflow routes by ``REFINERS`` (name -> module, read without importing torch);
     once every module is imported, its names are exactly the ModelRefiner subclasses."""

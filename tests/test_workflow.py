@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from conftest import REPO, small_dense_ae, snakemake_command
+from deepclust.config import resolve_extends
 
 #: jobs that follow every clustering change: the tables, the run's figures and the report
 DOWNSTREAM = {"aggregate", "all", "plot_run", "plot_refinement", "report"}
@@ -62,7 +63,10 @@ def method_config(tmp_path: Path, blobs_images, name: str, **dataset) -> dict:
     """workflow/configs/{name}.yaml run on the blobs fixture only, seed 0, on the CPU."""
     images, labels = blobs_images
     np.savez(tmp_path / "blobs.npz", images=images[:, 0], labels=labels)
-    config = yaml.safe_load((REPO / "workflow" / "configs" / f"{name}.yaml").read_text())
+    # resolved here: the tests change entries by keys (method, params) that an entry which
+    # `extends` another does not repeat
+    bundled = yaml.safe_load((REPO / "workflow" / "configs" / f"{name}.yaml").read_text())
+    config = resolve_extends(bundled)
     config["datasets"] = {
         "blobs": {"source": "npz", "path": str(tmp_path / "blobs.npz"), **dataset}
     }
@@ -416,6 +420,14 @@ def test_sweep_in_config_expands_to_runs_without_editing_the_snakefile(tmp_path)
         (
             lambda c: c["extractors"]["dense_ae"].update(sweep={"epochs": [2, 0]}),
             "invalid config: extractors.dense_ae-epochs0.epochs: 0 is less than the minimum of 1",
+        ),
+        (
+            lambda c: c["extractors"].update(deeper={"extends": "dense_aee", "epochs": 3}),
+            "invalid config: extractors.deeper.extends: 'dense_aee' is not defined under extractors",
+        ),
+        (  # an entry that extends another is checked as the merged entry
+            lambda c: c["extractors"].update(deeper={"extends": "dense_ae", "epochz": 3}),
+            "invalid config: extractors.deeper: Additional properties are not allowed ('epochz'",
         ),
     ],
 )

@@ -140,6 +140,59 @@ def check_config(config: dict) -> None:
                 )
 
 
+#: the sections whose entries may name a parent with ``extends``
+EXTENDABLE = ("extractors", "clusterers", "manifolds")
+
+
+def resolve_extends(config: dict) -> dict:
+    """The config with every entry that says ``extends: NAME`` replaced by entry NAME of the same
+    section deep-merged with what the entry itself says: nested mappings (``model_args``,
+    ``params``) merge key by key, anything else replaces. Keys keep the parent's order, new ones
+    follow (the order YAML's ``<<:`` merge gives). Parents may extend in turn; an unknown parent
+    or a cycle is a :class:`ConfigError` naming the key. Everything is inherited, a ``sweep``
+    too (``sweep: null`` drops it). Runs before the schema, so it sees what was written, and
+    works across ``--configfile`` overlays, which YAML anchors cannot reach.
+    Returns a new config; one without ``extends`` comes back equal.
+    """
+    resolved = copy.copy(config)
+    for section in EXTENDABLE:
+        entries = config.get(section) or {}
+        done: dict[str, dict] = {}
+
+        def resolve(name: str, chain: list[str], section=section, entries=entries, done=done):
+            if name not in done:
+                entry = entries[name]
+                parent = entry.get("extends") if isinstance(entry, dict) else None
+                if parent is None:
+                    done[name] = entry
+                elif parent not in entries:
+                    raise ConfigError(
+                        f"{section}.{name}.extends: {parent!r} is not defined under {section}"
+                    )
+                elif parent in chain:
+                    raise ConfigError(
+                        f"{section}.{name}.extends: a cycle ({' -> '.join([*chain, parent])})"
+                    )
+                else:
+                    own = {k: v for k, v in entry.items() if k != "extends"}
+                    done[name] = _deep_merge(resolve(parent, [*chain, parent]), own)
+            return done[name]
+
+        if any(isinstance(e, dict) and "extends" in e for e in entries.values()):
+            resolved[section] = {name: resolve(name, [name]) for name in entries}
+    return resolved
+
+
+def _deep_merge(base: dict, over: dict) -> dict:
+    merged = copy.deepcopy(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
 def select_experiments(config: dict) -> dict:
     """The config with only the experiments named in ``only_experiments`` (all when it is null).
 

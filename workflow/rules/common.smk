@@ -20,6 +20,7 @@ from deepclust.config import (
     check_config,
     expand_sweeps,
     experiment_runs,
+    resolve_extends,
     schema_error,
     select_experiments,
     sweep_groups,
@@ -27,11 +28,13 @@ from deepclust.config import (
 from deepclust.data.registry import BUILTIN_DATASETS
 from deepclust.tables import paper_names
 
-# The schema fills the defaults and refuses unknown keys and bad values; only_experiments keeps
+# Entries that `extends` another become the merged entry; the schema then fills the defaults and
+# refuses unknown keys and bad values; only_experiments keeps
 # the experiments it names; sweeps then become ordinary named entries, the expanded config is
 # validated again (swept values included) and checked for names that refer to nothing. Every
 # failure is one line naming the key.
 try:
+    config.update(resolve_extends(config))
     validate(config, "../schemas/config.schema.yaml")
     config.update(select_experiments(config))
     SWEEPS = sweep_groups(config)  # {experiment: {expanded experiment: {key: value}}}
