@@ -41,6 +41,8 @@ def check_config(config: dict) -> None:
     from deepclust.clustering.manifold import check_manifold_params
     from deepclust.models import MODELS, check_model_args, gcn_models
 
+    gcn_capable = gcn_models()
+
     for name, ds in config.get("datasets", {}).items():
         source = ds["source"]
         if source not in BUILTIN_DATASETS and source not in OWN_DATA_SOURCES:
@@ -126,12 +128,12 @@ def check_config(config: dict) -> None:
         if (
             graph_spec(clusterer["method"], clusterer.get("params", {})) is not None
             and extractor["model"] != PIXELS
-            and extractor["model"] not in gcn_models()
+            and extractor["model"] not in gcn_capable
         ):
             raise ConfigError(
                 f"experiments.{name}: clusterer {exp['clusterer']!r} ({clusterer['method']}) feeds "
                 f"the encoder's layers to a GCN; model {extractor['model']!r} does not expose them "
-                f"({', '.join(gcn_models())} do)"
+                f"({', '.join(gcn_capable)} do)"
             )
         for dataset in exp.get("datasets") or []:
             if dataset not in config.get("datasets", {}):

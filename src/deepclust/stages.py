@@ -354,8 +354,8 @@ def run_graph(
 ) -> dict:
     """The kNN graph of a dataset's images (flattened pixels) for GCN clustering, with its build
     time and peak memory, as (2, E) ``edge_index`` in HDF5. The exact search runs on the job's
-    device (on a GPU: ~1 GB for well under a second at 70,000 images, so the rule holds no
-    ``gpu`` slot)."""
+    device, one 8,192 x 8,192 float32 block (256 MB) at a time, so the rule holds no ``gpu``
+    slot (bench/gpu_check.py times it on a GPU)."""
     import resource
 
     from deepclust.clustering.graph import knn_graph

@@ -108,7 +108,8 @@ CUDA_CHECKPOINT_MIN_SECONDS = 60.0
 
 def compiled_loss(model: AutoEncoder, device: torch.device) -> Callable:
     """``model.loss`` through torch.compile: on CUDA with CUDA graphs (the small models here are
-    launch-bound: ~100-800 kernels a step), elsewhere fused kernels only. A graph that cannot be
+    expected to be launch-bound, an estimated ~100-800 kernels a step; bench/gpu_check.py
+    compares), elsewhere fused kernels only. A graph that cannot be
     compiled runs eagerly instead of failing the job (dynamo's ``suppress_errors``)."""
     import torch._dynamo
 

@@ -165,7 +165,7 @@ class DEKM(ModelRefiner):
             H_np = H.cpu().numpy()
             if self.warm_start:
                 start = _centroids(H_np, labels, self.n_clusters, fallback=centres)
-                km = self._warm_kmeans(H, start, seed=self._seed(iteration))
+                km = self._warm_kmeans(H, H_np, start, seed=self._seed(iteration))
                 new = km.labels_
             else:
                 km = self._kmeans(H_np, n_init=self.kmeans_n_init, seed=self._seed(iteration))
@@ -183,10 +183,11 @@ class DEKM(ModelRefiner):
         self.cluster_centers_ = np.asarray(centres, dtype=np.float64)  # in the code's space
         self._finish(labels, iteration, converged)
 
-    def _warm_kmeans(self, H: torch.Tensor, start: np.ndarray, *, seed: int):
-        """K-means from ``start``: on a GPU by :func:`lloyd` on the device, else scikit-learn."""
+    def _warm_kmeans(self, H: torch.Tensor, H_np: np.ndarray, start: np.ndarray, *, seed: int):
+        """K-means from ``start``: on a GPU by :func:`lloyd` on ``H`` where it is, else
+        scikit-learn on its host copy ``H_np``."""
         if H.device.type == "cpu":
-            return self._kmeans(H.cpu().numpy(), n_init=1, init=start, seed=seed)
+            return self._kmeans(H_np, n_init=1, init=start, seed=seed)
         labels, centres, inertia, _ = lloyd(H, torch.as_tensor(start))
         return _Fitted(labels.cpu().numpy(), centres.cpu().numpy(), inertia)
 

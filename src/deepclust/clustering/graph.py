@@ -4,7 +4,8 @@
 the edges symmetric and returns them as a (2, E) edge list. ``normalized_adjacency`` gives
 ``D^-1/2 (A + I) D^-1/2`` as an edge list with weights (torch-geometric's ``gcn_norm``), and
 ``sparse_adjacency`` the same as a CSR matrix, which a GCN layer multiplies without building
-torch-geometric's (edges x width) message tensor (~35-40 GB at 70,000 images for the CAEs).
+torch-geometric's (edges x width) message tensor (estimated at ~35-40 GB at 70,000 images for
+the CAEs; bench/gpu_check.py measures the GCN stage's peak memory).
 
 The search is exact and brute force, in float32 on the job's device (:func:`knn_indices`): the
 distance matrix is computed a square block at a time by GEMM (never the dense N x N matrix, 19.6
