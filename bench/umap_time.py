@@ -21,7 +21,7 @@ from deepclust.clustering.manifold import UMAPEmbedding
 
 def data(n: int, dim: int, features: str | None) -> np.ndarray:
     if features:
-        from deepclust.stages import read_features
+        from deepclust.io import read_features
 
         X = read_features(features)[0]
         return X[np.arange(n) % len(X)]

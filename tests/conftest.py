@@ -17,9 +17,10 @@ SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snake
 SHARED_DATASETS = REPO.parent / "shared" / "datasets"
 
 
-def snakemake_command(workdir: Path, config: dict, *args: str) -> list[str]:
-    """The real Snakefile on ``workdir`` with ``config`` (written there as config.yaml), 2 cores."""
-    (workdir / "config.yaml").write_text(yaml.safe_dump(config))
+def snakemake_command(workdir: Path, config: dict, *args: str, **yaml_style) -> list[str]:
+    """The real Snakefile on ``workdir`` with ``config`` (written there as config.yaml, sorted
+    unless ``yaml_style`` says otherwise: ``yaml.safe_dump``'s options), 2 cores."""
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config, **yaml_style))
     return [
         *SNAKEMAKE,
         "--directory",

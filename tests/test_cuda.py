@@ -19,9 +19,9 @@ import torch
 
 from conftest import TINY_REFINERS
 from deepclust.clustering.graph import knn_graph
-from deepclust.io import write_h5
+from deepclust.io import read_features, write_h5
 from deepclust.models import MODELS
-from deepclust.stages import read_features, run_features, run_graph, run_pretrain, run_refine
+from deepclust.stages import run_features, run_graph, run_pretrain, run_refine
 from deepclust.training import TrainConfig, Trainer, load_model
 
 DEVICE = os.environ.get("DEEPCLUST_TEST_DEVICE", "cuda")

@@ -16,12 +16,12 @@ from deepclust.clustering.graph import (
     sparse_adjacency,
 )
 from deepclust.config import ConfigError, check_config
-from deepclust.io import write_h5
+from deepclust.io import read_graph, write_h5
 from deepclust.metrics import evaluate
 from deepclust.models import build_model
 from deepclust.models.ddecn import jsd_mi_loss
 from deepclust.models.gaussian import gaussian_kl
-from deepclust.stages import read_graph, run_graph
+from deepclust.stages import run_graph
 
 
 def test_jsd_mi_loss_scale():

@@ -6,8 +6,8 @@ import json
 import numpy as np
 import pytest
 
+from deepclust.io import read_features
 from deepclust.stages import (
-    read_features,
     run_aggregate,
     run_cluster,
     run_features,

@@ -82,10 +82,20 @@ def every_dataset(config: dict) -> dict:
     return config
 
 
-def snakemake(workdir: Path, config: dict, *args: str) -> subprocess.CompletedProcess:
+def snakemake(workdir: Path, config: dict, *args: str, **yaml_style) -> subprocess.CompletedProcess:
     return subprocess.run(
-        snakemake_command(workdir, config, *args), capture_output=True, text=True, timeout=600
+        snakemake_command(workdir, config, *args, **yaml_style),
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
+
+
+def reversed_keys(value):
+    """``value`` with every mapping's keys in reverse order."""
+    if isinstance(value, dict):
+        return {k: reversed_keys(value[k]) for k in reversed(list(value))}
+    return [reversed_keys(v) for v in value] if isinstance(value, list) else value
 
 
 def planned_jobs(result: subprocess.CompletedProcess) -> dict[str, int]:
@@ -144,6 +154,15 @@ def test_tiny_config_end_to_end_and_caching(tmp_path):
 
     # Nothing changed: nothing to do.
     assert planned_jobs(snakemake(tmp_path, config, "-n")) == {}
+    # The same config with every key in another order and in YAML's flow style: nothing to do.
+    reordered = snakemake(
+        tmp_path, reversed_keys(config), "-n", sort_keys=False, default_flow_style=True
+    )
+    assert planned_jobs(reordered) == {}
+    # A setting that changes no result (schema x-rerun: false): nothing to do.
+    settings = yaml.safe_load(yaml.safe_dump(config))
+    settings["extractors"]["dense_ae"].update(checkpoint_every=5, feature_batch_size=7)
+    assert planned_jobs(snakemake(tmp_path, settings, "-n")) == {}
 
     # A clusterer hyper-parameter: only clustering and aggregation rerun.
     config["clusterers"]["kmeans"]["params"]["n_init"] = 3

@@ -136,3 +136,30 @@ def _from_attr(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
     return value
+
+
+def read_features(
+    features_h5: str, layer: str | None = None
+) -> tuple[np.ndarray, np.ndarray | None, dict]:
+    """One feature layer (``None``: the extractor's default), the labels and the file's attributes."""
+    _, attrs = read_h5(features_h5, ())
+    name = "features" if layer in (None, attrs.get("default_layer")) else f"layers/{layer}"
+    arrays, _ = read_h5(features_h5, (name, "labels"))
+    if arrays[name] is None:
+        raise ValueError(
+            f"{features_h5}: no feature layer {layer!r}; it has {attrs.get('layers')} (clusterer key 'layer')"
+        )
+    if not np.isfinite(arrays[name]).all():
+        raise ValueError(f"{features_h5}: feature layer {name!r} contains NaN or Inf values")
+    return arrays[name], arrays["labels"], attrs
+
+
+def read_graph(path: str, *, k: int, metric: str, n_samples: int) -> np.ndarray:
+    """A kNN graph written by ``deepclust.stages.cluster.run_graph``, checked against what the clusterer expects."""
+    arrays, attrs = read_h5(path, ("edge_index",))
+    edges = arrays["edge_index"]
+    expected = {"k": k, "metric": metric, "n_samples": n_samples}
+    found = {key: attrs.get(key) for key in expected}
+    if edges is None or found != expected:
+        raise ValueError(f"{path}: expected a kNN graph with {expected}; found {found}")
+    return edges

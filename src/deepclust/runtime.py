@@ -1,5 +1,5 @@
-"""What a run used: seeding, device and precision choice, and the package versions written next
-to every result.
+"""What a run used: seeding, device and precision choice, the package versions written next
+to every result, and the job's log file and thread limits (:func:`logged`).
 
 torch is imported inside the functions that need it, so a clustering job that never touches
 torch does not pay for importing it.
@@ -7,18 +7,22 @@ torch does not pay for importing it.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.metadata
 import itertools
+import logging
 import os
 import platform
 import random
 import sys
 import tempfile
-from collections.abc import Mapping
+import traceback
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 if TYPE_CHECKING:
     import torch
@@ -199,3 +203,28 @@ def environment_info(device: torch.device | None = None) -> dict:
         if device.type == "cuda":
             info["device_name"] = sys.modules["torch"].cuda.get_device_name(device)
     return info
+
+
+log = logging.getLogger("deepclust")
+
+
+@contextlib.contextmanager
+def logged(log_path: str | Path | None, threads: int | None = None) -> Iterator[logging.Logger]:
+    """Send the package's log to the job's log file, record any exception with its traceback,
+    and hold the job to its ``threads`` (torch, BLAS and OpenMP pools)."""
+    handler: logging.Handler = (
+        logging.FileHandler(log_path, mode="w") if log_path else logging.StreamHandler(sys.stderr)
+    )
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    limits = threadpool_limits(int(threads)) if threads else contextlib.nullcontext()
+    try:
+        with limits:
+            yield log
+    except Exception:
+        log.error("failed:\n%s", traceback.format_exc())
+        raise
+    finally:
+        log.removeHandler(handler)
+        handler.close()

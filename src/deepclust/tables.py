@@ -1,5 +1,5 @@
-"""Seeds aggregated: per (dataset, experiment) mean ± std of every metric from summary.csv,
-with the published value beside each measured one.
+"""Seeds aggregated: one summary row per run's metrics.json (``SUMMARY_COLUMNS``), then per
+(dataset, experiment) mean ± std of every metric, with the published value beside each.
 
 ``python -m deepclust.tables results/summary.csv`` prints the Markdown table used in
 docs/results.md; ``python -m deepclust.tables results/usps`` reads every ``metrics.json`` under
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -31,6 +32,63 @@ METRICS = ("acc", "nmi", "ari", "purity")
 #: and the clustering stage's wall time
 OPTIONAL = ("init_acc", "best_epoch_acc", "runtime_s")
 PAPER_COLUMNS = ("method", "dataset", "metric", "value", "paper", "table")
+
+
+SUMMARY_COLUMNS = [
+    "experiment",
+    "dataset",
+    "extractor",
+    "clusterer",
+    "swept",
+    "seed",
+    "acc",
+    "nmi",
+    "ari",
+    "purity",
+    "noise_fraction",
+    "n_clusters",
+    "n_clusters_found",
+    "uses_labels",
+    "runtime_s",
+    # refining clusterers only: the K-means they started from, and how long they ran
+    "init_acc",
+    "init_nmi",
+    "refine_iterations",
+    # the best monitored epoch/iteration by ACC: USES LABELS (SDCN's published protocol), shown
+    # beside the final one, never instead of it
+    "best_epoch_acc",
+]
+
+
+def summary_rows(metrics_files: Iterable[str | Path]) -> list[dict]:
+    """One row (``SUMMARY_COLUMNS``) per clustering run's metrics.json, in a stable order."""
+    rows = []
+    for path in metrics_files:
+        record = json.loads(Path(path).read_text())
+        row = {key: record.get(key) for key in SUMMARY_COLUMNS}
+        row.update(
+            {
+                k: record["metrics"].get(k)
+                for k in ("acc", "nmi", "ari", "purity", "noise_fraction", "n_clusters_found")
+            }
+        )
+        if "refinement" in record:
+            refinement = record["refinement"]
+            row["init_acc"] = refinement["init_metrics"].get("acc")
+            row["init_nmi"] = refinement["init_metrics"].get("nmi")
+            row["refine_iterations"] = refinement["iterations"]
+            row["best_epoch_acc"] = refinement.get("best_monitored_acc_uses_labels")
+        rows.append(row)
+    rows.sort(
+        key=lambda r: (
+            r["dataset"],
+            r["experiment"] or "",
+            r["extractor"],
+            r["clusterer"],
+            r["seed"],
+        )
+    )
+    return rows
 
 
 def aggregate(rows: Iterable[dict]) -> list[dict]:
@@ -207,8 +265,6 @@ def to_markdown(table: list[dict]) -> str:
 
 def load_rows(paths: Iterable[str | Path]) -> list[dict]:
     """Rows from summary.csv files, or from every metrics.json under the given folders."""
-    from deepclust.stages import summary_rows
-
     rows: list[dict] = []
     for path in map(Path, paths):
         if path.is_dir():

@@ -98,7 +98,7 @@ rule aggregate:
         table="results/table.csv",
         markdown="results/table.md",
     params:
-        paper_names=paper_names(config),
+        paper_names=canonical(paper_names(config)),
     log:
         "results/logs/aggregate.log",
     benchmark:

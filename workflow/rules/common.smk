@@ -26,6 +26,8 @@ from deepclust.config import (
     sweep_groups,
 )
 from deepclust.data.registry import BUILTIN_DATASETS
+from deepclust.rerun import canonical, rerun_free_keys, result_params
+from deepclust.stages import report as stages_report
 from deepclust.tables import paper_names
 
 # Entries that `extends` another become the merged entry; the schema then fills the defaults and
@@ -47,6 +49,8 @@ except WorkflowError as err:
     raise WorkflowError(f"invalid config: {schema_error(err)}") from None
 
 RUNS = experiment_runs(config)
+# Keys the schema marks `x-rerun: false` stay out of the params (scripts read them from config)
+RERUN_FREE = rerun_free_keys(Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml")
 RUN_DIR = "results/{dataset}/{extractor}/seed{seed}"
 
 
@@ -70,26 +74,19 @@ wildcard_constraints:
     metric=_alternatives(sorted(GRAPH_METRICS)),
 
 
+# Params are what Snakemake compares to rerun a job: each rule gets its config entry's result
+# keys in one canonical spelling (deepclust.rerun), so re-ordering or re-formatting a config, or
+# changing a setting such as checkpoint_every, reruns nothing.
 def dataset_params(wildcards):
-    """What preprocessing reads; ``paper_name`` only labels tables, so it never reruns it."""
-    return {k: v for k, v in config["datasets"][wildcards.dataset].items() if k != "paper_name"}
-
-
-# Keys that only shape feature extraction: changing them must not retrain the model.
-FEATURE_ONLY_KEYS = {"feature_batch_size"}
-
-
-def pretrain_params(wildcards):
-    extractor = config["extractors"][wildcards.extractor]
-    return {k: v for k, v in extractor.items() if k not in FEATURE_ONLY_KEYS}
+    return result_params(config["datasets"][wildcards.dataset], RERUN_FREE.get("dataset", ()))
 
 
 def extractor_params(wildcards):
-    return config["extractors"][wildcards.extractor]
+    return result_params(config["extractors"][wildcards.extractor], RERUN_FREE.get("extractor", ()))
 
 
 def clusterer_params(wildcards):
-    return config["clusterers"][wildcards.clusterer]
+    return result_params(config["clusterers"][wildcards.clusterer], RERUN_FREE.get("clusterer", ()))
 
 
 def preprocess_inputs(wildcards):
@@ -110,7 +107,7 @@ def features_inputs(wildcards):
 
 
 def manifold_params(wildcards):
-    return config["manifolds"][wildcards.manifold]
+    return result_params(config["manifolds"][wildcards.manifold], RERUN_FREE.get("manifold", ()))
 
 
 def cluster_inputs(wildcards):
@@ -146,13 +143,15 @@ def run_info(wildcards):
         **config["extractors"][wildcards.extractor].get("swept", {}),
         **config["clusterers"][wildcards.clusterer].get("swept", {}),
     }
-    return {
-        "experiment": "+".join(names),
-        "dataset": wildcards.dataset,
-        "extractor": wildcards.extractor,
-        "clusterer": wildcards.clusterer,
-        "swept": ";".join(f"{k}={v}" for k, v in swept.items()),
-    }
+    return canonical(
+        {
+            "experiment": "+".join(names),
+            "dataset": wildcards.dataset,
+            "extractor": wildcards.extractor,
+            "clusterer": wildcards.clusterer,
+            "swept": ";".join(f"{k}={v}" for k, v in sorted(swept.items())),
+        }
+    )
 
 
 def paper_values_file():
@@ -166,50 +165,17 @@ def all_metrics():
 
 
 def report_runs():
-    """What the report shows, in order: per (dataset, experiment) the lowest seed's figures,
-    and per (dataset, trained extractor) its pretraining curve. Only these get plotted."""
-    first = {}
-    for r in RUNS:
-        key = (r["dataset"], r["experiment"])
-        if key not in first or r["seed"] < first[key]["seed"]:
-            first[key] = r
-    seeds = {}
-    for r in RUNS:
-        seeds.setdefault((r["dataset"], r["experiment"]), set()).add(r["seed"])
-    runs, trained = [], set()
-    if SWEEPS:
-        runs.append(
-            {
-                "name": "Sweeps",
-                "note": "a metric against each swept hyper-parameter (mean ± std over seeds)",
-                "figures": [
-                    (f"results/plots/sweep_{name}.png", f"sweep of {name}") for name in sorted(SWEEPS)
-                ],
-            }
-        )
-    for (dataset, experiment), r in sorted(first.items()):
-        run_dir = RUN_DIR.format(**r)
-        plots = f"{run_dir}/{r['clusterer']}/plots"
-        figures = [
-            (f"{plots}/embedding.png", "2-D UMAP of the features, by cluster and by class"),
-            (f"{plots}/confusion.png", "confusion matrix after the Hungarian map"),
-            (f"{plots}/samples.png", "random members of each cluster"),
-        ]
-        if r["clusterer"] in REFINING_CLUSTERERS:
-            figures.append((f"{plots}/refinement.png", "refinement: labels changed, monitored scores"))
-        if r["extractor"] in TRAINED_EXTRACTORS and (dataset, r["extractor"], r["seed"]) not in trained:
-            trained.add((dataset, r["extractor"], r["seed"]))
-            figures.append((f"{run_dir}/plots/training.png", f"pretraining of {r['extractor']}"))
-        n = len(seeds[dataset, experiment])
-        runs.append(
-            {
-                "name": f"{experiment} on {dataset}",
-                "note": f"extractor {r['extractor']}, clusterer {r['clusterer']}; figures of seed "
-                f"{r['seed']}" + (f" (of {n} seeds; the others are under results/{dataset}/)" if n > 1 else ""),
-                "figures": figures,
-            }
-        )
-    return runs
+    return result_params(
+        {
+            "runs": stages_report.report_runs(
+                RUNS,
+                run_dir=RUN_DIR,
+                sweeps=SWEEPS,
+                refining=REFINING_CLUSTERERS,
+                trained=TRAINED_EXTRACTORS,
+            )
+        }
+    )["runs"]
 
 
 def report_figures():

@@ -1,9 +1,8 @@
+# data.mirror and data.retries are read from the config by the script: where a file came from
+# (its checksum is verified) changes nothing downstream, so they are not params.
 rule download:
     output:
         manifest="data/raw/{source}/manifest.json",
-    params:
-        mirror=config["data"]["mirror"],
-        retries=config["data"]["retries"],
     log:
         "results/logs/download/{source}.log",
     benchmark:

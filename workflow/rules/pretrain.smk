@@ -9,7 +9,7 @@ rule pretrain:
         model=f"{RUN_DIR}/model.pt",
         train_log=f"{RUN_DIR}/train_log.csv",
     params:
-        extractor=pretrain_params,
+        extractor=extractor_params,
         checkpoint=f"{RUN_DIR}/checkpoint.pt",
     wildcard_constraints:
         extractor=_alternatives(TRAINED_EXTRACTORS),

@@ -79,7 +79,7 @@ rule plot_sweep:
     output:
         report("results/plots/sweep_{experiment}.png", category="Sweeps"),
     params:
-        group=lambda wildcards: SWEEPS[wildcards.experiment],
+        group=lambda wildcards: canonical(SWEEPS[wildcards.experiment]),
     wildcard_constraints:
         experiment=_alternatives(SWEEPS),
     log:

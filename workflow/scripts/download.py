@@ -9,6 +9,6 @@ with logged(snakemake.log[0]):
         snakemake.wildcards.source,
         str(Path(snakemake.output.manifest).parent),
         snakemake.output.manifest,
-        mirror=snakemake.params.mirror,
-        retries=snakemake.params.retries,
+        mirror=snakemake.config["data"]["mirror"],
+        retries=snakemake.config["data"]["retries"],
     )

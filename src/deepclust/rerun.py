@@ -1,0 +1,146 @@
+"""What makes Snakemake rerun a job: the params each rule hands it, in one canonical spelling.
+
+Snakemake records ``repr`` of every param of a finished job and reruns the job when today's
+differ. A dict's ``repr`` follows its key order, so a config re-ordered or re-formatted (say,
+rewritten by ``yaml.safe_dump``) would rerun everything. The rules therefore get
+:func:`result_params`: mapping keys sorted at every level, tuples as lists, and without the keys
+the schema marks ``x-rerun: false`` (checkpoint frequency, batch size of inference, download
+mirrors: settings that do not change a result). The scripts read those from ``snakemake.config``.
+
+Results recorded before this spelling are upgraded in place, values untouched, by
+``python -m deepclust.rerun upgrade`` (see :func:`upgrade_metadata`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from deepclust.io import write_text
+
+#: the schema annotation of a key that changes no result
+ANNOTATION = "x-rerun"
+#: the schema the workflow validates against (the rules read its annotations)
+SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+#: which config section a rule's entry params come from (the section's result keys only)
+RULE_SECTIONS = {
+    "preprocess": "dataset",
+    "pretrain": "extractor",
+    "features": "extractor",
+    "manifold": "manifold",
+    "cluster": "clusterer",
+    "refine": "clusterer",
+}
+#: rules whose every param was a rerun-free setting before (download: data.mirror, data.retries)
+RULES_WITHOUT_PARAMS = frozenset({"download"})
+
+
+def canonical(value: Any) -> Any:
+    """``value`` with mapping keys sorted at every level and tuples as lists: one ``repr`` per
+    value, whatever order or YAML style it was written in."""
+    if isinstance(value, Mapping):
+        return {str(k): canonical(value[k]) for k in sorted(value, key=str)}
+    if isinstance(value, (list, tuple)):
+        return [canonical(v) for v in value]
+    return value
+
+
+def rerun_free_keys(schema: Mapping | str | os.PathLike = SCHEMA) -> dict[str, frozenset[str]]:
+    """``{section: keys}`` marked ``x-rerun: false``; a section is a ``$defs`` entry (dataset,
+    extractor, clusterer, manifold) or a top-level mapping key (data)."""
+    if not isinstance(schema, Mapping):
+        schema = yaml.load(
+            Path(schema).read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        )
+    sections = {**schema.get("$defs", {}), **schema.get("properties", {})}
+    free = {}
+    for section, spec in sections.items():
+        properties = spec.get("properties", {}) if isinstance(spec, Mapping) else {}
+        keys = frozenset(k for k, p in properties.items() if p.get(ANNOTATION) is False)
+        if keys:
+            free[section] = keys
+    return free
+
+
+def result_params(entry: Mapping, free: frozenset[str] | set[str] = frozenset()) -> dict:
+    """A config entry as a rule's param: its keys that change a result, canonical."""
+    return canonical({k: v for k, v in entry.items() if k not in free})
+
+
+def upgrade_params(rule: str, params: list[str], free: Mapping[str, frozenset[str]]) -> list[str]:
+    """One finished job's recorded params as this version spells them: each value parsed, made
+    :func:`canonical`, its section's rerun-free keys dropped; a value that is not a literal
+    stays as recorded. Values are never changed, so a job whose config changed still reruns."""
+    if rule in RULES_WITHOUT_PARAMS:
+        return []
+    drop = free.get(RULE_SECTIONS.get(rule, ""), frozenset())
+    upgraded = []
+    for text in params:
+        try:
+            value = ast.literal_eval(text)
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            upgraded.append(text)
+            continue
+        if isinstance(value, Mapping):
+            value = {k: v for k, v in value.items() if k not in drop}
+        upgraded.append(repr(canonical(value)))
+    return sorted(upgraded)  # Snakemake stores them sorted
+
+
+def upgrade_metadata(
+    workdir: str | os.PathLike = ".", schema: Mapping | str | os.PathLike = SCHEMA
+) -> tuple[int, int]:
+    """Rewrite the params recorded in ``{workdir}/.snakemake/metadata`` in today's spelling, so
+    results built before it are not rerun. Refuses while a Snakemake run holds the directory's
+    lock. Snakemake's default (file) metadata only. Returns (records rewritten, records read)."""
+    root = Path(workdir) / ".snakemake"
+    locks = root / "locks"
+    if locks.is_dir() and any(locks.iterdir()):
+        raise RuntimeError(
+            f"{locks}: a Snakemake run holds this directory; let it finish (or `snakemake --unlock`)"
+        )
+    free = rerun_free_keys(schema)
+    rewritten = read = 0
+    # one file per output; a long path's record sits in sub-folders of its name's parts
+    for path in sorted(p for p in (root / "metadata").rglob("*") if p.is_file()):
+        try:
+            record = json.loads(path.read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            continue  # not a record of a finished job: Snakemake's own business
+        read += 1
+        params = record.get("params")
+        if not isinstance(params, list) or not isinstance(record.get("rule"), str):
+            continue
+        upgraded = upgrade_params(record["rule"], params, free)
+        if upgraded != params:
+            record["params"] = upgraded
+            write_text(path, json.dumps(record))
+            rewritten += 1
+    return rewritten, read
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m deepclust.rerun", description=__doc__.split("\n")[0]
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    upgrade = sub.add_parser(
+        "upgrade",
+        help="rewrite the params recorded by an older version in today's spelling (values unchanged)",
+    )
+    upgrade.add_argument("workdir", nargs="?", default=".", help="the workflow's directory")
+    upgrade.add_argument("--schema", default=str(SCHEMA), help="the workflow's config schema")
+    args = parser.parse_args(argv)
+    rewritten, read = upgrade_metadata(args.workdir, args.schema)
+    print(f"{args.workdir}/.snakemake/metadata: {rewritten} of {read} records rewritten")
+
+
+if __name__ == "__main__":
+    main()

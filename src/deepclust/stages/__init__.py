@@ -1,0 +1,41 @@
+"""The workflow's stages as plain functions of paths and config slices, one module per rules file
+(``workflow/rules/{data,pretrain,cluster,report}.smk``).
+
+``workflow/scripts/*.py`` call these with ``snakemake.input/output/params``; tests call them
+directly. Each stage writes its outputs atomically and records what it used.
+
+The names below load their module on first use (PEP 562): the workflow imports
+:func:`deepclust.stages.report.report_runs` while it parses, which must not cost the import of
+torch or scikit-learn, and a job's start-up pays only for the stage it runs.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    "logged": "deepclust.runtime",
+    "run_download": "deepclust.stages.data",
+    "run_preprocess": "deepclust.stages.data",
+    "run_pretrain": "deepclust.stages.pretrain",
+    "run_features": "deepclust.stages.pretrain",
+    "run_manifold": "deepclust.stages.cluster",
+    "run_cluster": "deepclust.stages.cluster",
+    "run_graph": "deepclust.stages.cluster",
+    "run_refine": "deepclust.stages.cluster",
+    "run_aggregate": "deepclust.stages.report",
+    "run_plot_run": "deepclust.stages.report",
+    "run_plot_sweep": "deepclust.stages.report",
+    "report_runs": "deepclust.stages.report",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)
+
+
+def __dir__() -> list[str]:
+    return __all__

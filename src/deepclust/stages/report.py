@@ -1,0 +1,176 @@
+"""Stages of ``workflow/rules/report.smk`` and the aggregate rule: the summary and the table
+over seeds, each run's figures, a sweep's figure, and which runs the report shows
+(:func:`report_runs`, called while the workflow parses: it imports nothing heavy)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Sequence
+
+from deepclust.data.dataset import load_processed
+from deepclust.io import read_csv, read_features, read_h5, write_csv, write_text
+from deepclust.tables import (
+    SUMMARY_COLUMNS,
+    add_paper_values,
+    aggregate,
+    csv_cell,
+    read_paper_values,
+    summary_rows,
+    to_markdown,
+    write_table_csv,
+)
+
+
+def report_runs(
+    runs: Iterable[dict],
+    *,
+    run_dir: str,
+    sweeps: Collection[str] = (),
+    refining: Collection[str] = (),
+    trained: Collection[str] = (),
+) -> list[dict]:
+    """What the report shows, in order: a section of sweep figures (``sweeps``: the swept
+    experiments), then per (dataset, experiment) the figures of its lowest seed, with the
+    refinement curve for a ``refining`` clusterer and, once per (dataset, extractor, seed), the
+    pretraining curve of a ``trained`` extractor. Each section: name, note, figures as
+    [png, caption] (``run_dir``: the run folder pattern, e.g. results/{dataset}/{extractor}/seed{seed})."""
+    runs = list(runs)
+    first, seeds = {}, {}
+    for r in runs:
+        key = (r["dataset"], r["experiment"])
+        if key not in first or r["seed"] < first[key]["seed"]:
+            first[key] = r
+        seeds.setdefault(key, set()).add(r["seed"])
+    sections, pretrained = [], set()
+    if sweeps:
+        sections.append(
+            {
+                "name": "Sweeps",
+                "note": "a metric against each swept hyper-parameter (mean ± std over seeds)",
+                "figures": [
+                    [f"results/plots/sweep_{name}.png", f"sweep of {name}"]
+                    for name in sorted(sweeps)
+                ],
+            }
+        )
+    for (dataset, experiment), r in sorted(first.items()):
+        folder = run_dir.format(**r)
+        plots = f"{folder}/{r['clusterer']}/plots"
+        figures = [
+            [f"{plots}/embedding.png", "2-D UMAP of the features, by cluster and by class"],
+            [f"{plots}/confusion.png", "confusion matrix after the Hungarian map"],
+            [f"{plots}/samples.png", "random members of each cluster"],
+        ]
+        if r["clusterer"] in refining:
+            figures.append(
+                [f"{plots}/refinement.png", "refinement: labels changed, monitored scores"]
+            )
+        if r["extractor"] in trained and (dataset, r["extractor"], r["seed"]) not in pretrained:
+            pretrained.add((dataset, r["extractor"], r["seed"]))
+            figures.append([f"{folder}/plots/training.png", f"pretraining of {r['extractor']}"])
+        n = len(seeds[dataset, experiment])
+        sections.append(
+            {
+                "name": f"{experiment} on {dataset}",
+                "note": f"extractor {r['extractor']}, clusterer {r['clusterer']}; figures of seed "
+                f"{r['seed']}"
+                + (f" (of {n} seeds; the others are under results/{dataset}/)" if n > 1 else ""),
+                "figures": figures,
+            }
+        )
+    return sections
+
+
+def run_aggregate(
+    metrics_files: Sequence[str],
+    output_csv: str,
+    *,
+    table_csv: str | None = None,
+    table_md: str | None = None,
+    paper_values: str | None = None,
+    paper_names: dict | None = None,
+) -> list[dict]:
+    """Write results/summary.csv (one row per clustering run) and, when asked, the per
+    (dataset, experiment) table over seeds with the published numbers beside it."""
+    rows = summary_rows(metrics_files)
+    formatted = [{k: csv_cell(v) for k, v in r.items()} for r in rows]
+    write_csv(output_csv, formatted, SUMMARY_COLUMNS)
+    if table_csv or table_md:
+        table = aggregate(rows)
+        if paper_values:
+            names = paper_names or {}
+            add_paper_values(
+                table,
+                read_paper_values(paper_values),
+                names.get("experiments"),
+                names.get("datasets"),
+            )
+        if table_csv:
+            write_table_csv(table_csv, table)
+        if table_md:
+            write_text(table_md, to_markdown(table) + "\n")
+    return rows
+
+
+def run_plot_run(
+    data_h5: str,
+    features_h5: str,
+    labels_h5: str,
+    *,
+    embedding_png: str,
+    confusion_png: str,
+    samples_png: str,
+    seed: int = 0,
+    title: str = "",
+    max_points: int = 5000,
+) -> None:
+    """The three figures of one clustering run: 2-D embedding, confusion matrix, sample grid.
+
+    Without ground truth the confusion figure says so instead of inventing one; the embedding
+    is coloured by cluster only and the sample grid is unchanged.
+    """
+    from deepclust import plots
+
+    data = load_processed(data_h5)
+    features, _, attrs = read_features(features_h5)
+    arrays, _ = read_h5(labels_h5, ("labels",))
+    predicted = arrays["labels"]
+    if predicted is None or len(predicted) != len(data.images):
+        raise ValueError(
+            f"{labels_h5}: expected {len(data.images)} labels (one per image of {data_h5})"
+        )
+    points, index = plots.embed_2d(features, seed=seed, max_points=max_points)
+    sampled = f", {len(index):,} of {len(features):,} samples" if len(index) < len(features) else ""
+    truth = None if data.labels is None else data.labels[index]
+    plots.embedding_figure(
+        points,
+        predicted[index],
+        truth,
+        embedding_png,
+        title=f"{title}: 2-D UMAP of the {attrs.get('default_layer', 'features')} features{sampled}",
+    )
+    if data.labels is None:
+        plots.message_figure("No ground-truth labels: no confusion matrix.", confusion_png)
+    else:
+        plots.confusion_figure(data.labels, predicted, confusion_png)
+    plots.sample_grid_figure(data.images, predicted, samples_png, seed=seed)
+
+
+def run_plot_sweep(table_csv: str, group: dict[str, dict], output: str) -> None:
+    """Metric against the swept value for one swept experiment (``group``: its expanded
+    experiments and the values each takes, from ``config.sweep_groups``)."""
+    from deepclust import plots
+
+    rows = read_csv(table_csv)
+    keys = list(dict.fromkeys(k for swept in group.values() for k in swept))
+    varying = [k for k in keys if len({repr(s.get(k)) for s in group.values()}) > 1] or keys
+    x_key, others = varying[0], varying[1:]
+    points = []
+    for row in rows:
+        swept = group.get(row["experiment"])
+        if swept is None:
+            continue
+        series = ", ".join(f"{k.rsplit('.', 1)[-1]}={swept.get(k)}" for k in others)
+        points.append({**row, "x": swept.get(x_key), "series": series})
+    if not points:
+        raise ValueError(f"{table_csv}: no rows for the swept experiments {sorted(group)}")
+    plots.sweep_figure(points, x_key, output)
