@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from deepclust.clustering import build_clusterer, graph_spec
-from deepclust.clustering.gcn import FusionGCN, sddecc_cluster_loss
+from deepclust.clustering.fusion_gcn import FusionGCN, sddecc_cluster_loss
 from deepclust.clustering.graph import (
     knn_graph,
     knn_indices,

@@ -1,0 +1,292 @@
+"""The results tables built from the ledger: per (method, dataset, variant) mean ± std over
+seeds beside the published numbers, as docs/results.csv and as the generated blocks of
+docs/results.md (:func:`build`)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+from deepclust.io import write_text
+from deepclust.ledger.runs import LEDGER, read_ledger
+from deepclust.tables import csv_cell, mean_std, mean_std_text, read_paper_values
+
+RESULTS_CSV = Path("docs/results.csv")
+RESULTS_MD = Path("docs/results.md")
+PAPER_VALUES = Path("workflow/resources/paper_values.csv")
+
+RESULT_COLUMNS = [
+    "method",
+    "dataset",
+    "variant",
+    "paper_acc",
+    "paper_nmi",
+    "acc_mean",
+    "acc_std",
+    "nmi_mean",
+    "nmi_std",
+    "init_acc_mean",
+    "best_epoch_acc_mean",
+    "n_seeds",
+    "seeds",
+    "per_seed_acc",
+    "epochs",
+    "refine_iterations",
+    "uses_labels",
+    "device",
+    "pretrain_s",
+    "source",
+    "command",
+]
+BLOCK = re.compile(r"(<!-- ledger:(?P<filters>[^>]*)-->\n)(?P<body>.*?)(<!-- /ledger -->)", re.S)
+FILTER_KEYS = ("dataset", "experiment", "show")
+#: extra columns a block may ask for with ``show=...``
+SHOW = ("train", "dead", "runs")
+
+
+def _floats(runs: list[dict], column: str) -> np.ndarray:
+    return np.asarray([float(r[column]) for r in runs if r.get(column) not in (None, "")])
+
+
+def _distinct(runs: list[dict], column: str) -> str:
+    return "; ".join(dict.fromkeys(r[column] for r in runs if r.get(column)))
+
+
+def _mean_terms(runs: list[dict]) -> str:
+    """The seeds' mean of each final training loss term, ``name=value`` words."""
+    terms: dict[str, list[float]] = {}
+    for run in runs:
+        for word in (run.get("train_final") or "").split():
+            name, _, value = word.partition("=")
+            terms.setdefault(name, []).append(float(value))
+    return " ".join(f"{name}={np.mean(values):.4g}" for name, values in terms.items())
+
+
+def _span(values: np.ndarray) -> str | None:
+    if not len(values):
+        return None
+    low, high = values.min(), values.max()
+    return f"{low:.0f}" if round(low) == round(high) else f"{low:.0f}-{high:.0f}"
+
+
+def results_table(rows: list[dict], paper_values: dict | None = None) -> list[dict]:
+    """One entry per (method, dataset, variant): mean ± std over seeds, with the paper's value."""
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for row in rows:
+        groups.setdefault((row["dataset"], row["experiment"]), []).append(row)
+    table = []
+    for (dataset, experiment), runs in sorted(groups.items()):
+        runs.sort(key=lambda r: int(r["seed"]))
+        method, paper_dataset = runs[0]["method"], runs[0]["paper_dataset"]
+        paper = paper_values or {}
+        (acc_mean, acc_std), (nmi_mean, nmi_std) = (
+            mean_std(_floats(runs, m)) for m in ("acc", "nmi")
+        )
+        devices = "; ".join(
+            dict.fromkeys(
+                (r["device"] or "?") + (f", {r['threads']} thread(s)" if r.get("threads") else "")
+                for r in runs
+                if r.get("device") or r.get("threads")
+            )
+        )
+        table.append(
+            {
+                "method": method,
+                "dataset": dataset,
+                "variant": experiment,
+                "paper_acc": (paper.get((method, paper_dataset, "acc")) or {}).get("value"),
+                "paper_nmi": (paper.get((method, paper_dataset, "nmi")) or {}).get("value"),
+                "acc_mean": acc_mean,
+                "acc_std": acc_std,
+                "nmi_mean": nmi_mean,
+                "nmi_std": nmi_std,
+                "init_acc_mean": mean_std(_floats(runs, "init_acc"))[0],
+                "best_epoch_acc_mean": mean_std(_floats(runs, "best_epoch_acc"))[0],
+                "n_seeds": len(runs),
+                "seeds": " ".join(r["seed"] for r in runs),
+                "per_seed_acc": " ".join(f"{float(r['acc']):.3f}" for r in runs if r.get("acc")),
+                "epochs": _distinct(runs, "epochs"),
+                "refine_iterations": _span(_floats(runs, "refine_iterations")),
+                "train_final": _mean_terms(runs),
+                "dead_units": "; ".join(r.get("dead_units") or "—" for r in runs),
+                "kmeans_runs": _runs_text(runs),
+                "uses_labels": any(r["uses_labels"] == "True" for r in runs),
+                "device": devices,
+                "pretrain_s": _span(_floats(runs, "pretrain_s")),
+                "clustering_s": _span(_floats(runs, "clustering_s")),
+                "source": _distinct(runs, "source"),
+                "command": _distinct(runs, "command"),
+            }
+        )
+    return table
+
+
+def _fmt(value: float | None, digits: int = 3) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+def _pm(entry: dict, metric: str) -> str:
+    """``mean ± std`` over seeds; the value alone for one seed (no spread to show)."""
+    if entry[f"{metric}_mean"] is None:
+        return "—"
+    if entry["n_seeds"] == 1:
+        return f"{entry[f'{metric}_mean']:.3f}"
+    return mean_std_text(entry[f"{metric}_mean"], entry[f"{metric}_std"])
+
+
+def _runs_text(runs: list[dict]) -> str:
+    """A best-of-N's candidates, per seed: ``min / median / max`` of the N runs' ACC."""
+    parts = []
+    for run in runs:
+        accs = np.asarray([float(a) for a in (run.get("kmeans_runs_acc") or "").split()])
+        if len(accs):
+            parts.append(
+                f"{len(accs)}: {accs.min():.3f} / {np.median(accs):.3f} / {accs.max():.3f}"
+            )
+    return "; ".join(parts)
+
+
+def parse_filters(text: str) -> dict[str, list[str]]:
+    """``dataset=usps experiment=a,b`` -> ``{"dataset": ["usps"], "experiment": ["a", "b"]}``."""
+    filters: dict[str, list[str]] = {}
+    for word in text.split():
+        key, sep, values = word.partition("=")
+        if not sep or key not in FILTER_KEYS or not values:
+            raise ValueError(
+                f"ledger block filter {word!r}: expected key=v1,v2 with key one of {FILTER_KEYS}"
+            )
+        filters[key] = values.split(",")
+        if key == "show" and set(filters[key]) - set(SHOW):
+            raise ValueError(f"ledger block filter {word!r}: show takes {', '.join(SHOW)}")
+    return filters
+
+
+def select(table: list[dict], filters: dict[str, list[str]]) -> list[dict]:
+    """The entries matching every filter, in the order the filters list them."""
+    datasets, experiments = filters.get("dataset"), filters.get("experiment")
+    chosen = [
+        e
+        for e in table
+        if (datasets is None or e["dataset"] in datasets)
+        and (experiments is None or e["variant"] in experiments)
+    ]
+
+    def order(e):
+        return (
+            experiments.index(e["variant"]) if experiments else 0,
+            datasets.index(e["dataset"]) if datasets else 0,
+        )
+
+    return sorted(chosen, key=order)
+
+
+def _epochs_text(entry: dict) -> str:
+    """Pretraining epochs, plus a refiner's iterations (``50 + 200 it.``)."""
+    text = entry["epochs"] or "—"
+    return f"{text} + {entry['refine_iterations']} it." if entry["refine_iterations"] else text
+
+
+def to_markdown(entries: list[dict], show: Iterable[str] = ()) -> str:
+    """A results table: paper value, measured mean ± std, seeds, epochs, device, times; the
+    label-using columns only when some entry has them, the command under the table when shared;
+    ``show`` adds the final training loss terms (``"train"``, mean over seeds), the dead units
+    of each feature layer (``"dead"``, per seed) and the spread of a best-of-N's candidate runs
+    (``"runs"``, per seed)."""
+    columns = [
+        ("variant", lambda e: e["variant"] + (" (**uses labels**)" if e["uses_labels"] else "")),
+        ("dataset", lambda e: e["dataset"]),
+        ("paper ACC / NMI", lambda e: f"{_fmt(e['paper_acc'], 4)} / {_fmt(e['paper_nmi'], 4)}"),
+        ("ACC", lambda e: _pm(e, "acc")),
+        ("NMI", lambda e: _pm(e, "nmi")),
+        ("per seed ACC", lambda e: e["per_seed_acc"] or "—"),
+    ]
+    if any(e["init_acc_mean"] is not None for e in entries):
+        columns.append(("K-means start ACC", lambda e: _fmt(e["init_acc_mean"])))
+    if any(e["best_epoch_acc_mean"] is not None for e in entries):
+        columns.append(
+            ("best epoch ACC (**uses labels**)", lambda e: _fmt(e["best_epoch_acc_mean"]))
+        )
+    columns += [
+        ("seeds", lambda e: e["seeds"].replace(" ", ",")),
+        ("epochs", _epochs_text),
+        *(
+            [("final training loss terms", lambda e: e["train_final"] or "—")]
+            if "train" in show
+            else []
+        ),
+        *([("dead units per seed", lambda e: e["dead_units"] or "—")] if "dead" in show else []),
+        *(
+            [
+                (
+                    "best-of-N runs' ACC per seed (N: min / median / max)",
+                    lambda e: e["kmeans_runs"] or "—",
+                )
+            ]
+            if "runs" in show
+            else []
+        ),
+        ("device", lambda e: e["device"] or "—"),
+        ("pretrain s", lambda e: e["pretrain_s"] or "—"),
+        ("clustering s", lambda e: e["clustering_s"] or "—"),
+    ]
+    commands = {e["command"] for e in entries}
+    if len(commands) > 1:
+        columns.append(("command", lambda e: f"`{e['command']}`"))
+    lines = [
+        "| " + " | ".join(name for name, _ in columns) + " |",
+        "|" + "---|" * len(columns),
+        *("| " + " | ".join(render(e) for _, render in columns) + " |" for e in entries),
+    ]
+    if len(commands) == 1 and entries:
+        lines += ["", f"Command: `{commands.pop()}`"]
+    return "\n".join(lines)
+
+
+def render_blocks(text: str, table: list[dict], where: str = "") -> str:
+    """``text`` with every ``<!-- ledger: ... -->`` block's body regenerated from ``table``."""
+
+    def replace(match: re.Match) -> str:
+        filters = parse_filters(match["filters"])
+        entries = select(table, filters)
+        if not entries:
+            raise ValueError(f"{where}: ledger block '{match['filters'].strip()}' matches no runs")
+        table_text = to_markdown(entries, show=filters.get("show", ()))
+        return f"{match.group(1)}{table_text}\n{match.group(4)}"
+
+    return BLOCK.sub(replace, text)
+
+
+def results_csv_text(table: list[dict]) -> str:
+    """docs/results.csv's text: one row per (method, dataset, variant)."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, RESULT_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows({c: csv_cell(e[c]) for c in RESULT_COLUMNS} for e in table)
+    return out.getvalue()
+
+
+def build(
+    ledger: str | Path = LEDGER,
+    results_csv: str | Path = RESULTS_CSV,
+    markdown: Iterable[str | Path] = (RESULTS_MD,),
+    paper: str | Path = PAPER_VALUES,
+    check: bool = False,
+) -> list[str]:
+    """Regenerate ``results_csv`` and the ledger blocks of ``markdown`` from the ledger.
+
+    With ``check`` nothing is written; returns the files that are stale (empty: up to date).
+    """
+    table = results_table(read_ledger(ledger), read_paper_values(paper))
+    outputs = {Path(results_csv): results_csv_text(table)}
+    for path in map(Path, markdown):
+        outputs[path] = render_blocks(path.read_text(), table, where=str(path))
+    stale = [str(p) for p, text in outputs.items() if not p.exists() or p.read_text() != text]
+    if not check:
+        for path in stale:
+            write_text(path, outputs[Path(path)])
+    return stale

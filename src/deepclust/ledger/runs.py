@@ -1,0 +1,214 @@
+"""Recording runs: one ledger row per clustering run, from the files the workflow left beside
+its metrics.json (training log, pretraining log and benchmark, features)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import date
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from deepclust.io import read_csv, write_csv
+from deepclust.tables import csv_cell
+
+LEDGER = Path("docs/runs.csv")
+
+#: what identifies a run: its files' path (the experiment name may change with the config)
+KEY = ("dataset", "extractor", "clusterer", "seed")
+RUN_COLUMNS = [
+    "dataset",
+    "experiment",
+    "extractor",
+    "clusterer",
+    "seed",
+    "method",  # the paper's name for the row (config `paper`, else the experiment)
+    "paper_dataset",  # the paper's name for the dataset (config `paper_name`, else its own)
+    "swept",
+    "acc",
+    "nmi",
+    "ari",
+    "purity",
+    "n_clusters_found",
+    "uses_labels",
+    "init_acc",  # a refining clusterer's K-means start
+    "best_epoch_acc",  # the best monitored epoch by ACC: USES LABELS, never the reported number
+    "kmeans_runs_acc",  # K-means' best of N by ACC: every run's ACC (space-separated)
+    "refine_iterations",
+    "epochs",
+    "train_final",  # the last training epoch's loss terms, "name=value" words
+    "dead_units",  # per feature layer, units constant over the samples ("F=13/50")
+    "pretrain_s",
+    "clustering_s",
+    "device",
+    "threads",
+    "source",  # what the images were (e.g. "USPS 9,298, shared usps.npz as own data")
+    "command",
+    "recorded",
+]
+NOT_LOSS_TERMS = {"epoch", "lr", "seconds", "img_per_s"}
+
+
+def _pretrain_environment(log_path: Path) -> dict:
+    """The ``environment: {...}`` line a pretraining job logs (device, threads), if any."""
+    if not log_path.exists():
+        return {}
+    for line in log_path.read_text().splitlines():
+        if "environment: " in line:
+            try:
+                return json.loads(line.split("environment: ", 1)[1])
+            except json.JSONDecodeError:
+                return {}
+    return {}
+
+
+def _benchmark_seconds(path: Path) -> float | None:
+    """Wall time ``s`` of a Snakemake benchmark file (the job's last attempt)."""
+    if not path.exists():
+        return None
+    rows = read_csv(path, delimiter="\t")
+    return float(rows[0]["s"]) if rows else None
+
+
+def dead_units(features_h5: Path) -> str | None:
+    """``layer=dead/width`` for every layer of a features.h5: units with the same value for every
+    sample, which carry nothing to clustering (a ReLU that never fires is 0 throughout; a linear
+    unit that is merely negative for every sample is not dead); ``None`` without the file."""
+    if not features_h5.exists():
+        return None
+    with h5py.File(features_h5, "r") as f:
+        default = f.attrs.get("default_layer", "z")
+        layers = {str(default): f["features"][()]}
+        if "layers" in f and isinstance(f["layers"], h5py.Group):
+            layers.update({name: f["layers"][name][()] for name in f["layers"]})
+    return " ".join(
+        f"{name}={_constant_units(values)}/{values.shape[1]}"
+        for name, values in sorted(layers.items())
+    )
+
+
+def _constant_units(values: np.ndarray) -> int:
+    """Units whose spread over the samples is float rounding (batches of different sizes can
+    differ in the last bits) relative to their size."""
+    values = values.astype(np.float64)
+    scale = np.maximum(1.0, np.abs(values).max(axis=0))
+    return int((np.ptp(values, axis=0) <= 1e-6 * scale).sum())
+
+
+def run_row(metrics_json: Path, config: dict | None, command: str, source: str) -> dict:
+    """One ledger row from a run's metrics.json and the files beside it.
+
+    ``metrics_json`` is ``{results}/{dataset}/{extractor}/seed{seed}/{clusterer}/metrics.json``;
+    the training log, the pretraining job's log and benchmark are found from there.
+    """
+    record = json.loads(metrics_json.read_text())
+    run_dir = metrics_json.parent.parent
+    results = run_dir.parent.parent.parent
+    dataset, extractor, seed = record["dataset"], record["extractor"], int(record["seed"])
+    config = config or {}
+    experiments = config.get("experiments", {})
+    # the config's names now for this (dataset, extractor, clusterer): a row renamed in the
+    # config (e.g. a reading promoted to the paper row) is recorded under its new name
+    current = sorted(
+        name
+        for name, e in experiments.items()
+        if e.get("extractor") == extractor
+        and e.get("clusterer") == record["clusterer"]
+        and dataset in (e.get("datasets") or config.get("datasets", {}))
+    )
+    experiment = "+".join(current) or record.get("experiment") or ""
+    names = experiment.split("+")
+    method = next(
+        (experiments[n]["paper"] for n in names if experiments.get(n, {}).get("paper")), names[0]
+    )
+    paper_dataset = config.get("datasets", {}).get(dataset, {}).get("paper_name") or dataset
+    metrics = record.get("metrics", {})
+    refinement = record.get("refinement") or {}
+
+    train_log = run_dir / "train_log.csv"
+    log_rows = read_csv(train_log) if train_log.exists() else []
+    epochs = len(log_rows) or None
+    final = log_rows[-1] if log_rows else {}
+    train_final = " ".join(
+        f"{k}={float(v):.4g}" for k, v in final.items() if k not in NOT_LOSS_TERMS and v != ""
+    )
+    job = f"{dataset}/{extractor}/seed{seed}"
+    environment = _pretrain_environment(results / "logs" / "pretrain" / f"{job}.log")
+    if not environment and refinement:
+        environment = record.get("environment", {})
+    runs = record.get("runs") or []
+    return {
+        "dataset": dataset,
+        "experiment": experiment,
+        "extractor": extractor,
+        "clusterer": record["clusterer"],
+        "seed": seed,
+        "method": method,
+        "paper_dataset": paper_dataset,
+        "swept": record.get("swept"),
+        **{m: metrics.get(m) for m in ("acc", "nmi", "ari", "purity", "n_clusters_found")},
+        "uses_labels": bool(record.get("uses_labels")),
+        "init_acc": (refinement.get("init_metrics") or {}).get("acc"),
+        "best_epoch_acc": refinement.get("best_monitored_acc_uses_labels"),
+        "kmeans_runs_acc": " ".join(f"{r['acc']:.4f}" for r in runs) or None,
+        "refine_iterations": refinement.get("iterations"),
+        "epochs": epochs,
+        "train_final": train_final or None,
+        "dead_units": dead_units(run_dir / "features.h5") if log_rows else None,
+        "pretrain_s": _benchmark_seconds(results / "benchmarks" / "pretrain" / f"{job}.tsv"),
+        "clustering_s": record.get("runtime_s"),
+        "device": environment.get("device_name") or environment.get("device"),
+        "threads": environment.get("torch_threads"),
+        "source": source,
+        "command": command,
+        "recorded": date.today().isoformat(),
+    }
+
+
+def _key(row: dict) -> tuple[str, ...]:
+    return tuple(str(row[k]) for k in KEY)
+
+
+def read_ledger(path: str | Path) -> list[dict]:
+    """The ledger's rows (strings, as CSV holds them); empty when the file does not exist."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    rows = read_csv(path)
+    if rows and set(RUN_COLUMNS) - set(rows[0]):
+        missing = ", ".join(sorted(set(RUN_COLUMNS) - set(rows[0])))
+        raise ValueError(f"{path}: missing column(s) {missing}; expected {', '.join(RUN_COLUMNS)}")
+    return rows
+
+
+def record_runs(
+    paths: Iterable[str | Path],
+    ledger: str | Path = LEDGER,
+    *,
+    config: dict | None = None,
+    command: str,
+    source: str,
+) -> list[dict]:
+    """Add every metrics.json under ``paths`` to the ledger, replacing rows with the same key."""
+    files = []
+    for path in map(Path, paths):
+        files += sorted(path.rglob("metrics.json")) if path.is_dir() else [path]
+    if not files:
+        raise ValueError(f"no metrics.json under {', '.join(map(str, paths))}")
+    new = [run_row(f, config, command, source) for f in files]
+    rows = {_key(r): r for r in read_ledger(ledger)}
+    rows.update({_key(r): {k: csv_cell(v) for k, v in r.items()} for r in new})
+    ordered = sorted(
+        rows.values(),
+        key=lambda r: (
+            r["dataset"],
+            r["experiment"],
+            r["extractor"],
+            r["clusterer"],
+            int(r["seed"]),
+        ),
+    )
+    write_csv(ledger, ordered, RUN_COLUMNS)
+    return new
