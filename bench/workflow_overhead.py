@@ -7,7 +7,9 @@ seeds x (pixels + a dense AE trained 2 epochs) x four K-means clusterers, plus t
 and the report. Times, on that tree:
 
 1. the full run from nothing (the denominator);
-2. ``snakemake -n`` when everything is done (planning only);
+2. ``snakemake -n`` when everything is done (planning only): the first one after the config
+   was written, which checks it (importing torch and scikit-learn's registries), and the
+   median of three more, which take the check from its cache (deepclust.plan);
 3. ``snakemake`` when everything is done (planning + checking every output, running nothing);
 4. the run after one clusterer's parameter changes: which jobs rerun and how long it takes, as a
    fraction of the full run.
@@ -20,6 +22,8 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -110,7 +114,9 @@ def main() -> None:
         full, out = snakemake(workdir, cfg, args.cores)
         jobs = job_counts(out)
         n_jobs = sum(jobs.values())
-        dry, _ = snakemake(workdir, cfg, args.cores, "-n")
+        shutil.rmtree(workdir / ".snakemake" / "deepclust", ignore_errors=True)
+        dry_checked, _ = snakemake(workdir, cfg, args.cores, "-n")
+        dry = statistics.median(snakemake(workdir, cfg, args.cores, "-n")[0] for _ in range(3))
         cached, out = snakemake(workdir, cfg, args.cores)
         assert "Nothing to be done" in out, out
         changed, out = snakemake(workdir, config(args.seeds, n_init=6), args.cores)
@@ -119,7 +125,10 @@ def main() -> None:
     reran = ", ".join(f"{rule} {count}" for rule, count in sorted(rerun.items()))
     rows = [
         ["full run from nothing", n_jobs, f"{full:.1f}", "1.00"],
-        ["`snakemake -n`, all done", 0, f"{dry:.1f}", f"{dry / full:.3f}"],
+        ["`snakemake -n`, all done, config checked", 0, f"{dry_checked:.1f}",
+         f"{dry_checked / full:.3f}"],
+        ["`snakemake -n`, all done, check cached (median of 3)", 0, f"{dry:.2f}",
+         f"{dry / full:.3f}"],
         ["`snakemake`, all done", 0, f"{cached:.1f}", f"{cached / full:.3f}"],
         [f"one clusterer's `n_init` changed ({reran})", sum(rerun.values()), f"{changed:.1f}",
          f"{changed / full:.3f}"],

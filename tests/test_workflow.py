@@ -380,6 +380,23 @@ def test_mfvc_experiments_end_to_end_and_manifold_caching(tmp_path, blobs_images
     assert set(jobs) <= DOWNSTREAM | {"plot_training"}, jobs
 
 
+def test_parsing_a_checked_workflow_imports_neither_torch_nor_scikit_learn(tmp_path):
+    """The config check needs the registries (torch, scikit-learn); its result is cached
+    (deepclust.plan), so a dry run, and on a cluster every job's parse, skips both imports."""
+    config = tiny_config(tmp_path)
+    config["clusterers"]["dec"] = {"method": "idec", "params": {"gamma": 0.0}}
+    config["experiments"]["dec"] = {"extractor": "dense_ae", "clusterer": "dec"}
+    first = planned_jobs(snakemake(tmp_path, config, "-n"))
+    cmd = snakemake_command(tmp_path, config, "-n")
+    again = subprocess.run(
+        [cmd[0], "-X", "importtime", *cmd[1:]], capture_output=True, text=True, timeout=600
+    )
+    assert planned_jobs(again) == first and first["refine"] == 2
+    imported = set(re.findall(r"^import time:.*\|\s*([\w.]+)$", again.stderr, re.M))
+    assert "snakemake" in imported
+    assert not {m for m in imported if m.split(".")[0] in ("torch", "sklearn")}
+
+
 def test_configfile_replaces_the_default_instead_of_merging(tmp_path):
     (tmp_path / "config.yaml").write_text(
         (REPO / "config.yaml").read_text()

@@ -12,12 +12,10 @@ if _SRC not in sys.path:
     sys.path.insert(0, _SRC)
 os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_SRC, os.environ.get("PYTHONPATH")) if p)
 
-from deepclust.clustering import graph_spec, is_refiner
 from deepclust.config import (
     GRAPH_METRICS,
     PIXELS,
     ConfigError,
-    check_config,
     expand_sweeps,
     experiment_runs,
     resolve_extends,
@@ -26,6 +24,7 @@ from deepclust.config import (
     sweep_groups,
 )
 from deepclust.data.registry import BUILTIN_DATASETS
+from deepclust.plan import cached_plan
 from deepclust.rerun import canonical, rerun_free_keys, result_params
 from deepclust.stages import report as stages_report
 from deepclust.tables import paper_names
@@ -42,7 +41,7 @@ try:
     SWEEPS = sweep_groups(config)  # {experiment: {expanded experiment: {key: value}}}
     config.update(expand_sweeps(config))
     validate(config, "../schemas/config.schema.yaml")
-    check_config(config)
+    PLAN = cached_plan(config)  # refiners and GCN graphs; checks names (cached: no torch here)
 except ConfigError as err:
     raise WorkflowError(f"invalid config: {err}") from None
 except WorkflowError as err:
@@ -59,7 +58,7 @@ def _alternatives(names):
 
 
 TRAINED_EXTRACTORS = [n for n, e in config["extractors"].items() if e["model"] != PIXELS]
-REFINING_CLUSTERERS = [n for n, c in config["clusterers"].items() if is_refiner(c["method"])]
+REFINING_CLUSTERERS = PLAN["refiners"]
 FEATURE_CLUSTERERS = [n for n in config["clusterers"] if n not in REFINING_CLUSTERERS]
 DOWNLOADED_SOURCES = [n for n, d in BUILTIN_DATASETS.items() if d.files]
 
@@ -123,8 +122,7 @@ def refine_inputs(wildcards):
         "data": f"data/processed/{wildcards.dataset}.h5",
         "model": f"{RUN_DIR}/model.pt".format(**wildcards),
     }
-    clusterer = config["clusterers"][wildcards.clusterer]
-    graph = graph_spec(clusterer["method"], clusterer.get("params", {}))
+    graph = PLAN["graphs"].get(wildcards.clusterer)
     if graph is not None:
         inputs["graph"] = "results/{dataset}/graphs/knn{k}_{metric}.h5".format(
             dataset=wildcards.dataset, **graph
