@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import gzip
+import re
 import struct
+import subprocess
 import sys
 from pathlib import Path
 
@@ -11,10 +13,16 @@ import numpy as np
 import pytest
 import yaml
 
+from deepclust.config import resolve_extends
+
 REPO = Path(__file__).resolve().parents[1]
 #: the real Snakefile, run by the end-to-end tests in a subprocess
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile")]
 SHARED_DATASETS = REPO.parent / "shared" / "datasets"
+#: jobs that follow every clustering change: the tables, the run's figures and the report
+DOWNSTREAM = {"aggregate", "all", "plot_run", "plot_refinement", "report"}
+#: the target of end-to-end tests that check numbers, not figures
+TABLES = ("results/table.md",)
 
 
 def snakemake_command(workdir: Path, config: dict, *args: str, **yaml_style) -> list[str]:
@@ -31,6 +39,54 @@ def snakemake_command(workdir: Path, config: dict, *args: str, **yaml_style) -> 
         "2",
         *args,
     ]
+
+
+def snakemake(workdir: Path, config: dict, *args: str, **yaml_style) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        snakemake_command(workdir, config, *args, **yaml_style),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+
+def planned_jobs(result: subprocess.CompletedProcess) -> dict[str, int]:
+    """The 'Job stats' table of a dry run, as {rule: count}."""
+    assert result.returncode == 0, result.stderr + result.stdout
+    text = result.stdout + result.stderr
+    if "Nothing to be done" in text:
+        return {}
+    table = text.split("Job stats:")[1].split("\n\n")[0]
+    return {
+        m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M) if m[1] != "total"
+    }
+
+
+
+def method_config(tmp_path: Path, blobs_images, name: str, **dataset) -> dict:
+    """workflow/configs/{name}.yaml run on the blobs fixture only, seed 0, on the CPU."""
+    images, labels = blobs_images
+    np.savez(tmp_path / "blobs.npz", images=images[:, 0], labels=labels)
+    # resolved here: the tests change entries by keys (method, params) that an entry which
+    # `extends` another does not repeat
+    bundled = yaml.safe_load((REPO / "workflow" / "configs" / f"{name}.yaml").read_text())
+    config = resolve_extends(bundled)
+    config["datasets"] = {
+        "blobs": {"source": "npz", "path": str(tmp_path / "blobs.npz"), **dataset}
+    }
+    config["seeds"] = [0]
+    config["device"] = "cpu"
+    return config
+
+
+
+def every_dataset(config: dict) -> dict:
+    """The config with each experiment's own `datasets` list dropped: every row on the fixture."""
+    for experiment in config["experiments"].values():
+        experiment.pop("datasets", None)
+    return config
+
 
 
 def small_dense_ae(epochs: int, **options) -> dict:

@@ -7,13 +7,22 @@ import torch
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from conftest import TINY_REFINERS
-from deepclust.clustering import REFINERS, build_clusterer
-from deepclust.clustering.kmeans import KMeans
-from deepclust.clustering.manifold import DBSCAN, GMM
+from deepclust.clustering import CLUSTERERS, REFINERS, build_clusterer
 from deepclust.models import build_model
 
+#: parameters that keep a plain clusterer's checks fast (defaults for the others)
+FAST = {"kmeans": {"n_init": 2}}
+#: every registered clusterer of fixed features: a new one is checked without editing this file
+PLAIN = sorted(set(CLUSTERERS) - set(REFINERS))
 
-@parametrize_with_checks([KMeans(n_clusters=3, n_init=2), GMM(n_clusters=3), DBSCAN()])
+
+def test_the_plain_clusterers_are_the_registered_ones():
+    assert {"kmeans", "gmm", "dbscan"} <= set(PLAIN)
+
+
+@parametrize_with_checks(
+    [build_clusterer(name, n_clusters=3, random_state=0, **FAST.get(name, {})) for name in PLAIN]
+)
 def test_plain_clusterers_follow_scikit_learns_estimator_contract(estimator, check):
     check(estimator)
 

@@ -19,6 +19,7 @@ import yaml
 from conftest import REPO, SNAKEMAKE
 from slurm_cluster import LocalSlurm, unavailable_reason
 
+# one local SLURM per machine: the tests share it (a module fixture; xdist --dist loadfile)
 pytestmark = pytest.mark.slow
 
 #: how this test's site is polled: no accounting database, so squeue (MinJobAge is an hour)
@@ -47,11 +48,11 @@ def slurm(tmp_path_factory):
         yield cluster
 
 
-def three_seeds_two_clusterers() -> dict:
-    """3 seeds x (pixels with 2 clusterers + a trained AE with 1) on scikit-learn's digits."""
+def two_seeds_two_clusterers() -> dict:
+    """2 seeds x (pixels with 2 clusterers + a trained AE with 1) on scikit-learn's digits."""
     return {
         "device": "cpu",
-        "seeds": [0, 1, 2],
+        "seeds": [0, 1],
         "datasets": {"digits": {"source": "digits"}},
         "extractors": {
             "pixels": {"model": "pixels"},
@@ -89,7 +90,7 @@ def metrics(workdir: Path) -> dict:
 
 
 def test_workflow_through_slurm_matches_local_run_with_grouped_clustering(slurm, tmp_path):
-    config = three_seeds_two_clusterers()
+    config = two_seeds_two_clusterers()
     target = "results/summary.csv"
     local = run_snakemake(tmp_path / "local", config, "--cores", "2", target)
     assert local.returncode == 0, local.stderr[-3000:]
@@ -112,14 +113,14 @@ def test_workflow_through_slurm_matches_local_run_with_grouped_clustering(slurm,
     assert set(re.findall(r"^localrule (\w+):", log, re.M)) <= LOCALRULES
     assert all(j["state"] == "COMPLETED" for j in jobs), jobs
     kinds = sorted(re.sub(r"_wildcards_.*", "", j["comment"]) for j in jobs)
-    # 1 preprocess, 3 pretrainings, 6 feature extractions; the 9 K-means runs (3 seeds x
-    # (2 pixel clusterers + 1 on the AE)) are 9 components of group "clustering", and the
+    # 1 preprocess, 2 pretrainings, 4 feature extractions; the 6 K-means runs (2 seeds x
+    # (2 pixel clusterers + 1 on the AE)) are 6 components of group "clustering", and the
     # profile allows 20 per job: one SLURM job for all of them (the plugin names a group job
-    # by its group and rules), instead of nine.
+    # by its group and rules), instead of six.
     assert kinds == sorted(
         ["rule_preprocess"]
-        + ["rule_pretrain"] * 3
-        + ["rule_features"] * 6
+        + ["rule_pretrain"] * 2
+        + ["rule_features"] * 4
         + ["rule_clustering_cluster"]
     ), kinds
     # GPU rules asked for a GPU on the gpu partition, the rest for none on the cpu partition.
@@ -129,11 +130,11 @@ def test_workflow_through_slurm_matches_local_run_with_grouped_clustering(slurm,
 
     # Same numbers as on one machine: the cluster changes where jobs run, not what they compute.
     assert metrics(tmp_path / "slurm") == metrics(tmp_path / "local")
-    assert len(metrics(tmp_path / "local")) == 9
+    assert len(metrics(tmp_path / "local")) == 6
 
 
 def test_requeued_pretraining_resumes_from_its_checkpoint(slurm, tmp_path):
-    config = three_seeds_two_clusterers()
+    config = two_seeds_two_clusterers()
     config["seeds"] = [0]
     config["extractors"]["dense_ae"].update({"epochs": 60, "checkpoint_every": 1, "batch_size": 64})
     run_dir = tmp_path / "results" / "digits" / "dense_ae" / "seed0"
@@ -159,7 +160,14 @@ def test_requeued_pretraining_resumes_from_its_checkpoint(slurm, tmp_path):
             time.sleep(0.5)
         assert (run_dir / "checkpoint.pt").exists()
         (job,) = [j for j in slurm.jobs() if j["id"] not in before and "pretrain" in j["comment"]]
-        slurm.run("scontrol", "requeue", job["id"])  # SLURM holds it ~2 min before it restarts
+        slurm.run("scontrol", "requeue", job["id"])
+        # SLURM holds a requeued job back ~2 minutes (Reason=BeginTime); as an admin may, let
+        # it start at once: the test is about what the job does when it runs again
+        deadline = time.monotonic() + 60
+        while _state(slurm, job["id"]) != "PENDING":
+            assert time.monotonic() < deadline, _state(slurm, job["id"])
+            time.sleep(0.2)
+        slurm.run("scontrol", "update", f"jobid={job['id']}", "StartTime=now")
         out, _ = proc.communicate(timeout=900)
     finally:
         if proc.poll() is None:
@@ -174,6 +182,10 @@ def test_requeued_pretraining_resumes_from_its_checkpoint(slurm, tmp_path):
     assert resumed and int(resumed[1]) >= 3, pretrain_log.read_text()[-2000:]
     assert _epochs(run_dir) == 60 and (run_dir / "model.pt").exists()
     assert not (run_dir / "checkpoint.pt").exists()  # deleted once the model is written
+
+
+def _state(slurm, job_id: str) -> str:
+    return next(j["state"] for j in slurm.jobs() if j["id"] == job_id)
 
 
 def _epochs(run_dir: Path) -> int:

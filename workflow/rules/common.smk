@@ -39,8 +39,10 @@ try:
     validate(config, "../schemas/config.schema.yaml")
     config.update(select_experiments(config))
     SWEEPS = sweep_groups(config)  # {experiment: {expanded experiment: {key: value}}}
-    config.update(expand_sweeps(config))
-    validate(config, "../schemas/config.schema.yaml")
+    expanded = expand_sweeps(config)
+    if expanded != config:  # validated again only when sweeps made new entries (a dry run's 0.1 s)
+        config.update(expanded)
+        validate(config, "../schemas/config.schema.yaml")
     PLAN = cached_plan(config)  # refiners and GCN graphs; checks names (cached: no torch here)
 except ConfigError as err:
     raise WorkflowError(f"invalid config: {err}") from None
