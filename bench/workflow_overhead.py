@@ -12,7 +12,8 @@ and the report. Times, on that tree:
    median of three more, which take the check from its cache (deepclust.plan);
 3. ``snakemake`` when everything is done (planning + checking every output, running nothing);
 4. the run after one clusterer's parameter changes: which jobs rerun and how long it takes, as a
-   fraction of the full run.
+   fraction of the full run;
+5. Snakemake's own floor: ``snakemake -n`` of a one-rule Snakefile (imports and plugins).
 
 Appends one Markdown table to bench/RESULTS.md.
 """
@@ -88,6 +89,18 @@ def snakemake(workdir: Path, cfg: dict, cores: int, *args: str) -> tuple[float, 
     return seconds, done.stdout + done.stderr
 
 
+def snakemake_floor(workdir: Path) -> float:
+    """Seconds of ``snakemake -n`` on a one-rule Snakefile whose output exists: what any
+    workflow pays before its own parsing (imports, plugins, the DAG of one job)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "Snakefile").write_text('rule a:\n    output: "a.txt"\n    shell: "touch {output}"\n')
+    (workdir / "a.txt").touch()
+    cmd = [sys.executable, "-m", "snakemake", "--directory", str(workdir), "--cores", "1", "-n"]
+    tic = time.perf_counter()
+    subprocess.run(cmd, cwd=workdir, capture_output=True, check=True)
+    return time.perf_counter() - tic
+
+
 def job_counts(output: str) -> dict[str, int]:
     """The 'Job stats' table of a run's output, as {rule: count} (empty when nothing ran)."""
     if "Job stats:" not in output:
@@ -121,6 +134,7 @@ def main() -> None:
         assert "Nothing to be done" in out, out
         changed, out = snakemake(workdir, config(args.seeds, n_init=6), args.cores)
         rerun = job_counts(out)
+        floor = statistics.median(snakemake_floor(Path(tmp) / "floor") for _ in range(3))
 
     reran = ", ".join(f"{rule} {count}" for rule, count in sorted(rerun.items()))
     rows = [
@@ -132,6 +146,8 @@ def main() -> None:
         ["`snakemake`, all done", 0, f"{cached:.1f}", f"{cached / full:.3f}"],
         [f"one clusterer's `n_init` changed ({reran})", sum(rerun.values()), f"{changed:.1f}",
          f"{changed / full:.3f}"],
+        ["Snakemake's own start-up: `snakemake -n` of a one-rule Snakefile, done (median of 3)",
+         0, f"{floor:.2f}", f"{floor / full:.3f}"],
     ]  # fmt: skip
     notes = (
         f"the real Snakefile on the bundled digits, {args.seeds} seeds x 2 extractors x 4 "

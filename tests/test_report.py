@@ -179,3 +179,28 @@ def test_sweep_figure_from_the_results_table(tmp_path):
     assert out.read_bytes()[:8] == PNG
     with pytest.raises(ValueError, match="no rows for the swept"):
         run_plot_sweep(str(tmp_path / "table.csv"), {"absent-x1": {"x": 1}}, str(out))
+
+
+def test_report_runs_show_each_experiments_lowest_seed_and_each_network_once():
+    from deepclust.stages import report_runs
+
+    runs = [
+        {"dataset": "d", "experiment": e, "extractor": x, "clusterer": c, "seed": s}
+        for e, x, c in (("ae_km", "ae", "km"), ("ae_dekm", "ae", "dekm"), ("px_km", "px", "km"))
+        for s in (2, 1)
+    ]
+    sections = report_runs(
+        runs,
+        run_dir="results/{dataset}/{extractor}/seed{seed}",
+        sweeps={"sw"},
+        refining={"dekm"},
+        trained={"ae"},
+    )
+    assert [s["name"] for s in sections] == ["Sweeps", "ae_dekm on d", "ae_km on d", "px_km on d"]
+    assert sections[0]["figures"] == [["results/plots/sweep_sw.png", "sweep of sw"]]
+    figures = {s["name"]: [png for png, _ in s["figures"]] for s in sections[1:]}
+    assert all("seed1" in png for pngs in figures.values() for png in pngs)  # the lowest seed
+    assert "results/d/ae/seed1/dekm/plots/refinement.png" in figures["ae_dekm on d"]
+    training = [png for pngs in figures.values() for png in pngs if png.endswith("training.png")]
+    assert training == ["results/d/ae/seed1/plots/training.png"]  # once per network, not per row
+    assert "of 2 seeds" in sections[1]["note"]

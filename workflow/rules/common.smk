@@ -165,17 +165,15 @@ def all_metrics():
 
 
 def report_runs():
-    return result_params(
-        {
-            "runs": stages_report.report_runs(
-                RUNS,
-                run_dir=RUN_DIR,
-                sweeps=SWEEPS,
-                refining=REFINING_CLUSTERERS,
-                trained=TRAINED_EXTRACTORS,
-            )
-        }
-    )["runs"]
+    return canonical(
+        stages_report.report_runs(
+            RUNS,
+            run_dir=RUN_DIR,
+            sweeps=SWEEPS,
+            refining=REFINING_CLUSTERERS,
+            trained=TRAINED_EXTRACTORS,
+        )
+    )
 
 
 def report_figures():
