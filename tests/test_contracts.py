@@ -55,6 +55,8 @@ def test_every_refiner_leaves_the_same_fitted_attributes(method, blobs_images):
     assert fitted.n_iter_ >= 1 and fitted.converged_ in (None, True, False)
     assert fitted.seconds_per_iter_ > 0
     assert fitted.cluster_centers_.shape[0] == 3 and np.isfinite(fitted.cluster_centers_).all()
+    # the space the labels partition (for the label-free scores): the refined encoder's output
+    assert fitted.embedding_.shape[0] == n and np.isfinite(fitted.embedding_).all()
     rows = fitted.history_
     assert [row["iteration"] for row in rows] == sorted(row["iteration"] for row in rows)
     assert all("acc" in row and "elapsed_s" in row for row in rows)  # labels were given

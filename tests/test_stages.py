@@ -160,3 +160,35 @@ def test_dekm_refines_an_ascae_checkpoint_at_its_input_scale(trained_ascae):
     assert [int(r["iteration"]) for r in rows] == list(
         range(record["refinement"]["iterations"] + 1)
     )
+
+
+def test_runs_carry_label_free_scores_and_the_table_their_seed_stability(tmp_path):
+    """Each run scores its own partition without labels; the table adds, per experiment, how
+    alike its seeds' partitions are: 1 for blobs any seed finds, and on unlabelled data too."""
+    from deepclust.io import write_h5
+
+    rng = np.random.default_rng(0)
+    truth = np.repeat(np.arange(3), 40)
+    features = np.array([[0, 0], [8, 0], [0, 8]])[truth] + rng.normal(size=(120, 2))
+    write_h5(tmp_path / "f.h5", {"features": features, "labels": None}, {"n_clusters": 3})
+    metrics = []
+    for seed in (0, 1):
+        out = tmp_path / f"seed{seed}"
+        run = {"experiment": "px_km", "dataset": "d", "extractor": "px", "clusterer": "km"}
+        record = run_cluster(
+            str(tmp_path / "f.h5"),
+            {"method": "kmeans", "params": {"n_init": 2}},
+            seed=seed,
+            labels_out=str(out / "labels.h5"),
+            metrics_out=str(out / "metrics.json"),
+            run={**run, "swept": ""},
+        )
+        assert record["metrics"]["acc"] is None  # no labels
+        assert record["label_free"]["silhouette"] > 0.6
+        metrics.append(str(out / "metrics.json"))
+    run_aggregate(metrics, str(tmp_path / "summary.csv"), table_csv=str(tmp_path / "table.csv"))
+    (row,) = csv.DictReader(open(tmp_path / "table.csv"))
+    assert float(row["seed_stability"]) == pytest.approx(1.0)
+    assert float(row["silhouette_mean"]) > 0.6 and row["acc_mean"] == ""
+    summary = list(csv.DictReader(open(tmp_path / "summary.csv")))
+    assert all(float(r["davies_bouldin"]) < 1.0 for r in summary)

@@ -46,7 +46,7 @@ def canonical(value: Any) -> Any:
     """``value`` with mapping keys sorted at every level and tuples as lists: one ``repr`` per
     value, whatever order or YAML style it was written in."""
     if isinstance(value, Mapping):
-        return {str(k): canonical(value[k]) for k in sorted(value, key=str)}
+        return {k: canonical(value[k]) for k in sorted(value, key=str)}
     if isinstance(value, (list, tuple)):
         return [canonical(v) for v in value]
     return value

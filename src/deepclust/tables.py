@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from deepclust.io import read_csv, write_csv
+from deepclust.label_free import SCORES
 
 METRICS = ("acc", "nmi", "ari", "purity")
 #: also averaged when present: the ACC of the K-means a refining clusterer started from, its best
@@ -48,6 +49,8 @@ SUMMARY_COLUMNS = [
     "noise_fraction",
     "n_clusters",
     "n_clusters_found",
+    # label-free, on the space the clusterer partitioned (deepclust.label_free)
+    *SCORES,
     "uses_labels",
     "runtime_s",
     # refining clusterers only: the K-means they started from, and how long they ran
@@ -72,6 +75,7 @@ def summary_rows(metrics_files: Iterable[str | Path]) -> list[dict]:
                 for k in ("acc", "nmi", "ari", "purity", "noise_fraction", "n_clusters_found")
             }
         )
+        row.update({k: (record.get("label_free") or {}).get(k) for k in SCORES})
         if "refinement" in record:
             refinement = record["refinement"]
             row["init_acc"] = refinement["init_metrics"].get("acc")
@@ -104,7 +108,7 @@ def aggregate(rows: Iterable[dict]) -> list[dict]:
             "n_seeds": len(runs),
             "seeds": sorted(int(r["seed"]) for r in runs),
         }
-        for metric in (*METRICS, *OPTIONAL):
+        for metric in (*METRICS, *SCORES, *OPTIONAL):
             values = np.asarray([float(r[metric]) for r in runs if r.get(metric) not in (None, "")])
             entry[f"{metric}_mean"], entry[f"{metric}_std"] = mean_std(values)
         entry["uses_labels"] = any(str(r.get("uses_labels")) == "True" for r in runs)
@@ -204,11 +208,11 @@ def csv_cell(value):
 def write_table_csv(path: str | Path, table: list[dict]) -> None:
     """The aggregated table as CSV (numbers to 6 decimals, empty where there is none)."""
     columns = ["dataset", "experiment", "n_seeds", "seeds", "uses_labels"]
-    for metric in (*METRICS, *OPTIONAL):
+    for metric in (*METRICS, *SCORES, *OPTIONAL):
         columns += [f"{metric}_mean", f"{metric}_std"]
         if metric in METRICS:
             columns += [f"{metric}_paper", f"{metric}_diff"]
-    columns.append("paper_source")
+    columns += ["seed_stability", "paper_source"]
     write_csv(path, [{c: csv_cell(e.get(c)) for c in columns} for e in table], columns)
 
 

@@ -152,6 +152,8 @@ class ModelRefiner(ClusterMixin, BaseEstimator, metaclass=abc.ABCMeta):
         self.converged_ = None if converged is None else bool(converged)
         elapsed = time.perf_counter() - self._tic
         self.seconds_per_iter_ = elapsed / max(n_iter, 1)
+        # the space the labels partition, for the label-free scores (deepclust.label_free)
+        self.embedding_ = self._embed().cpu().numpy()
         self.model_.eval()
 
 

@@ -14,6 +14,7 @@ import numpy as np
 from deepclust.clustering import build_clusterer
 from deepclust.data.dataset import load_processed
 from deepclust.io import read_features, read_graph, write_csv, write_h5, write_json
+from deepclust.label_free import internal_scores
 from deepclust.metrics import evaluate
 from deepclust.runtime import environment_info, seed_everything
 
@@ -130,6 +131,8 @@ def run_cluster(
             # a label-using selection's candidates (K-means' best of N by ACC): each run's
             # seed, inertia and ACC, so the distribution is reported, not only its maximum
             **({"runs": clusterer.runs_} if getattr(clusterer, "runs_", None) else {}),
+            # on the space it partitioned: the feature layer or the manifold embedding
+            "label_free": internal_scores(features, predicted, seed=seed),
             "pretraining": attrs.get("pretraining"),
             "environment": environment_info(),
         },
@@ -261,6 +264,8 @@ def run_refine(
                     (row["acc"] for row in refiner.history_ if "acc" in row), default=None
                 ),
             },
+            # on the space it partitioned: the refined encoder's output
+            "label_free": internal_scores(refiner.embedding_, refiner.labels_, seed=seed),
             # where and in what precision the network was pretrained (older models: unknown)
             "pretraining": hparams.get("trained_on"),
             "environment": environment_info(torch_device),

@@ -4,10 +4,13 @@ over seeds, each run's figures, a sweep's figure, and which runs the report show
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Iterable, Sequence
+from pathlib import Path
 
 from deepclust.data.dataset import load_processed
 from deepclust.io import read_csv, read_features, read_h5, write_csv, write_text
+from deepclust.label_free import seed_stability
 from deepclust.tables import (
     SUMMARY_COLUMNS,
     add_paper_values,
@@ -80,6 +83,20 @@ def report_runs(
     return sections
 
 
+def seed_stabilities(metrics_files: Iterable[str]) -> dict[tuple[str, str], float | None]:
+    """Per (dataset, experiment), the mean ARI between its seeds' partitions (labels.h5 beside
+    each metrics.json; deepclust.label_free.seed_stability)."""
+    partitions: dict[tuple[str, str], list] = {}
+    for path in map(Path, metrics_files):
+        record = json.loads(path.read_text())
+        arrays, _ = read_h5(path.parent / "labels.h5", ("labels",))
+        if arrays["labels"] is None:
+            raise ValueError(f"{path.parent / 'labels.h5'}: no labels beside {path.name}")
+        key = (record.get("dataset"), record.get("experiment"))
+        partitions.setdefault(key, []).append(arrays["labels"])
+    return {key: seed_stability(labels) for key, labels in partitions.items()}
+
+
 def run_aggregate(
     metrics_files: Sequence[str],
     output_csv: str,
@@ -96,6 +113,9 @@ def run_aggregate(
     write_csv(output_csv, formatted, SUMMARY_COLUMNS)
     if table_csv or table_md:
         table = aggregate(rows)
+        stability = seed_stabilities(metrics_files)
+        for entry in table:
+            entry["seed_stability"] = stability.get((entry["dataset"], entry["experiment"]))
         if paper_values:
             names = paper_names or {}
             add_paper_values(
