@@ -56,3 +56,46 @@ def test_seed_stability_is_the_mean_pairwise_ari(blobs):
     assert seed_stability([truth]) is None
     with pytest.raises(ValueError, match="different sample counts"):
         seed_stability([truth, truth[:10]])
+
+
+def test_the_label_free_pick_and_its_distance_from_the_best_by_acc():
+    from deepclust.label_free import pick_without_labels
+    from deepclust.tables import picks_markdown
+
+    def entry(dataset, name, stability, silhouette, acc, uses_labels=False):
+        return {
+            "dataset": dataset,
+            "experiment": name,
+            "seed_stability": stability,
+            "silhouette_mean": silhouette,
+            "acc_mean": acc,
+            "uses_labels": uses_labels,
+        }
+
+    table = [
+        entry("usps", "a", 0.950, 0.3, 0.80),
+        entry("usps", "b", 0.945, 0.5, 0.85),  # tied with a on stability: the silhouette decides
+        entry("usps", "c", 0.700, 0.9, 0.95),  # best by ACC, but its seeds disagree
+        entry("usps", "best_of_n", 1.0, 0.9, 0.99, uses_labels=True),  # chose with labels
+        entry("coil", "x", 0.9, 0.1, 0.6),
+        entry("coil", "y", 0.5, 0.8, 0.7),
+        entry("mine", "p", None, 0.2, None),  # one seed, no labels: the silhouette alone
+        entry("mine", "q", None, 0.4, None),
+    ]
+    picks = {p["dataset"]: p for p in pick_without_labels(table)}
+    assert picks["usps"]["picked"] == "b"
+    assert picks["usps"]["decided_by"] == "seed stability, then silhouette"
+    assert picks["usps"]["best"] == "c" and picks["usps"]["gap"] == pytest.approx(0.10)
+    assert (picks["coil"]["picked"], picks["coil"]["decided_by"]) == ("x", "seed stability")
+    assert picks["mine"] == {
+        "dataset": "mine",
+        "picked": "q",
+        "decided_by": "silhouette",
+        "picked_acc": None,
+        "best": None,
+        "best_acc": None,
+        "gap": None,
+    }
+    text = picks_markdown(list(picks.values()))
+    assert "| usps | b | seed stability, then silhouette | 0.850 | c | 0.950 | 0.100 |" in text
+    assert "| mine | q | silhouette | — | — | — | — |" in text

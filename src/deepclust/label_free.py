@@ -68,3 +68,56 @@ def seed_stability(partitions: Sequence[np.ndarray]) -> float | None:
         raise ValueError(f"partitions of different sample counts: {sorted(sizes)}")
     pairs = itertools.combinations(partitions, 2)
     return float(np.mean([adjusted_rand_score(a, b) for a, b in pairs]))
+
+
+#: seed stabilities closer than this are a tie, which the mean silhouette breaks
+STABILITY_TIE = 0.01
+
+
+def pick_without_labels(table: list[dict], tie: float = STABILITY_TIE) -> list[dict]:
+    """Per dataset, the experiment a user without labels would choose from the aggregated
+    ``table`` (``deepclust.tables.aggregate`` rows with ``seed_stability``), and how far it is
+    from the best by ACC where there are labels to tell.
+
+    The rule: the highest seed stability (the experiment whose seeds agree most); experiments
+    within ``tie`` of it are tied and the highest mean silhouette among them wins. Experiments
+    that choose with labels (a best of N by ACC) are never candidates; without a stability (one
+    seed) the silhouette alone decides. Returns per dataset: ``dataset, picked, decided_by,
+    picked_acc, best, best_acc, gap`` (best minus picked ACC; None without labels).
+    """
+
+    def value(entry, key):
+        v = entry.get(key)
+        return -np.inf if v is None else float(v)
+
+    picks = []
+    for dataset in sorted({e["dataset"] for e in table}):
+        entries = [e for e in table if e["dataset"] == dataset and not e.get("uses_labels")]
+        if not entries:
+            continue
+        stable = [e for e in entries if e.get("seed_stability") is not None]
+        if stable:
+            top = max(value(e, "seed_stability") for e in stable)
+            tied = [e for e in stable if value(e, "seed_stability") >= top - tie]
+            decided_by = "seed stability" if len(tied) == 1 else "seed stability, then silhouette"
+        else:
+            tied, decided_by = entries, "silhouette"
+        picked = max(tied, key=lambda e: value(e, "silhouette_mean"))
+        scored = [e for e in entries if e.get("acc_mean") is not None]
+        best = max(scored, key=lambda e: e["acc_mean"]) if scored else None
+        picks.append(
+            {
+                "dataset": dataset,
+                "picked": picked["experiment"],
+                "decided_by": decided_by,
+                "picked_acc": picked.get("acc_mean"),
+                "best": best["experiment"] if best else None,
+                "best_acc": best["acc_mean"] if best else None,
+                "gap": (
+                    best["acc_mean"] - picked["acc_mean"]
+                    if best and picked.get("acc_mean") is not None
+                    else None
+                ),
+            }
+        )
+    return picks

@@ -267,6 +267,25 @@ def to_markdown(table: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def picks_markdown(picks: list[dict]) -> str:
+    """The label-free pick per dataset (``deepclust.label_free.pick_without_labels``) beside the
+    best experiment by ACC."""
+
+    def acc(value):
+        return "—" if value is None else f"{value:.3f}"
+
+    lines = [
+        "| dataset | picked without labels | decided by | its ACC | best by ACC | best ACC | gap |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for p in picks:
+        lines.append(
+            f"| {p['dataset']} | {p['picked']} | {p['decided_by']} | {acc(p['picked_acc'])} | "
+            f"{p['best'] or '—'} | {acc(p['best_acc'])} | {acc(p['gap'])} |"
+        )
+    return "\n".join(lines)
+
+
 def load_rows(paths: Iterable[str | Path]) -> list[dict]:
     """Rows from summary.csv files, or from every metrics.json under the given folders."""
     rows: list[dict] = []

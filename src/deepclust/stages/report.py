@@ -10,12 +10,13 @@ from pathlib import Path
 
 from deepclust.data.dataset import load_processed
 from deepclust.io import read_csv, read_features, read_h5, write_csv, write_text
-from deepclust.label_free import seed_stability
+from deepclust.label_free import STABILITY_TIE, pick_without_labels, seed_stability
 from deepclust.tables import (
     SUMMARY_COLUMNS,
     add_paper_values,
     aggregate,
     csv_cell,
+    picks_markdown,
     read_paper_values,
     summary_rows,
     to_markdown,
@@ -127,7 +128,12 @@ def run_aggregate(
         if table_csv:
             write_table_csv(table_csv, table)
         if table_md:
-            write_text(table_md, to_markdown(table) + "\n")
+            picks = picks_markdown(pick_without_labels(table))
+            write_text(
+                table_md,
+                f"{to_markdown(table)}\n\nLabel-free pick per dataset (highest seed stability, "
+                f"ties within {STABILITY_TIE} by silhouette; deepclust.label_free):\n\n{picks}\n",
+            )
     return rows
 
 
