@@ -88,7 +88,12 @@ def test_tiny_config_end_to_end_and_caching(tmp_path):
     assert float(pixels["acc_paper"]) == 0.5 and pixels["paper_source"] == "Made-up table 9"
     assert float(pixels["acc_diff"]) == pytest.approx(float(pixels["acc_mean"]) - 0.5, abs=1e-5)
     assert table["digits", "ae_kmeans"]["acc_paper"] == ""  # no published number: none shown
-    assert "| digits | pixels_kmeans | 1 |" in (tmp_path / "results" / "table.md").read_text()
+    table_md = (tmp_path / "results" / "table.md").read_text()
+    assert "| digits | pixels_kmeans | 1 |" in table_md
+    # the label-free pick: one per dataset, the unlabelled one too (one seed: by silhouette)
+    picks = table_md.split("Label-free pick per dataset")[1]
+    assert re.search(r"^\| digits \| \S+ \| silhouette \| 0\.\d+ \|", picks, re.M), picks
+    assert re.search(r"^\| mine \| \S+ \| silhouette \| — \|", picks, re.M), picks
     # the report: per (dataset, experiment) embedding, confusion and samples, per trained
     # extractor its training curve, all inlined; the unlabelled dataset still gets its figures
     report = (tmp_path / "results" / "report.html").read_text()
