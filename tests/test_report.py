@@ -105,6 +105,7 @@ def test_report_is_self_contained_and_shows_missing_metrics_as_dashes(tmp_path):
             "purity": 0.8,
             "uses_labels": False,
             "runtime_s": 10.0,
+            "silhouette": 0.4,
         }
         for s, a in ((0, 0.79), (1, 0.80))
     ]
@@ -126,6 +127,7 @@ def test_report_is_self_contained_and_shows_missing_metrics_as_dashes(tmp_path):
         {("sdekc", "usps", "acc"): {"value": 0.8035, "paper": "SDEKC", "table": "table 3"}},
         {"sdekc_swapped": "sdekc"},
     )
+    table[1]["seed_stability"] = 0.9  # usps (the table is sorted by dataset)
     write_table_csv(tmp_path / "table.csv", table)
     png = tmp_path / "fig.png"
     plots.message_figure("a figure", png)
@@ -150,6 +152,14 @@ def test_report_is_self_contained_and_shows_missing_metrics_as_dashes(tmp_path):
     assert mine_row.count("<td>—</td>") >= 4  # metrics skipped, not faked
     assert "pretrain/usps" in text and "12.5" in text and "torch" in text
     assert "source: npz" in text
+    # choosing without labels: the scores, the stability and the pick per dataset, even
+    # where there are no labels (its ACC and the best by ACC then dashes)
+    choosing = text.split("<h2>Choosing without labels</h2>")[1].split("<h2>")[0]
+    assert "0.400 ± 0.000" in choosing and "<td>0.900</td>" in choosing
+    pick = choosing[choosing.index("picked without labels") :]
+    assert '<td class="text">sdekc_swapped</td><td class="text">seed stability</td>' in pick
+    mine_pick = pick[pick.index('<td class="text">mine</td>') :].split("</tr>")[0]
+    assert '<td class="text">silhouette</td><td>—</td><td>—</td>' in mine_pick
     with open(tmp_path / "table.csv") as f:
         assert len(list(csv.DictReader(f))) == 2
 
