@@ -26,6 +26,7 @@ localrules:
     download,
     aggregate,
     plot_sweep,
+    plot_crossover,
     report,
 
 

@@ -206,11 +206,52 @@ def test_report_runs_show_each_experiments_lowest_seed_and_each_network_once():
         refining={"dekm"},
         trained={"ae"},
     )
-    assert [s["name"] for s in sections] == ["Sweeps", "ae_dekm on d", "ae_km on d", "px_km on d"]
+    assert [s["name"] for s in sections] == [
+        "Sweeps",
+        "Networks x clustering stages",
+        "ae_dekm on d",
+        "ae_km on d",
+        "px_km on d",
+    ]
     assert sections[0]["figures"] == [["results/plots/sweep_sw.png", "sweep of sw"]]
-    figures = {s["name"]: [png for png, _ in s["figures"]] for s in sections[1:]}
+    assert [png for png, _ in sections[1]["figures"]] == ["results/plots/crossover_d.png"]
+    figures = {s["name"]: [png for png, _ in s["figures"]] for s in sections[2:]}
     assert all("seed1" in png for pngs in figures.values() for png in pngs)  # the lowest seed
     assert "results/d/ae/seed1/dekm/plots/refinement.png" in figures["ae_dekm on d"]
     training = [png for pngs in figures.values() for png in pngs if png.endswith("training.png")]
     assert training == ["results/d/ae/seed1/plots/training.png"]  # once per network, not per row
-    assert "of 2 seeds" in sections[1]["note"]
+    assert "of 2 seeds" in sections[2]["note"]
+
+
+def test_crossover_heatmap_cells_and_the_published_pairing(tmp_path):
+    from deepclust.io import write_csv
+    from deepclust.stages import run_plot_crossover
+    from deepclust.stages.report import crossover_cells
+
+    runs = [
+        ("usps", "dekm", "cae", "dekm", 0, 0.80),
+        ("usps", "dekm", "cae", "dekm", 1, 0.82),
+        ("usps", "cae_kmeans", "cae", "kmeans", 0, 0.70),
+        ("usps", "cae_kmeans", "cae", "kmeans", 1, 0.72),
+        ("usps", "ae_kmeans+n2d", "ae", "kmeans", 0, 0.75),  # one run, two experiments
+        ("mine", "ae_kmeans", "ae", "kmeans", 0, ""),  # no labels
+    ]
+    keys = ("dataset", "experiment", "extractor", "clusterer", "seed", "acc")
+    write_csv(tmp_path / "summary.csv", [dict(zip(keys, r, strict=True)) for r in runs], keys)
+    table = [
+        {"dataset": "usps", "experiment": "dekm", "acc_paper": "0.79"},
+        {"dataset": "usps", "experiment": "cae_kmeans", "acc_paper": ""},
+        {"dataset": "usps", "experiment": "ae_kmeans+n2d", "acc_paper": "0.9"},
+    ]
+    write_csv(tmp_path / "table.csv", table, ["dataset", "experiment", "acc_paper"])
+    cells, extractors, clusterers = crossover_cells(
+        tmp_path / "summary.csv", tmp_path / "table.csv", "usps"
+    )
+    assert (extractors, clusterers) == (["ae", "cae"], ["dekm", "kmeans"])
+    assert cells["cae", "dekm"]["mean"] == pytest.approx(0.81) and cells["cae", "dekm"]["n"] == 2
+    assert cells["cae", "dekm"]["paper"] and cells["ae", "kmeans"]["paper"]
+    assert not cells["cae", "kmeans"]["paper"] and ("ae", "dekm") not in cells  # not run
+    for dataset in ("usps", "mine"):  # the unlabelled one says why it has no heatmap
+        out = tmp_path / f"crossover_{dataset}.png"
+        run_plot_crossover(tmp_path / "summary.csv", tmp_path / "table.csv", dataset, out)
+        assert out.read_bytes().startswith(PNG)

@@ -34,7 +34,7 @@ SITE = [
     "--seconds-between-status-checks",
     "2",
 ]
-LOCALRULES = {"all", "download", "aggregate", "plot_sweep", "report"}
+LOCALRULES = {"all", "download", "aggregate", "plot_sweep", "plot_crossover", "report"}
 
 
 @pytest.fixture(scope="module")

@@ -97,7 +97,8 @@ def test_tiny_config_end_to_end_and_caching(tmp_path):
     # the report: per (dataset, experiment) embedding, confusion and samples, per trained
     # extractor its training curve, all inlined; the unlabelled dataset still gets its figures
     report = (tmp_path / "results" / "report.html").read_text()
-    assert report.count('src="data:image/png;base64,') == (4 + 2) * 3 + 2 + 1
+    # (+ one networks x clustering stages heatmap per dataset)
+    assert report.count('src="data:image/png;base64,') == (4 + 2) * 3 + 2 + 1 + 2
     assert (tmp_path / "results" / "plots" / "sweep_iterations.png").exists()
     assert "ae_kmeans on mine" in report and "pixels_kmeans on digits" in report
     plots = tmp_path / "results" / "mine" / "pixels" / "seed0" / "kmeans" / "plots"

@@ -268,6 +268,44 @@ def sweep_figure(
     _save(fig, path)
 
 
+def crossover_figure(
+    cells: dict[tuple[str, str], dict],
+    rows: Sequence[str],
+    columns: Sequence[str],
+    path: str | Path,
+    title: str = "",
+) -> None:
+    """Networks (``rows``) x clustering stages (``columns``): each cell's mean ACC over seeds,
+    with ± std and the number of seeds written in it; a cell whose ``paper`` is true (a
+    published pairing) is outlined; an empty cell is a pairing that was not run."""
+    means = np.full((len(rows), len(columns)), np.nan)
+    for (row, column), cell in cells.items():
+        means[rows.index(row), columns.index(column)] = cell["mean"]
+    fig, ax = plt.subplots(figsize=(1.3 * len(columns) + 2.5, 0.6 * len(rows) + 1.8))
+    image = ax.imshow(np.ma.masked_invalid(means), cmap="viridis", vmin=0, vmax=1, aspect="auto")
+    for (row, column), cell in cells.items():
+        i, j = rows.index(row), columns.index(column)
+        text = f"{cell['mean']:.3f}\n±{cell['std']:.3f} ({cell['n']})"
+        ax.text(
+            j,
+            i,
+            text,
+            ha="center",
+            va="center",
+            fontsize=7,
+            color="w" if cell["mean"] < 0.6 else "k",
+        )
+        if cell.get("paper"):
+            ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, ec="red", lw=2.5))
+    ax.set_xticks(range(len(columns)), columns, rotation=30, ha="right")
+    ax.set_yticks(range(len(rows)), rows)
+    ax.set_xlabel("clustering stage")
+    ax.set_ylabel("network")
+    ax.set_title(title or "mean ACC over seeds (red: a paper's own pairing)", fontsize=9)
+    fig.colorbar(image, ax=ax, label="ACC")
+    _save(fig, path)
+
+
 def _number(value) -> float:
     return np.nan if value in (None, "") else float(value)
 

@@ -92,6 +92,22 @@ rule plot_sweep:
         "../scripts/plot_sweep.py"
 
 
+rule plot_crossover:
+    input:
+        summary="results/summary.csv",
+        table="results/table.csv",
+    output:
+        report("results/plots/crossover_{dataset}.png", category="Networks x clustering stages"),
+    log:
+        "results/logs/plot/crossover_{dataset}.log",
+    benchmark:
+        "results/benchmarks/plot/crossover_{dataset}.tsv"
+    conda:
+        "../../envs/deepclust.yaml"
+    script:
+        "../scripts/plot_crossover.py"
+
+
 rule report:
     input:
         table="results/table.csv",

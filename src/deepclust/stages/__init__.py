@@ -26,6 +26,7 @@ _EXPORTS = {
     "run_aggregate": "deepclust.stages.report",
     "run_plot_run": "deepclust.stages.report",
     "run_plot_sweep": "deepclust.stages.report",
+    "run_plot_crossover": "deepclust.stages.report",
     "report_runs": "deepclust.stages.report",
 }
 __all__ = sorted(_EXPORTS)

@@ -8,6 +8,8 @@ import json
 from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 
+import numpy as np
+
 from deepclust.data.dataset import load_processed
 from deepclust.io import read_csv, read_features, read_h5, write_csv, write_text
 from deepclust.label_free import STABILITY_TIE, pick_without_labels, seed_stability
@@ -33,7 +35,8 @@ def report_runs(
     trained: Collection[str] = (),
 ) -> list[dict]:
     """What the report shows, in order: a section of sweep figures (``sweeps``: the swept
-    experiments), then per (dataset, experiment) the figures of its lowest seed, with the
+    experiments), one of networks x clustering stages heatmaps (per dataset with more than one
+    pairing), then per (dataset, experiment) the figures of its lowest seed, with the
     refinement curve for a ``refining`` clusterer and, once per (dataset, extractor, seed), the
     pretraining curve of a ``trained`` extractor. Each section: name, note, figures as
     [png, caption] (``run_dir``: the run folder pattern, e.g. results/{dataset}/{extractor}/seed{seed})."""
@@ -53,6 +56,22 @@ def report_runs(
                 "figures": [
                     [f"results/plots/sweep_{name}.png", f"sweep of {name}"]
                     for name in sorted(sweeps)
+                ],
+            }
+        )
+    pairs: dict[str, set] = {}
+    for r in runs:
+        pairs.setdefault(r["dataset"], set()).add((r["extractor"], r["clusterer"]))
+    crossed = sorted(d for d, p in pairs.items() if len(p) > 1)
+    if crossed:
+        sections.append(
+            {
+                "name": "Networks x clustering stages",
+                "note": "mean ACC over seeds of every network with every clustering stage run on "
+                "the dataset; outlined in red, a paper's own pairing; blank, a pairing not run",
+                "figures": [
+                    [f"results/plots/crossover_{d}.png", f"{d}: networks x clustering stages"]
+                    for d in crossed
                 ],
             }
         )
@@ -200,3 +219,52 @@ def run_plot_sweep(table_csv: str, group: dict[str, dict], output: str) -> None:
     if not points:
         raise ValueError(f"{table_csv}: no rows for the swept experiments {sorted(group)}")
     plots.sweep_figure(points, x_key, output)
+
+
+def crossover_cells(
+    summary_csv: str, table_csv: str, dataset: str
+) -> tuple[dict[tuple[str, str], dict], list[str], list[str]]:
+    """Per (extractor, clusterer) run on ``dataset``: mean, std and count of ACC over seeds, and
+    whether it is a published pairing (an experiment of that pair with a paper value in
+    table.csv). Returns (cells, extractors, clusterers); runs without labels make no cell."""
+    from deepclust.tables import mean_std
+
+    runs = [r for r in read_csv(summary_csv) if r["dataset"] == dataset]
+    published = {
+        part
+        for r in read_csv(table_csv)
+        if r["dataset"] == dataset and r.get("acc_paper") not in (None, "")
+        for part in r["experiment"].split("+")
+    }
+    accs: dict[tuple[str, str], list[float]] = {}
+    paper: set[tuple[str, str]] = set()
+    for r in runs:
+        key = (r["extractor"], r["clusterer"])
+        if r.get("acc") not in (None, ""):
+            accs.setdefault(key, []).append(float(r["acc"]))
+        if set((r.get("experiment") or "").split("+")) & published:
+            paper.add(key)
+    cells = {}
+    for key, values in accs.items():
+        mean, std = mean_std(np.asarray(values))
+        cells[key] = {"mean": mean, "std": std, "n": len(values), "paper": key in paper}
+    extractors = sorted({k[0] for k in cells})
+    clusterers = sorted({k[1] for k in cells})
+    return cells, extractors, clusterers
+
+
+def run_plot_crossover(summary_csv: str, table_csv: str, dataset: str, output: str) -> None:
+    """The networks x clustering stages heatmap of one dataset (``plots.crossover_figure``)."""
+    from deepclust import plots
+
+    cells, extractors, clusterers = crossover_cells(summary_csv, table_csv, dataset)
+    if not cells:
+        plots.message_figure(f"{dataset}: no labels, so no ACC per network and stage.", output)
+        return
+    plots.crossover_figure(
+        cells,
+        extractors,
+        clusterers,
+        output,
+        title=f"{dataset}: mean ACC over seeds (red: published pairing)",
+    )

@@ -1,0 +1,11 @@
+"""Snakemake script: networks x clustering stages, mean ACC, for one dataset (see deepclust.stages.report)."""
+
+from deepclust.stages import logged, run_plot_crossover
+
+with logged(snakemake.log[0]):
+    run_plot_crossover(
+        snakemake.input.summary,
+        snakemake.input.table,
+        snakemake.wildcards.dataset,
+        snakemake.output[0],
+    )
