@@ -50,7 +50,6 @@ def snakemake(workdir: Path, config: dict, *args: str, **yaml_style) -> subproce
     )
 
 
-
 def planned_jobs(result: subprocess.CompletedProcess) -> dict[str, int]:
     """The 'Job stats' table of a dry run, as {rule: count}."""
     assert result.returncode == 0, result.stderr + result.stdout
@@ -61,7 +60,6 @@ def planned_jobs(result: subprocess.CompletedProcess) -> dict[str, int]:
     return {
         m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M) if m[1] != "total"
     }
-
 
 
 def method_config(tmp_path: Path, blobs_images, name: str, **dataset) -> dict:
@@ -80,13 +78,11 @@ def method_config(tmp_path: Path, blobs_images, name: str, **dataset) -> dict:
     return config
 
 
-
 def every_dataset(config: dict) -> dict:
     """The config with each experiment's own `datasets` list dropped: every row on the fixture."""
     for experiment in config["experiments"].values():
         experiment.pop("datasets", None)
     return config
-
 
 
 def small_dense_ae(epochs: int, **options) -> dict:

@@ -32,7 +32,9 @@ def import_graph() -> dict[str, set[str]]:
             elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
                 # `from pkg import sub` imports the submodule when there is one
                 targets = [
-                    f"{node.module}.{a.name}" if f"{node.module}.{a.name}" in modules else node.module
+                    f"{node.module}.{a.name}"
+                    if f"{node.module}.{a.name}" in modules
+                    else node.module
                     for a in node.names
                 ]
             else:

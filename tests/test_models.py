@@ -56,13 +56,44 @@ def test_features_and_loss_are_the_two_calls_in_one(name, monkeypatch):
         assert calls == [1]
 
 
-def test_the_models_a_gcn_can_fuse_are_those_that_expose_their_encoder_layers():
-    """One source: the class. The config check and the model's own error both read it."""
-    from deepclust.models import gcn_models
+def test_every_bundled_model_exposes_its_encoder_layers_ending_with_its_clustering_feature():
+    """Every network can be fused with a GCN (issue 22's every network x every stage): the last
+    layer is what clustering sees by default, the space the GCN's K-means start is taken in."""
+    from deepclust.models import MODELS, gcn_models
 
-    assert gcn_models() == ["conv_ae", "ddecn", "dense_ae", "skip_cae"]
+    assert gcn_models() == sorted(MODELS)
     x = torch.rand(3, 1, 16, 16)
     for name in gcn_models():
-        assert build_model(name, (1, 16, 16), 4).encoder_layers(x)[-1].shape[0] == 3
-    with pytest.raises(NotImplementedError, match="use conv_ae, ddecn, dense_ae, skip_cae"):
-        build_model("ascae", (1, 16, 16), 4).encoder_layers(x)
+        model = build_model(name, (1, 16, 16), 4).eval()
+        layers = model.encoder_layers(x)
+        assert all(t.shape[0] == 3 and t.dim() == 2 for t in layers), name
+        torch.testing.assert_close(layers[-1], model.features(x).flatten(1))
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "widths"),
+    [
+        ("ascae", {}, [25 * 6 * 6, 50 * 3 * 3, 50 * 3 * 3, 50]),  # C1-C3 maps, F last
+        ("ascae", {"feature_layer": "D2"}, [900, 450, 450, 50, 50, 4]),  # then D1, D2
+        ("scae", {"feature_layer": "D2"}, [900, 450, 450, 50, 4]),  # no D1
+        ("res_vae", {}, [16, 32, 64, 128, 256, 10]),  # each block's pool, then the latent mean
+    ],
+)
+def test_encoder_layers_of_ascae_and_res_vae(name, args, widths):
+    model = build_model(name, (1, 16, 16), 4, **args).eval()
+    assert [t.shape[1] for t in model.encoder_layers(torch.rand(2, 1, 16, 16))] == widths
+
+
+def test_joint_pass_trains_on_the_models_own_objective():
+    """A plain AE adds the code's reconstruction (one pass); a model with its own objective adds
+    that objective, so a GCN stage fine-tunes it on what it was pretrained with."""
+    torch.manual_seed(0)
+    x = torch.rand(4, 1, 16, 16)
+    plain = build_model("conv_ae", (1, 16, 16), 4)
+    assert set(plain.joint_pass(x).losses) == {"mse"}
+    for name in ("ascae", "res_vae", "skip_cae"):
+        model = build_model(name, (1, 16, 16), 4).eval()  # eval: no sampling, same value twice
+        torch.manual_seed(1)
+        own = model.joint_pass(x).losses["own"]
+        torch.manual_seed(1)
+        assert own.item() == pytest.approx(model.loss(x)[0].item(), rel=1e-5), name

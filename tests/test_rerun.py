@@ -29,11 +29,16 @@ EXTRACTOR = {  # as the schema leaves it, in the order a user wrote it
 
 def test_canonical_spelling_ignores_key_order_and_yaml_style():
     reordered = yaml.safe_load(
-        yaml.safe_dump(dict(reversed(list(EXTRACTOR.items()))), sort_keys=False, default_flow_style=True)
+        yaml.safe_dump(
+            dict(reversed(list(EXTRACTOR.items()))), sort_keys=False, default_flow_style=True
+        )
     )
     assert list(reordered) != list(EXTRACTOR)
     assert repr(canonical(reordered)) == repr(canonical(EXTRACTOR))
-    assert canonical({"b": (1, {"d": 1, "c": 2}), "a": None}) == {"a": None, "b": [1, {"c": 2, "d": 1}]}
+    assert canonical({"b": (1, {"d": 1, "c": 2}), "a": None}) == {
+        "a": None,
+        "b": [1, {"c": 2, "d": 1}],
+    }
     assert list(canonical({"b": 1, "a": 2})) == ["a", "b"]
     # a different value is still a different param
     assert repr(canonical({**EXTRACTOR, "lr": 0.01})) != repr(canonical(EXTRACTOR))
@@ -86,7 +91,9 @@ def test_upgrade_metadata_rewrites_records_in_place_and_refuses_a_locked_directo
     assert upgrade_metadata(tmp_path, SCHEMA) == (2, 3)
     record = json.loads(short.read_text())
     assert record["record_format_version"] == 6
-    assert record["params"] == [repr(result_params(EXTRACTOR, rerun_free_keys(SCHEMA)["extractor"]))]
+    assert record["params"] == [
+        repr(result_params(EXTRACTOR, rerun_free_keys(SCHEMA)["extractor"]))
+    ]
     assert json.loads(long.read_text())["params"] == []
     assert json.loads(current.read_text())["params"] == [repr({"a": 1})]
     assert upgrade_metadata(tmp_path, SCHEMA) == (0, 3)

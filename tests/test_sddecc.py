@@ -336,6 +336,22 @@ def test_gcn_clustering_trains_jointly_and_logs_every_epoch(pretrained_on_blobs,
     assert any(changed)  # the encoder is trained jointly, not frozen
 
 
+@pytest.mark.parametrize("name", ["ascae", "res_vae"])
+def test_sdcn_stage_fine_tunes_networks_with_their_own_objective(blobs_images, name):
+    """Issue 22: the GCN stage on every network; ASCAE and the Res-VAE bring their own loss."""
+    images, labels = blobs_images
+    torch.manual_seed(0)
+    model = build_model(name, images.shape[1:], 3)
+    before = copy.deepcopy(model.state_dict())
+    clusterer = build_clusterer("sdcn", n_clusters=3, random_state=0, epochs=3, lr=1e-3)
+    clusterer.fit(images, labels, model=model)
+    assert [row["iteration"] for row in clusterer.history_] == [1, 2, 3]
+    assert all(np.isfinite(row["own"]) for row in clusterer.history_)
+    assert len(clusterer.labels_) == len(images)
+    changed = [not torch.equal(before[k], v) for k, v in clusterer.model_.state_dict().items()]
+    assert any(changed)
+
+
 def test_detach_feeds_the_gcn_constants_and_keeps_eq18s_value(pretrained_on_blobs, monkeypatch):
     """``detach``: the GCN reads the encoder's layers as constants, so eq. 18 moves the encoder
     only through its fit term with Y fixed; the first epoch's loss is the same value."""
@@ -460,7 +476,25 @@ def _config(model, params=None):
 
 def test_config_rejects_a_gcn_on_a_model_without_encoder_layers_and_a_bad_graph():
     check_config(_config("conv_ae"))
-    with pytest.raises(ConfigError, match="experiments.x: .*'ascae' does not expose"):
-        check_config(_config("ascae"))
+    check_config(_config("ascae"))
+    from deepclust.models import MODELS
+    from deepclust.models.base import AutoEncoder
+
+    class Opaque(AutoEncoder):  # a user's model that does not expose its layers
+        def __init__(self, input_shape, n_clusters):
+            super().__init__()
+
+        def encode(self, x):
+            return x.flatten(1)
+
+        def decode(self, z):
+            return z
+
+    MODELS["opaque"] = Opaque
+    try:
+        with pytest.raises(ConfigError, match="experiments.x: .*'opaque' does not expose"):
+            check_config(_config("opaque"))
+    finally:
+        del MODELS["opaque"]
     with pytest.raises(ConfigError, match="clusterers.c.params: the kNN graph"):
         check_config(_config("ddecn", {"metric": "manhattan"}))

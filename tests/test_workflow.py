@@ -58,13 +58,11 @@ def tiny_config(tmp_path: Path) -> dict:
     }
 
 
-
 def reversed_keys(value):
     """``value`` with every mapping's keys in reverse order."""
     if isinstance(value, dict):
         return {k: reversed_keys(value[k]) for k in reversed(list(value))}
     return [reversed_keys(v) for v in value] if isinstance(value, list) else value
-
 
 
 @pytest.mark.slow

@@ -189,6 +189,20 @@ class ASCAE(AutoEncoder):
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         return self.encode_all(x)["D2"]
 
+    def encoder_layers(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """C1-C4 (after ReLU) flattened: the last is F, the layer clustering sees by default, so
+        a GCN's code is the feature its K-means start was computed on. With ``feature_layer:
+        D2``, D1 (ASCAE) and D2 follow."""
+        maps = []
+        for conv in self.convs:
+            x = F.relu(conv(x))
+            maps.append(x.flatten(1))
+        if self.feature_layer == "D2":
+            if self.d1 is not None:
+                maps.append(F.relu(self.d1(maps[-1])))
+            maps.append(F.relu(self.d2(maps[-1])))
+        return maps
+
     def feature_layers(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         return self.encode_all(x)
 

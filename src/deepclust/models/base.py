@@ -109,9 +109,14 @@ class AutoEncoder(nn.Module, metaclass=abc.ABCMeta):
         )
 
     def joint_pass(self, x: torch.Tensor) -> JointPass:
-        """Encoder layers plus the model's own loss (mean squared reconstruction error)."""
+        """Encoder layers plus the model's own loss: the mean squared reconstruction of the code
+        for a plain autoencoder (one encoder pass), else the objective it was pretrained with
+        (:meth:`loss`: skips, consistency or KL terms included; a second pass)."""
         layers = self.encoder_layers(x)
-        return JointPass(layers, losses={"mse": F.mse_loss(self.decode(layers[-1]), x)})
+        own = type(self)
+        if own.loss is AutoEncoder.loss and own.forward is AutoEncoder.forward:
+            return JointPass(layers, losses={"mse": F.mse_loss(self.decode(layers[-1]), x)})
+        return JointPass(layers, losses={"own": self.loss(x)[0]})
 
 
 def gcn_models() -> list[str]:

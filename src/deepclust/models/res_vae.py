@@ -95,6 +95,7 @@ class ResVAE(AutoEncoder):
         self.input_shape = tuple(input_shape)
         c = self.input_shape[0]
         self.beta = float(beta)
+        self.channels = tuple(channels)
         widths = [c, *channels]
         self.blocks = nn.ModuleList(
             ResVAEBlock(a, b, simam) for a, b in zip(widths[:-1], widths[1:], strict=True)
@@ -131,6 +132,13 @@ class ResVAE(AutoEncoder):
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """The latent mean: MFVC's clustering feature."""
         return self._posterior(x)[0]
+
+    def encoder_layers(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Each block's global average pool (what the fusion passes on), then the latent mean:
+        a GCN fused layer by layer sees 16, 32, 64, 128, 256 and ``latent_dim`` wide inputs."""
+        pooled = self.fused_features(x)
+        h = self.fusion(pooled)
+        return [*torch.split(pooled, self.channels, dim=1), self.fc_mu(h)]
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         x = F.leaky_relu(self.unembed(z), 0.2).view(-1, *self.bottleneck_shape)
