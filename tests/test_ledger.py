@@ -225,3 +225,99 @@ def test_the_committed_results_are_generated_from_the_committed_ledger(tmp_path,
         ]
     )
     assert code == 0, capsys.readouterr().out
+
+
+def _labels(metrics_json: Path, labels) -> None:
+    write_h5(metrics_json.parent / "labels.h5", {"labels": np.asarray(labels)})
+
+
+def test_record_keeps_label_free_scores_and_the_seed_stability_of_the_cell(tmp_path):
+    results, ledger = tmp_path / "results", tmp_path / "runs.csv"
+    scores = {"silhouette": 0.4, "calinski_harabasz": 120.0, "davies_bouldin": 0.9}
+    for seed, labels in enumerate([[0, 0, 1, 1], [1, 1, 0, 0], [0, 1, 0, 1]]):
+        _labels(_run(results, "ae", "km", seed, 0.8, label_free=scores), labels)
+    record_runs([results / "usps"], ledger, command="c", source="s")
+    rows = read_csv(ledger)
+    assert float(rows[0]["silhouette"]) == 0.4 and float(rows[0]["davies_bouldin"]) == 0.9
+    # seeds 0 and 1 agree up to renaming (ARI 1), seed 2 splits both: ARI -0.5 with each
+    expected = (1.0 - 0.5 - 0.5) / 3
+    assert {round(float(r["seed_stability"]), 6) for r in rows} == {round(expected, 6)}
+
+
+def test_record_new_only_leaves_a_run_recorded_under_another_name(tmp_path):
+    results, ledger = tmp_path / "results", tmp_path / "runs.csv"
+    first = _run(results, "ae", "km", 0, 0.8, experiment="")
+    record_runs(
+        [first],
+        ledger,
+        config={
+            "experiments": {"ae_km": {"extractor": "ae", "clusterer": "km"}},
+            "datasets": {"usps": {}},
+        },
+        command="method config",
+        source="s",
+    )
+    _run(results, "ae", "km", 1, 0.7, experiment="")
+    grid = {
+        "experiments": {"ae.km": {"extractor": "ae", "clusterer": "km"}},
+        "datasets": {"usps": {}},
+    }
+    new = record_runs(
+        [results / "usps"], ledger, config=grid, command="crossover", source="s", new_only=True
+    )
+    assert [r["seed"] for r in new] == [1]
+    rows = {r["seed"]: r for r in read_csv(ledger)}
+    assert (rows["0"]["experiment"], rows["0"]["command"]) == ("ae_km", "method config")
+    assert (rows["1"]["experiment"], rows["1"]["command"]) == ("ae.km", "crossover")
+
+
+def test_a_ledger_written_before_the_label_free_columns_still_reads(tmp_path):
+    from deepclust.ledger import read_ledger
+    from deepclust.ledger.runs import LABEL_FREE_COLUMNS
+
+    old = [c for c in RUN_COLUMNS if c not in LABEL_FREE_COLUMNS]
+    path = tmp_path / "runs.csv"
+    path.write_text(
+        ",".join(old) + "\n" + ",".join("1" if c == "seed" else "x" for c in old) + "\n"
+    )
+    (row,) = read_ledger(path)
+    assert row["silhouette"] == "" and row["seed_stability"] == "" and row["seed"] == "1"
+    path.write_text("dataset,seed\nusps,0\n")
+    with pytest.raises(ValueError, match="missing column"):
+        read_ledger(path)
+
+
+def test_grid_and_picks_views_read_cells_whatever_their_experiment_name(tmp_path):
+    """The networks x stages grid (best cell bold, a paper's pairing marked, a missing cell a
+    dash) and the label-free pick with its gap to the best cell."""
+    results, ledger = tmp_path / "results", tmp_path / "runs.csv"
+    stable = {"silhouette": 0.5}
+    for seed in (0, 1):
+        _labels(_run(results, "ae", "km", seed, 0.70 + seed / 100, label_free=stable), [0, 0, 1, 1])
+        _labels(
+            _run(results, "ae", "gcn", seed, 0.80, label_free={"silhouette": 0.2}), [0, 1, 0, seed]
+        )
+        _labels(
+            _run(results, "cae", "km", seed, 0.75, label_free={"silhouette": 0.9}), [seed, 1, 0, 0]
+        )
+    record_runs([results / "usps"], ledger, config=_config(), command="c", source="s")
+    doc = tmp_path / "results.md"
+    doc.write_text(
+        "<!-- ledger: view=grid dataset=usps extractor=ae,cae clusterer=km,gcn -->\nold\n<!-- /ledger -->\n"
+        "<!-- ledger: view=picks dataset=usps extractor=ae,cae clusterer=km,gcn -->\nold\n<!-- /ledger -->\n"
+    )
+    build(ledger, tmp_path / "results.csv", [doc], _paper(tmp_path))
+    text = doc.read_text()
+    assert "| network \\ stage | km | gcn |" in text
+    assert "| ae | 0.705 ± 0.007 (2) | **0.800 ± 0.000 (2)** † |" in text  # ae_gcn: sddecc's row
+    assert "| cae | 0.750 ± 0.000 (2) | — |" in text
+    assert "ae x gcn: sddecc 0.7986" in text
+    # ae.km's seeds agree (stability 1); the others do not: picked by stability, 0.095 short
+    assert "| usps | ae.km | seed stability | 0.705 | ae.gcn | 0.800 | 0.095 | no |" in text
+
+
+def test_cell_views_need_the_grid_named(tmp_path):
+    with pytest.raises(ValueError, match="view=grid needs dataset=, extractor= and clusterer="):
+        parse_filters("view=grid dataset=usps")
+    with pytest.raises(ValueError, match="view is one of"):
+        parse_filters("view=heatmap dataset=usps extractor=a clusterer=b")

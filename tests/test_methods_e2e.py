@@ -1,14 +1,26 @@
 """End to end: each bundled method config (ASCAE, SDEKC, SDDECC, MFVC) through the real Snakefile
-on a fixture, and what a change to one of its stages reruns."""
+on a fixture, and what a change to one of its stages reruns; a crossover config sharing a method
+config's runs."""
 
 import csv
 import json
+import re
 
 import h5py
+import numpy as np
 import pytest
 import yaml
 
-from conftest import DOWNSTREAM, REPO, TABLES, every_dataset, method_config, planned_jobs, snakemake
+from conftest import (
+    DOWNSTREAM,
+    REPO,
+    TABLES,
+    every_dataset,
+    method_config,
+    planned_jobs,
+    small_dense_ae,
+    snakemake,
+)
 
 
 @pytest.mark.slow
@@ -188,3 +200,47 @@ def test_mfvc_experiments_end_to_end_and_manifold_caching(tmp_path, blobs_images
     stages = {rule: jobs.pop(rule, 0) for rule in ("pretrain", "features", "manifold", "cluster")}
     assert stages == {"pretrain": 4, "features": 4, "manifold": 4, "cluster": 8}, stages
     assert set(jobs) <= DOWNSTREAM | {"plot_training"}, jobs
+
+
+@pytest.mark.slow
+def test_crossover_shares_a_method_configs_runs_and_picks_without_labels(tmp_path, blobs_images):
+    """A crossover config borrowing a method config's network and stages reruns none of that
+    config's runs (the experiment names differ: membership is the tables' business, not the
+    run's), adds its other cells, and the tables carry the heatmap cells and the pick."""
+    images, labels = blobs_images
+    np.savez(tmp_path / "blobs.npz", images=images[:, 0], labels=labels)
+    idec_params = {"max_iter": 8, "update_interval": 4, "batch_size": 16}
+    method = {
+        "device": "cpu",
+        "seeds": [0, 1],
+        "datasets": {"blobs": {"source": "npz", "path": str(tmp_path / "blobs.npz")}},
+        "extractors": {"ae": small_dense_ae(2)},
+        "clusterers": {
+            "kmeans": {"method": "kmeans", "params": {"n_init": 2}},
+            "idec": {"method": "idec", "params": idec_params},
+        },
+        "experiments": {"ae_kmeans": {"extractor": "ae", "clusterer": "kmeans"}},
+    }
+    run = snakemake(tmp_path, method, *TABLES)
+    assert run.returncode == 0, run.stderr[-3000:]
+    (tmp_path / "method.yaml").write_text(yaml.safe_dump(method))
+
+    crossover = {
+        "device": "cpu",
+        "seeds": [0, 1],
+        "blocks_from": ["method.yaml"],
+        "crossover": {"extractors": ["ae"], "clusterers": ["kmeans", "idec"]},
+    }
+    jobs = planned_jobs(snakemake(tmp_path, crossover, "-n", *TABLES))
+    assert jobs.pop("refine") == 2 and set(jobs) <= DOWNSTREAM, jobs  # ae.kmeans: cached
+    run = snakemake(tmp_path, crossover, *TABLES, "results/plots/crossover_blobs.png")
+    assert run.returncode == 0, run.stderr[-3000:]
+    rows = list(csv.DictReader(open(tmp_path / "results" / "summary.csv")))
+    assert sorted({r["experiment"] for r in rows}) == ["ae.idec", "ae.kmeans"]
+    assert all(r["silhouette"] for r in rows)
+    table = {r["experiment"]: r for r in csv.DictReader(open(tmp_path / "results" / "table.csv"))}
+    assert set(table) == {"ae.idec", "ae.kmeans"}
+    assert all(table[e]["seed_stability"] for e in table)
+    markdown = (tmp_path / "results" / "table.md").read_text()
+    assert re.search(r"\| blobs \| ae\.(kmeans|idec) \|", markdown)  # the label-free pick
+    assert (tmp_path / "results" / "plots" / "crossover_blobs.png").stat().st_size > 0

@@ -255,3 +255,27 @@ def test_crossover_heatmap_cells_and_the_published_pairing(tmp_path):
         out = tmp_path / f"crossover_{dataset}.png"
         run_plot_crossover(tmp_path / "summary.csv", tmp_path / "table.csv", dataset, out)
         assert out.read_bytes().startswith(PNG)
+
+
+def test_crossover_heatmap_follows_the_grids_order(tmp_path, monkeypatch):
+    """Rows and columns as the config's crossover lists them; pairs outside it follow, sorted."""
+    from deepclust import plots
+    from deepclust.io import write_csv
+    from deepclust.stages import run_plot_crossover
+
+    keys = ("dataset", "experiment", "extractor", "clusterer", "seed", "acc")
+    pairs = [("z_net", "kmeans"), ("a_net", "kmeans"), ("a_net", "dekm"), ("m_net", "idec")]
+    runs = [("d", f"{e}.{c}", e, c, 0, 0.5) for e, c in pairs]
+    write_csv(tmp_path / "summary.csv", [dict(zip(keys, r, strict=True)) for r in runs], keys)
+    write_csv(tmp_path / "table.csv", [], ["dataset", "experiment", "acc_paper"])
+    seen = {}
+    monkeypatch.setattr(
+        plots,
+        "crossover_figure",
+        lambda cells, rows, cols, out, **kw: seen.update(rows=rows, cols=cols),
+    )
+    order = {"extractors": ["z_net", "a_net"], "clusterers": ["kmeans", "dekm"]}
+    run_plot_crossover(
+        tmp_path / "summary.csv", tmp_path / "table.csv", "d", tmp_path / "x.png", order
+    )
+    assert seen == {"rows": ["z_net", "a_net", "m_net"], "cols": ["kmeans", "dekm", "idec"]}

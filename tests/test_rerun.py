@@ -66,8 +66,12 @@ def test_upgrade_gives_the_params_a_rule_computes_today():
     changed = [repr({**EXTRACTOR, "epochs": 100}), old[1]]
     assert upgrade_params("pretrain", changed, free) != today
     assert upgrade_params("download", ["'/mirror'", "3"], free) == []
-    run = {"experiment": "e", "dataset": "d", "swept": ""}
-    assert upgrade_params("cluster", [repr(run)], free) == [repr(canonical(run))]
+    # a clustering run's `run` param once named its experiments; they moved to the aggregate
+    # rule, so the record keeps only what the run is
+    run = {"experiment": "e", "dataset": "d", "extractor": "x", "clusterer": "c", "swept": ""}
+    what = {"dataset": "d", "extractor": "x", "clusterer": "c"}
+    assert upgrade_params("cluster", [repr(run)], free) == [repr(canonical(what))]
+    assert upgrade_params("refine", [repr(run)], free) == [repr(canonical(what))]
     assert upgrade_params("report", ["[('a.png', 'caption')]"], free) == ["[['a.png', 'caption']]"]
     assert upgrade_params("cluster", ["<not a literal>"], free) == ["<not a literal>"]
 

@@ -162,6 +162,28 @@ def test_coil20_config_plans_nine_methods_on_two_sizes_of_one_file(tmp_path):
     }, jobs
 
 
+def test_crossover_config_trains_each_network_once_for_every_stage(tmp_path, blobs_images):
+    """workflow/configs/crossover.yaml as bundled (its blocks_from found from another working
+    directory), on a fixture: 6 networks x 6 stages, one pretraining per network and seed."""
+    images, labels = blobs_images
+    np.savez(tmp_path / "blobs.npz", images=images[:, 0], labels=labels)
+    config = yaml.safe_load((REPO / "workflow" / "configs" / "crossover.yaml").read_text())
+    config["datasets"] = {"blobs": {"source": "npz", "path": str(tmp_path / "blobs.npz")}}
+    config["crossover"]["datasets"] = ["blobs"]
+    config["seeds"] = [0, 1]
+    jobs = planned_jobs(snakemake(tmp_path, config, "-n", "results/table.md"))
+    assert jobs == {
+        "preprocess": 1,
+        "pretrain": 12,  # 6 networks x 2 seeds
+        "features": 12,
+        "manifold": 24,  # MFVC's and N2D's UMAP of each network
+        "cluster": 36,  # K-means, UMAP + K-means, UMAP + GMM
+        "graph": 1,  # SDCN's kNN graph, shared by every network
+        "refine": 36,  # DEKM, IDEC, SDCN
+        "aggregate": 1,
+    }, jobs
+
+
 def test_parsing_a_checked_workflow_imports_neither_torch_nor_scikit_learn(tmp_path):
     """The config check needs the registries (torch, scikit-learn); its result is cached
     (deepclust.plan), so a dry run, and on a cluster every job's parse, skips both imports."""

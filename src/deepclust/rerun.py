@@ -40,6 +40,11 @@ RULE_SECTIONS = {
 }
 #: rules whose every param was a rerun-free setting before (download: data.mirror, data.retries)
 RULES_WITHOUT_PARAMS = frozenset({"download"})
+#: rules whose `run` param once named the experiments asking for the run and its swept values
+#: (MEMBERSHIP_KEYS); they moved to the aggregate rule, so a config that shares a run (another
+#: experiment name, a crossover grid) does not rerun it
+CLUSTERING_RULES = frozenset({"cluster", "refine"})
+MEMBERSHIP_KEYS = frozenset({"experiment", "swept"})
 
 
 def canonical(value: Any) -> Any:
@@ -90,6 +95,8 @@ def upgrade_params(rule: str, params: list[str], free: Mapping[str, frozenset[st
             continue
         if isinstance(value, Mapping):
             value = {k: v for k, v in value.items() if k not in drop}
+            if rule in CLUSTERING_RULES and "extractor" in value:  # the `run` param
+                value = {k: v for k, v in value.items() if k not in MEMBERSHIP_KEYS}
         upgraded.append(repr(canonical(value)))
     return sorted(upgraded)  # Snakemake stores them sorted
 

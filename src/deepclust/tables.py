@@ -63,36 +63,67 @@ SUMMARY_COLUMNS = [
 ]
 
 
-def summary_rows(metrics_files: Iterable[str | Path]) -> list[dict]:
-    """One row (``SUMMARY_COLUMNS``) per clustering run's metrics.json, in a stable order."""
-    rows = []
-    for path in metrics_files:
-        record = json.loads(Path(path).read_text())
-        row = {key: record.get(key) for key in SUMMARY_COLUMNS}
-        row.update(
-            {
-                k: record["metrics"].get(k)
-                for k in ("acc", "nmi", "ari", "purity", "noise_fraction", "n_clusters_found")
-            }
+def run_key(dataset, extractor, clusterer, seed) -> tuple[str, str, str, int]:
+    """How a clustering run is named across metrics.json, summary rows and memberships."""
+    return (str(dataset), str(extractor), str(clusterer), int(seed))
+
+
+def summary_row(record: dict, memberships: dict | None = None) -> dict:
+    """One run's metrics.json as a summary row (``SUMMARY_COLUMNS``).
+
+    ``memberships``: ``{run_key: {"experiment", "swept"}}`` from the workflow's config (the
+    aggregate rule's params); a run it names takes its experiment and swept values from there,
+    since those belong to the config of the day, not to the result. Otherwise the record's own
+    (runs made by an older version, or read outside a workflow)."""
+    row = {key: record.get(key) for key in SUMMARY_COLUMNS}
+    if memberships:
+        member = memberships.get(
+            run_key(
+                record.get("dataset"),
+                record.get("extractor"),
+                record.get("clusterer"),
+                record.get("seed", -1),
+            )
         )
-        row.update({k: (record.get("label_free") or {}).get(k) for k in SCORES})
-        if "refinement" in record:
-            refinement = record["refinement"]
-            row["init_acc"] = refinement["init_metrics"].get("acc")
-            row["init_nmi"] = refinement["init_metrics"].get("nmi")
-            row["refine_iterations"] = refinement["iterations"]
-            row["best_epoch_acc"] = refinement.get("best_monitored_acc_uses_labels")
-        rows.append(row)
-    rows.sort(
+        if member:
+            row.update(experiment=member["experiment"], swept=member.get("swept", ""))
+    row.update(
+        {
+            k: record["metrics"].get(k)
+            for k in ("acc", "nmi", "ari", "purity", "noise_fraction", "n_clusters_found")
+        }
+    )
+    row.update({k: (record.get("label_free") or {}).get(k) for k in SCORES})
+    if "refinement" in record:
+        refinement = record["refinement"]
+        row["init_acc"] = refinement["init_metrics"].get("acc")
+        row["init_nmi"] = refinement["init_metrics"].get("nmi")
+        row["refine_iterations"] = refinement["iterations"]
+        row["best_epoch_acc"] = refinement.get("best_monitored_acc_uses_labels")
+    return row
+
+
+def sort_summary(rows: list[dict]) -> list[dict]:
+    """Summary rows in their stable order (dataset, experiment, extractor, clusterer, seed)."""
+    return sorted(
+        rows,
         key=lambda r: (
             r["dataset"],
             r["experiment"] or "",
             r["extractor"],
             r["clusterer"],
             r["seed"],
-        )
+        ),
     )
-    return rows
+
+
+def summary_rows(
+    metrics_files: Iterable[str | Path], memberships: dict | None = None
+) -> list[dict]:
+    """One row (``SUMMARY_COLUMNS``) per clustering run's metrics.json, in a stable order."""
+    return sort_summary(
+        [summary_row(json.loads(Path(p).read_text()), memberships) for p in metrics_files]
+    )
 
 
 def aggregate(rows: Iterable[dict]) -> list[dict]:

@@ -99,6 +99,7 @@ rule aggregate:
         markdown="results/table.md",
     params:
         paper_names=canonical(paper_names(config)),
+        runs=run_memberships(),
     log:
         "results/logs/aggregate.log",
     benchmark:

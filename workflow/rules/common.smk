@@ -23,19 +23,24 @@ from deepclust.config import (
     select_experiments,
     sweep_groups,
 )
+from deepclust.compose import borrow_blocks, expand_crossover
 from deepclust.data.registry import BUILTIN_DATASETS
 from deepclust.plan import cached_plan
 from deepclust.rerun import canonical, rerun_free_keys, result_params
 from deepclust.stages import report as stages_report
 from deepclust.tables import paper_names
 
-# Entries that `extends` another become the merged entry; the schema then fills the defaults and
+# blocks_from adds the datasets, networks and stages of other configs (a name defined twice
+# must agree); entries that `extends` another become the merged entry; a crossover grid becomes
+# one experiment per (network, stage); the schema then fills the defaults and
 # refuses unknown keys and bad values; only_experiments keeps
 # the experiments it names; sweeps then become ordinary named entries, the expanded config is
 # validated again (swept values included) and checked for names that refer to nothing. Every
 # failure is one line naming the key.
 try:
+    config.update(borrow_blocks(config, ".", workflow.basedir))  # other configs' entries, by name
     config.update(resolve_extends(config))
+    config.update(expand_crossover(config))  # crossover: one experiment per network x stage
     validate(config, "../schemas/config.schema.yaml")
     config.update(select_experiments(config))
     SWEEPS = sweep_groups(config)  # {experiment: {expanded experiment: {key: value}}}
@@ -133,25 +138,42 @@ def refine_inputs(wildcards):
 
 
 def run_info(wildcards):
-    """Which experiment(s) a clustering run belongs to, for the summary table."""
-    names = sorted(
-        r["experiment"] for r in RUNS
-        if (r["dataset"], r["extractor"], r["clusterer"], str(r["seed"]))
-        == (wildcards.dataset, wildcards.extractor, wildcards.clusterer, wildcards.seed)
-    )
-    swept = {
-        **config["extractors"][wildcards.extractor].get("swept", {}),
-        **config["clusterers"][wildcards.clusterer].get("swept", {}),
-    }
+    """What a clustering run is, recorded in its metrics.json. Which experiment(s) it belongs to
+    is the aggregate rule's business (run_memberships): renaming an experiment, or a new config
+    (crossover.yaml) that shares the run, must not rerun it."""
     return canonical(
         {
-            "experiment": "+".join(names),
             "dataset": wildcards.dataset,
             "extractor": wildcards.extractor,
             "clusterer": wildcards.clusterer,
-            "swept": ";".join(f"{k}={v}" for k, v in sorted(swept.items())),
         }
     )
+
+
+def run_memberships():
+    """Per clustering run, the experiment(s) asking for it ("+"-joined) and its swept values:
+    the summary's experiment and swept columns."""
+    names = {}
+    for r in RUNS:
+        key = (r["dataset"], r["extractor"], r["clusterer"], r["seed"])
+        names.setdefault(key, []).append(r["experiment"])
+    memberships = []
+    for (dataset, extractor, clusterer, seed), experiments in sorted(names.items()):
+        swept = {
+            **config["extractors"][extractor].get("swept", {}),
+            **config["clusterers"][clusterer].get("swept", {}),
+        }
+        memberships.append(
+            {
+                "dataset": dataset,
+                "extractor": extractor,
+                "clusterer": clusterer,
+                "seed": seed,
+                "experiment": "+".join(sorted(experiments)),
+                "swept": ";".join(f"{k}={v}" for k, v in sorted(swept.items())),
+            }
+        )
+    return canonical(memberships)
 
 
 def paper_values_file():

@@ -98,6 +98,8 @@ rule plot_crossover:
         table="results/table.csv",
     output:
         report("results/plots/crossover_{dataset}.png", category="Networks x clustering stages"),
+    params:
+        order=canonical(config.get("crossover")),  # rows and columns in the grid's order
     log:
         "results/logs/plot/crossover_{dataset}.log",
     benchmark:

@@ -11,4 +11,5 @@ with logged(snakemake.log[0]):
         table_md=snakemake.output.markdown,
         paper_values=snakemake.input.paper_values,
         paper_names=snakemake.params.paper_names,
+        runs=snakemake.params.runs,
     )

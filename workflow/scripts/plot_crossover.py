@@ -8,4 +8,5 @@ with logged(snakemake.log[0]):
         snakemake.input.table,
         snakemake.wildcards.dataset,
         snakemake.output[0],
+        order=snakemake.params.order,
     )

@@ -28,8 +28,8 @@ Recording lives in :mod:`deepclust.ledger.runs`, the tables in :mod:`deepclust.l
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
+from deepclust.compose import load_config
 from deepclust.ledger.results import (
     PAPER_VALUES,
     RESULT_COLUMNS,
@@ -72,6 +72,11 @@ def main(argv: list[str] | None = None) -> int:
     rec.add_argument("--command", required=True, help="the command that made the runs")
     rec.add_argument("--source", default="", help="what the images were")
     rec.add_argument("--ledger", default=str(LEDGER))
+    rec.add_argument(
+        "--new-only",
+        action="store_true",
+        help="leave runs the ledger has as they are (a run shared with another config)",
+    )
     bld = sub.add_parser("build", help="regenerate docs/results.csv and the Markdown tables")
     bld.add_argument("--ledger", default=str(LEDGER))
     bld.add_argument("--csv", default=str(RESULTS_CSV))
@@ -81,13 +86,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.action == "record":
-        config = None
-        if args.config:
-            import yaml
-
-            config = yaml.safe_load(Path(args.config).read_text())
+        config = load_config(args.config) if args.config else None
         new = record_runs(
-            args.paths, args.ledger, config=config, command=args.command, source=args.source
+            args.paths,
+            args.ledger,
+            config=config,
+            command=args.command,
+            source=args.source,
+            new_only=args.new_only,
         )
         print(f"{args.ledger}: recorded {len(new)} run(s)")
         return 0

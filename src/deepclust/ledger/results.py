@@ -44,9 +44,12 @@ RESULT_COLUMNS = [
     "command",
 ]
 BLOCK = re.compile(r"(<!-- ledger:(?P<filters>[^>]*)-->\n)(?P<body>.*?)(<!-- /ledger -->)", re.S)
-FILTER_KEYS = ("dataset", "experiment", "show")
+FILTER_KEYS = ("dataset", "experiment", "show", "view", "extractor", "clusterer")
 #: extra columns a block may ask for with ``show=...``
 SHOW = ("train", "dead", "runs")
+#: what a block shows: the per-experiment table (default), the networks x stages grid of each
+#: dataset, or the label-free pick per dataset (the last two need extractor= and clusterer=)
+VIEWS = ("table", "grid", "picks")
 
 
 def _floats(runs: list[dict], column: str) -> np.ndarray:
@@ -163,6 +166,13 @@ def parse_filters(text: str) -> dict[str, list[str]]:
         filters[key] = values.split(",")
         if key == "show" and set(filters[key]) - set(SHOW):
             raise ValueError(f"ledger block filter {word!r}: show takes {', '.join(SHOW)}")
+        if key == "view" and (len(filters[key]) != 1 or filters[key][0] not in VIEWS):
+            raise ValueError(f"ledger block filter {word!r}: view is one of {', '.join(VIEWS)}")
+    view = filters.get("view", ["table"])[0]
+    if view != "table" and not {"dataset", "extractor", "clusterer"} <= filters.keys():
+        raise ValueError(
+            f"ledger block '{text.strip()}': view={view} needs dataset=, extractor= and clusterer="
+        )
     return filters
 
 
@@ -247,11 +257,21 @@ def to_markdown(entries: list[dict], show: Iterable[str] = ()) -> str:
     return "\n".join(lines)
 
 
-def render_blocks(text: str, table: list[dict], where: str = "") -> str:
-    """``text`` with every ``<!-- ledger: ... -->`` block's body regenerated from ``table``."""
+def render_blocks(
+    text: str,
+    table: list[dict],
+    where: str = "",
+    rows: list[dict] | None = None,
+    paper_values: dict | None = None,
+) -> str:
+    """``text`` with every ``<!-- ledger: ... -->`` block's body regenerated from ``table`` (or,
+    for the grid and picks views, from the ledger's ``rows``)."""
 
     def replace(match: re.Match) -> str:
         filters = parse_filters(match["filters"])
+        view = filters.get("view", ["table"])[0]
+        if view != "table":
+            return f"{match.group(1)}{_cell_view(view, filters, rows or [], paper_values or {}, where)}\n{match.group(4)}"
         entries = select(table, filters)
         if not entries:
             raise ValueError(f"{where}: ledger block '{match['filters'].strip()}' matches no runs")
@@ -259,6 +279,20 @@ def render_blocks(text: str, table: list[dict], where: str = "") -> str:
         return f"{match.group(1)}{table_text}\n{match.group(4)}"
 
     return BLOCK.sub(replace, text)
+
+
+def _cell_view(view: str, filters: dict, rows: list[dict], paper_values: dict, where: str) -> str:
+    from deepclust.ledger import grid
+
+    datasets, extractors, clusterers = (filters[k] for k in ("dataset", "extractor", "clusterer"))
+    for dataset in datasets:
+        if not grid.cells(rows, dataset, extractors, clusterers):
+            raise ValueError(f"{where}: ledger block view={view}: no runs of the grid on {dataset}")
+    if view == "picks":
+        return grid.picks_markdown(rows, datasets, extractors, clusterers)
+    return "\n\n".join(
+        grid.grid_markdown(rows, d, extractors, clusterers, paper_values) for d in datasets
+    )
 
 
 def results_csv_text(table: list[dict]) -> str:
@@ -281,10 +315,13 @@ def build(
 
     With ``check`` nothing is written; returns the files that are stale (empty: up to date).
     """
-    table = results_table(read_ledger(ledger), read_paper_values(paper))
+    rows, paper_values = read_ledger(ledger), read_paper_values(paper)
+    table = results_table(rows, paper_values)
     outputs = {Path(results_csv): results_csv_text(table)}
     for path in map(Path, markdown):
-        outputs[path] = render_blocks(path.read_text(), table, where=str(path))
+        outputs[path] = render_blocks(
+            path.read_text(), table, where=str(path), rows=rows, paper_values=paper_values
+        )
     stale = [str(p) for p, text in outputs.items() if not p.exists() or p.read_text() != text]
     if not check:
         for path in stale:

@@ -11,13 +11,16 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from deepclust.io import read_csv, write_csv
+from deepclust.io import read_csv, read_h5, write_csv
+from deepclust.label_free import SCORES, seed_stability
 from deepclust.tables import csv_cell
 
 LEDGER = Path("docs/runs.csv")
 
 #: what identifies a run: its files' path (the experiment name may change with the config)
 KEY = ("dataset", "extractor", "clusterer", "seed")
+#: columns added after the ledger began: a ledger without them reads them as empty
+LABEL_FREE_COLUMNS = (*SCORES, "seed_stability")
 RUN_COLUMNS = [
     "dataset",
     "experiment",
@@ -32,6 +35,9 @@ RUN_COLUMNS = [
     "ari",
     "purity",
     "n_clusters_found",
+    # label-free (deepclust.label_free): the run's own scores, and the mean ARI between the
+    # partitions of every seed of its (dataset, extractor, clusterer) found beside it
+    *LABEL_FREE_COLUMNS,
     "uses_labels",
     "init_acc",  # a refining clusterer's K-means start
     "best_epoch_acc",  # the best monitored epoch by ACC: USES LABELS, never the reported number
@@ -139,6 +145,7 @@ def run_row(metrics_json: Path, config: dict | None, command: str, source: str) 
     if not environment and refinement:
         environment = record.get("environment", {})
     runs = record.get("runs") or []
+    label_free = record.get("label_free") or {}
     return {
         "dataset": dataset,
         "experiment": experiment,
@@ -149,6 +156,8 @@ def run_row(metrics_json: Path, config: dict | None, command: str, source: str) 
         "paper_dataset": paper_dataset,
         "swept": record.get("swept"),
         **{m: metrics.get(m) for m in ("acc", "nmi", "ari", "purity", "n_clusters_found")},
+        **{k: label_free.get(k) for k in SCORES},
+        "seed_stability": _seed_stability(run_dir.parent, record["clusterer"]),
         "uses_labels": bool(record.get("uses_labels")),
         "init_acc": (refinement.get("init_metrics") or {}).get("acc"),
         "best_epoch_acc": refinement.get("best_monitored_acc_uses_labels"),
@@ -167,6 +176,17 @@ def run_row(metrics_json: Path, config: dict | None, command: str, source: str) 
     }
 
 
+def _seed_stability(seeds_dir: Path, clusterer: str) -> float | None:
+    """Mean pairwise ARI of the partitions of every seed of one (dataset, extractor) with
+    ``clusterer`` (``seed*/{clusterer}/labels.h5`` under ``seeds_dir``); None below two seeds."""
+    partitions = []
+    for path in sorted(seeds_dir.glob(f"seed*/{clusterer}/labels.h5")):
+        arrays, _ = read_h5(path, ("labels",))
+        if arrays["labels"] is not None:
+            partitions.append(arrays["labels"])
+    return seed_stability(partitions)
+
+
 def _key(row: dict) -> tuple[str, ...]:
     return tuple(str(row[k]) for k in KEY)
 
@@ -177,10 +197,10 @@ def read_ledger(path: str | Path) -> list[dict]:
     if not path.exists():
         return []
     rows = read_csv(path)
-    if rows and set(RUN_COLUMNS) - set(rows[0]):
-        missing = ", ".join(sorted(set(RUN_COLUMNS) - set(rows[0])))
+    if rows and set(RUN_COLUMNS) - set(rows[0]) - set(LABEL_FREE_COLUMNS):
+        missing = ", ".join(sorted(set(RUN_COLUMNS) - set(rows[0]) - set(LABEL_FREE_COLUMNS)))
         raise ValueError(f"{path}: missing column(s) {missing}; expected {', '.join(RUN_COLUMNS)}")
-    return rows
+    return [{**dict.fromkeys(LABEL_FREE_COLUMNS, ""), **row} for row in rows]
 
 
 def record_runs(
@@ -190,15 +210,20 @@ def record_runs(
     config: dict | None = None,
     command: str,
     source: str,
+    new_only: bool = False,
 ) -> list[dict]:
-    """Add every metrics.json under ``paths`` to the ledger, replacing rows with the same key."""
+    """Add every metrics.json under ``paths`` to the ledger, replacing rows with the same key;
+    with ``new_only``, runs the ledger already has keep their row (and the experiment name it
+    was recorded under: a crossover config sharing a method config's run leaves it as it was)."""
     files = []
     for path in map(Path, paths):
         files += sorted(path.rglob("metrics.json")) if path.is_dir() else [path]
     if not files:
         raise ValueError(f"no metrics.json under {', '.join(map(str, paths))}")
-    new = [run_row(f, config, command, source) for f in files]
     rows = {_key(r): r for r in read_ledger(ledger)}
+    new = [run_row(f, config, command, source) for f in files]
+    if new_only:
+        new = [r for r in new if _key(r) not in rows]
     rows.update({_key(r): {k: csv_cell(v) for k, v in r.items()} for r in new})
     ordered = sorted(
         rows.values(),

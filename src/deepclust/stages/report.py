@@ -20,7 +20,9 @@ from deepclust.tables import (
     csv_cell,
     picks_markdown,
     read_paper_values,
-    summary_rows,
+    run_key,
+    sort_summary,
+    summary_row,
     to_markdown,
     write_table_csv,
 )
@@ -103,17 +105,15 @@ def report_runs(
     return sections
 
 
-def seed_stabilities(metrics_files: Iterable[str]) -> dict[tuple[str, str], float | None]:
-    """Per (dataset, experiment), the mean ARI between its seeds' partitions (labels.h5 beside
-    each metrics.json; deepclust.label_free.seed_stability)."""
+def seed_stabilities(runs: Iterable[tuple[str, str, Path]]) -> dict[tuple[str, str], float | None]:
+    """Per (dataset, experiment), the mean ARI between its seeds' partitions
+    (deepclust.label_free.seed_stability); ``runs``: (dataset, experiment, labels.h5) each."""
     partitions: dict[tuple[str, str], list] = {}
-    for path in map(Path, metrics_files):
-        record = json.loads(path.read_text())
-        arrays, _ = read_h5(path.parent / "labels.h5", ("labels",))
+    for dataset, experiment, labels_h5 in runs:
+        arrays, _ = read_h5(labels_h5, ("labels",))
         if arrays["labels"] is None:
-            raise ValueError(f"{path.parent / 'labels.h5'}: no labels beside {path.name}")
-        key = (record.get("dataset"), record.get("experiment"))
-        partitions.setdefault(key, []).append(arrays["labels"])
+            raise ValueError(f"{labels_h5}: no labels")
+        partitions.setdefault((dataset, experiment), []).append(arrays["labels"])
     return {key: seed_stability(labels) for key, labels in partitions.items()}
 
 
@@ -125,15 +125,26 @@ def run_aggregate(
     table_md: str | None = None,
     paper_values: str | None = None,
     paper_names: dict | None = None,
+    runs: Iterable[dict] | None = None,
 ) -> list[dict]:
     """Write results/summary.csv (one row per clustering run) and, when asked, the per
-    (dataset, experiment) table over seeds with the published numbers beside it."""
-    rows = summary_rows(metrics_files)
+    (dataset, experiment) table over seeds with the published numbers beside it.
+
+    ``runs``: the workflow's memberships (dataset, extractor, clusterer, seed, experiment,
+    swept), which name each run's experiment(s); without them, each metrics.json's own."""
+    memberships = {
+        run_key(r["dataset"], r["extractor"], r["clusterer"], r["seed"]): r for r in runs or ()
+    }
+    read = [
+        (summary_row(json.loads(Path(p).read_text()), memberships), Path(p).parent / "labels.h5")
+        for p in metrics_files
+    ]
+    rows = sort_summary([row for row, _ in read])
     formatted = [{k: csv_cell(v) for k, v in r.items()} for r in rows]
     write_csv(output_csv, formatted, SUMMARY_COLUMNS)
     if table_csv or table_md:
         table = aggregate(rows)
-        stability = seed_stabilities(metrics_files)
+        stability = seed_stabilities((r["dataset"], r["experiment"], path) for r, path in read)
         for entry in table:
             entry["seed_stability"] = stability.get((entry["dataset"], entry["experiment"]))
         if paper_values:
@@ -253,11 +264,19 @@ def crossover_cells(
     return cells, extractors, clusterers
 
 
-def run_plot_crossover(summary_csv: str, table_csv: str, dataset: str, output: str) -> None:
-    """The networks x clustering stages heatmap of one dataset (``plots.crossover_figure``)."""
+def run_plot_crossover(
+    summary_csv: str, table_csv: str, dataset: str, output: str, order: dict | None = None
+) -> None:
+    """The networks x clustering stages heatmap of one dataset (``plots.crossover_figure``).
+
+    ``order``: the config's ``crossover`` grid; its networks and stages come first, in its order
+    (the rest follow, sorted)."""
     from deepclust import plots
 
     cells, extractors, clusterers = crossover_cells(summary_csv, table_csv, dataset)
+    if order:
+        extractors = _in_order(extractors, order.get("extractors") or [])
+        clusterers = _in_order(clusterers, order.get("clusterers") or [])
     if not cells:
         plots.message_figure(f"{dataset}: no labels, so no ACC per network and stage.", output)
         return
@@ -268,3 +287,7 @@ def run_plot_crossover(summary_csv: str, table_csv: str, dataset: str, output: s
         output,
         title=f"{dataset}: mean ACC over seeds (red: published pairing)",
     )
+
+
+def _in_order(names: list[str], first: list[str]) -> list[str]:
+    return [n for n in first if n in names] + [n for n in names if n not in first]
