@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 
 from deepclust import plots
-from deepclust.io import write_h5
+from deepclust.io import read_h5, write_h5
 from deepclust.metrics import clustering_accuracy
 from deepclust.report import write_report
-from deepclust.stages import run_plot_run, run_plot_sweep
+from deepclust.stages import run_embed_2d, run_plot_run, run_plot_sweep
 from deepclust.tables import add_paper_values, aggregate, write_table_csv
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -85,12 +85,21 @@ def test_plots_of_a_run_without_labels(tmp_path):
     write_h5(tmp_path / "labels.h5", {"labels": np.repeat([0, 1], 20)}, {"n_clusters": 2})
     out = {k: tmp_path / f"{k}.png" for k in ("embedding", "confusion", "samples")}
     pngs = {f"{k}_png": str(p) for k, p in out.items()}
-    data, features = str(tmp_path / "data.h5"), str(tmp_path / "features.h5")
-    run_plot_run(data, features, str(tmp_path / "labels.h5"), max_points=30, **pngs)
+    data, embedding = str(tmp_path / "data.h5"), str(tmp_path / "embedding_2d.h5")
+    run_embed_2d(str(tmp_path / "features.h5"), embedding, max_points=30)
+    points, attrs = read_h5(embedding, ("points", "index"))
+    assert points["points"].shape == (30, 2) and len(set(points["index"])) == 30
+    assert attrs["n_samples"] == 40 and attrs["layer"] == "pixels"
+    run_plot_run(data, embedding, str(tmp_path / "labels.h5"), **pngs)
     assert all(p.read_bytes()[:8] == PNG for p in out.values())
     write_h5(tmp_path / "short.h5", {"labels": np.zeros(5, dtype=int)}, {"n_clusters": 2})
     with pytest.raises(ValueError, match="short.h5.*40 labels"):
-        run_plot_run(data, features, str(tmp_path / "short.h5"), **pngs)
+        run_plot_run(data, embedding, str(tmp_path / "short.h5"), **pngs)
+    write_h5(
+        tmp_path / "other.h5", {"points": np.zeros((3, 2)), "index": np.arange(3)}, {"n_samples": 3}
+    )
+    with pytest.raises(ValueError, match="other.h5: made for 3 samples, not 40"):
+        run_plot_run(data, str(tmp_path / "other.h5"), str(tmp_path / "labels.h5"), **pngs)
 
 
 def test_report_is_self_contained_and_shows_missing_metrics_as_dashes(tmp_path):

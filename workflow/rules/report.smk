@@ -21,10 +21,25 @@ rule plot_training:
         "../scripts/plot_training.py"
 
 
+rule embed_2d:
+    input:
+        f"{RUN_DIR}/features.h5",
+    output:
+        f"{RUN_DIR}/plots/embedding_2d.h5",
+    log:
+        f"results/logs/plot/{{dataset}}/{{extractor}}/seed{{seed}}/embedding_2d.log",
+    benchmark:
+        f"results/benchmarks/plot/{{dataset}}/{{extractor}}/seed{{seed}}/embedding_2d.tsv"
+    conda:
+        "../../envs/deepclust.yaml"
+    script:
+        "../scripts/embed_2d.py"
+
+
 rule plot_run:
     input:
         data="data/processed/{dataset}.h5",
-        features=f"{RUN_DIR}/features.h5",
+        embedding=f"{RUN_DIR}/plots/embedding_2d.h5",
         labels=f"{RUN_DIR}/{{clusterer}}/labels.h5",
     output:
         embedding=report(

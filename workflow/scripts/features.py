@@ -11,5 +11,7 @@ with logged(snakemake.log[0], threads=snakemake.threads):
         model_path=snakemake.input.get("model"),
         threads=snakemake.threads,
         # a setting, not a param (schema x-rerun: false): changing it reruns nothing
-        batch_size=snakemake.config["extractors"][snakemake.wildcards.extractor]["feature_batch_size"],
+        batch_size=snakemake.config["extractors"][snakemake.wildcards.extractor][
+            "feature_batch_size"
+        ],
     )

@@ -6,7 +6,7 @@ w = snakemake.wildcards
 with logged(snakemake.log[0]):
     run_plot_run(
         snakemake.input.data,
-        snakemake.input.features,
+        snakemake.input.embedding,
         snakemake.input.labels,
         embedding_png=snakemake.output.embedding,
         confusion_png=snakemake.output.confusion,

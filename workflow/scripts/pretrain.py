@@ -14,5 +14,7 @@ with logged(snakemake.log[0], threads=snakemake.threads):
         threads=snakemake.threads,
         compile=snakemake.config["compile"],
         # a setting, not a param (schema x-rerun: false): changing it reruns nothing
-        checkpoint_every=snakemake.config["extractors"][snakemake.wildcards.extractor]["checkpoint_every"],
+        checkpoint_every=snakemake.config["extractors"][snakemake.wildcards.extractor][
+            "checkpoint_every"
+        ],
     )

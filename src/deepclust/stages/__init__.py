@@ -24,6 +24,7 @@ _EXPORTS = {
     "run_graph": "deepclust.stages.cluster",
     "run_refine": "deepclust.stages.cluster",
     "run_aggregate": "deepclust.stages.report",
+    "run_embed_2d": "deepclust.stages.report",
     "run_plot_run": "deepclust.stages.report",
     "run_plot_sweep": "deepclust.stages.report",
     "run_plot_crossover": "deepclust.stages.report",

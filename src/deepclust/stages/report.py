@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from deepclust.data.dataset import load_processed
-from deepclust.io import read_csv, read_features, read_h5, write_csv, write_text
+from deepclust.io import read_csv, read_features, read_h5, write_csv, write_h5, write_text
 from deepclust.label_free import STABILITY_TIE, pick_without_labels, seed_stability
 from deepclust.tables import (
     SUMMARY_COLUMNS,
@@ -167,9 +167,26 @@ def run_aggregate(
     return rows
 
 
+def run_embed_2d(
+    features_h5: str, output_h5: str, *, seed: int = 0, max_points: int = 5000
+) -> None:
+    """The 2-D UMAP of one network's features (a seeded sample of at most ``max_points``), its
+    own cached stage: every clustering stage of the network draws its figure on it, so a grid
+    of networks x stages computes one UMAP per network, not one per cell."""
+    from deepclust import plots
+
+    features, _, attrs = read_features(features_h5)
+    points, index = plots.embed_2d(features, seed=seed, max_points=max_points)
+    write_h5(
+        output_h5,
+        {"points": points.astype(np.float32), "index": index},
+        {"layer": str(attrs.get("default_layer", "features")), "n_samples": len(features)},
+    )
+
+
 def run_plot_run(
     data_h5: str,
-    features_h5: str,
+    embedding_h5: str,
     labels_h5: str,
     *,
     embedding_png: str,
@@ -177,9 +194,9 @@ def run_plot_run(
     samples_png: str,
     seed: int = 0,
     title: str = "",
-    max_points: int = 5000,
 ) -> None:
-    """The three figures of one clustering run: 2-D embedding, confusion matrix, sample grid.
+    """The three figures of one clustering run: its clusters on the network's 2-D embedding
+    (``run_embed_2d``), confusion matrix, sample grid.
 
     Without ground truth the confusion figure says so instead of inventing one; the embedding
     is coloured by cluster only and the sample grid is unchanged.
@@ -187,22 +204,29 @@ def run_plot_run(
     from deepclust import plots
 
     data = load_processed(data_h5)
-    features, _, attrs = read_features(features_h5)
+    embedding, attrs = read_h5(embedding_h5, ("points", "index"))
+    points, index = embedding["points"], embedding["index"]
+    if points is None or index is None:
+        raise ValueError(f"{embedding_h5}: no 2-D embedding (arrays 'points' and 'index')")
     arrays, _ = read_h5(labels_h5, ("labels",))
     predicted = arrays["labels"]
     if predicted is None or len(predicted) != len(data.images):
         raise ValueError(
             f"{labels_h5}: expected {len(data.images)} labels (one per image of {data_h5})"
         )
-    points, index = plots.embed_2d(features, seed=seed, max_points=max_points)
-    sampled = f", {len(index):,} of {len(features):,} samples" if len(index) < len(features) else ""
+    if attrs.get("n_samples") != len(data.images) or index.max(initial=0) >= len(data.images):
+        raise ValueError(
+            f"{embedding_h5}: made for {attrs.get('n_samples')} samples, not {len(data.images)}"
+        )
+    n = len(data.images)
+    sampled = f", {len(index):,} of {n:,} samples" if len(index) < n else ""
     truth = None if data.labels is None else data.labels[index]
     plots.embedding_figure(
         points,
         predicted[index],
         truth,
         embedding_png,
-        title=f"{title}: 2-D UMAP of the {attrs.get('default_layer', 'features')} features{sampled}",
+        title=f"{title}: 2-D UMAP of the {attrs.get('layer', 'features')} features{sampled}",
     )
     if data.labels is None:
         plots.message_figure("No ground-truth labels: no confusion matrix.", confusion_png)
