@@ -247,12 +247,14 @@ def test_crossover_heatmap_cells_and_the_published_pairing(tmp_path):
     ]
     keys = ("dataset", "experiment", "extractor", "clusterer", "seed", "acc")
     write_csv(tmp_path / "summary.csv", [dict(zip(keys, r, strict=True)) for r in runs], keys)
-    table = [
-        {"dataset": "usps", "experiment": "dekm", "acc_paper": "0.79"},
-        {"dataset": "usps", "experiment": "cae_kmeans", "acc_paper": ""},
+    table = [  # the seeds of cae_kmeans agree most: the label-free pick
+        {"dataset": "usps", "experiment": "dekm", "acc_paper": "0.79", "seed_stability": "0.5"},
+        {"dataset": "usps", "experiment": "cae_kmeans", "acc_paper": "", "seed_stability": "0.9"},
         {"dataset": "usps", "experiment": "ae_kmeans+n2d", "acc_paper": "0.9"},
     ]
-    write_csv(tmp_path / "table.csv", table, ["dataset", "experiment", "acc_paper"])
+    write_csv(
+        tmp_path / "table.csv", table, ["dataset", "experiment", "acc_paper", "seed_stability"]
+    )
     cells, extractors, clusterers = crossover_cells(
         tmp_path / "summary.csv", tmp_path / "table.csv", "usps"
     )
@@ -260,6 +262,7 @@ def test_crossover_heatmap_cells_and_the_published_pairing(tmp_path):
     assert cells["cae", "dekm"]["mean"] == pytest.approx(0.81) and cells["cae", "dekm"]["n"] == 2
     assert cells["cae", "dekm"]["paper"] and cells["ae", "kmeans"]["paper"]
     assert not cells["cae", "kmeans"]["paper"] and ("ae", "dekm") not in cells  # not run
+    assert [k for k, c in cells.items() if c["picked"]] == [("cae", "kmeans")]
     for dataset in ("usps", "mine"):  # the unlabelled one says why it has no heatmap
         out = tmp_path / f"crossover_{dataset}.png"
         run_plot_crossover(tmp_path / "summary.csv", tmp_path / "table.csv", dataset, out)

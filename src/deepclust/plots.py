@@ -277,7 +277,8 @@ def crossover_figure(
 ) -> None:
     """Networks (``rows``) x clustering stages (``columns``): each cell's mean ACC over seeds,
     with ± std and the number of seeds written in it; a cell whose ``paper`` is true (a
-    published pairing) is outlined; an empty cell is a pairing that was not run."""
+    published pairing) is outlined in red, the ``picked`` one (chosen without labels) dashed;
+    an empty cell is a pairing that was not run."""
     means = np.full((len(rows), len(columns)), np.nan)
     for (row, column), cell in cells.items():
         means[rows.index(row), columns.index(column)] = cell["mean"]
@@ -297,6 +298,10 @@ def crossover_figure(
         )
         if cell.get("paper"):
             ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, ec="red", lw=2.5))
+        if cell.get("picked"):  # inside the red outline, so both show on one cell
+            ax.add_patch(
+                plt.Rectangle((j - 0.4, i - 0.4), 0.8, 0.8, fill=False, ec="k", lw=1.5, ls="--")
+            )
     ax.set_xticks(range(len(columns)), columns, rotation=30, ha="right")
     ax.set_yticks(range(len(rows)), rows)
     ax.set_xlabel("clustering stage")

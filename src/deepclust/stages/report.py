@@ -259,33 +259,61 @@ def run_plot_sweep(table_csv: str, group: dict[str, dict], output: str) -> None:
 def crossover_cells(
     summary_csv: str, table_csv: str, dataset: str
 ) -> tuple[dict[tuple[str, str], dict], list[str], list[str]]:
-    """Per (extractor, clusterer) run on ``dataset``: mean, std and count of ACC over seeds, and
+    """Per (extractor, clusterer) run on ``dataset``: mean, std and count of ACC over seeds,
     whether it is a published pairing (an experiment of that pair with a paper value in
-    table.csv). Returns (cells, extractors, clusterers); runs without labels make no cell."""
+    table.csv) and whether it is the label-free pick of table.md (``deepclust.label_free``).
+    Returns (cells, extractors, clusterers); runs without labels make no cell."""
     from deepclust.tables import mean_std
 
     runs = [r for r in read_csv(summary_csv) if r["dataset"] == dataset]
+    table = [r for r in read_csv(table_csv) if r["dataset"] == dataset]
     published = {
         part
-        for r in read_csv(table_csv)
-        if r["dataset"] == dataset and r.get("acc_paper") not in (None, "")
+        for r in table
+        if r.get("acc_paper") not in (None, "")
         for part in r["experiment"].split("+")
     }
+    picked = {p["picked"] for p in pick_without_labels([_pick_entry(r) for r in table])}
     accs: dict[tuple[str, str], list[float]] = {}
     paper: set[tuple[str, str]] = set()
+    chosen: set[tuple[str, str]] = set()
     for r in runs:
         key = (r["extractor"], r["clusterer"])
         if r.get("acc") not in (None, ""):
             accs.setdefault(key, []).append(float(r["acc"]))
         if set((r.get("experiment") or "").split("+")) & published:
             paper.add(key)
+        if r.get("experiment") in picked:
+            chosen.add(key)
     cells = {}
     for key, values in accs.items():
         mean, std = mean_std(np.asarray(values))
-        cells[key] = {"mean": mean, "std": std, "n": len(values), "paper": key in paper}
+        cells[key] = {
+            "mean": mean,
+            "std": std,
+            "n": len(values),
+            "paper": key in paper,
+            "picked": key in chosen,
+        }
     extractors = sorted({k[0] for k in cells})
     clusterers = sorted({k[1] for k in cells})
     return cells, extractors, clusterers
+
+
+def _pick_entry(row: dict) -> dict:
+    """A table.csv row as ``pick_without_labels`` reads it (numbers, not CSV text)."""
+
+    def number(key):
+        return None if row.get(key) in (None, "") else float(row[key])
+
+    return {
+        "dataset": row["dataset"],
+        "experiment": row["experiment"],
+        "seed_stability": number("seed_stability"),
+        "silhouette_mean": number("silhouette_mean"),
+        "acc_mean": number("acc_mean"),
+        "uses_labels": row.get("uses_labels") == "True",
+    }
 
 
 def run_plot_crossover(
@@ -309,7 +337,7 @@ def run_plot_crossover(
         extractors,
         clusterers,
         output,
-        title=f"{dataset}: mean ACC over seeds (red: published pairing)",
+        title=f"{dataset}: mean ACC over seeds (red: published pairing; dashed: label-free pick)",
     )
 
 
