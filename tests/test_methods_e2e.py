@@ -230,9 +230,11 @@ def test_crossover_shares_a_method_configs_runs_and_picks_without_labels(tmp_pat
         "seeds": [0, 1],
         "blocks_from": ["method.yaml"],
         "crossover": {"extractors": ["ae"], "clusterers": ["kmeans", "idec"]},
+        "consensus": {"linkage": "average"},  # and the consensus of each cell's seeds
     }
     jobs = planned_jobs(snakemake(tmp_path, crossover, "-n", *TABLES))
-    assert jobs.pop("refine") == 2 and set(jobs) <= DOWNSTREAM, jobs  # ae.kmeans: cached
+    assert jobs.pop("refine") == 2 and jobs.pop("consensus") == 2, jobs
+    assert set(jobs) <= DOWNSTREAM, jobs  # ae.kmeans: the method config's cached runs
     run = snakemake(tmp_path, crossover, *TABLES, "results/plots/crossover_blobs.png")
     assert run.returncode == 0, run.stderr[-3000:]
     rows = list(csv.DictReader(open(tmp_path / "results" / "summary.csv")))
@@ -241,6 +243,12 @@ def test_crossover_shares_a_method_configs_runs_and_picks_without_labels(tmp_pat
     table = {r["experiment"]: r for r in csv.DictReader(open(tmp_path / "results" / "table.csv"))}
     assert set(table) == {"ae.idec", "ae.kmeans"}
     assert all(table[e]["seed_stability"] for e in table)
+    assert all(0 <= float(table[e]["consensus_acc"]) <= 1 for e in table)
+    assert "consensus ACC (agreement)" in (tmp_path / "results" / "table.md").read_text()
+    # the consensus's linkage reruns the consensus and the tables only
+    crossover["consensus"]["linkage"] = "complete"
+    jobs = planned_jobs(snakemake(tmp_path, crossover, "-n", *TABLES))
+    assert jobs.pop("consensus") == 2 and set(jobs) <= DOWNSTREAM, jobs
     markdown = (tmp_path / "results" / "table.md").read_text()
     assert re.search(r"\| blobs \| ae\.(kmeans|idec) \|", markdown)  # the label-free pick
     assert (tmp_path / "results" / "plots" / "crossover_blobs.png").stat().st_size > 0

@@ -33,6 +33,8 @@ METRICS = ("acc", "nmi", "ari", "purity")
 #: and the clustering stage's wall time
 OPTIONAL = ("init_acc", "best_epoch_acc", "runtime_s")
 PAPER_COLUMNS = ("method", "dataset", "metric", "value", "paper", "table")
+#: the consensus over seeds (config `consensus`): its ACC, NMI and mean ARI with each seed
+CONSENSUS_COLUMNS = ("consensus_acc", "consensus_nmi", "consensus_agreement")
 
 
 SUMMARY_COLUMNS = [
@@ -243,7 +245,7 @@ def write_table_csv(path: str | Path, table: list[dict]) -> None:
         columns += [f"{metric}_mean", f"{metric}_std"]
         if metric in METRICS:
             columns += [f"{metric}_paper", f"{metric}_diff"]
-    columns += ["seed_stability", "paper_source"]
+    columns += ["seed_stability", *CONSENSUS_COLUMNS, "paper_source"]
     write_csv(path, [{c: csv_cell(e.get(c)) for c in columns} for e in table], columns)
 
 
@@ -277,6 +279,17 @@ def to_markdown(table: list[dict]) -> str:
         columns.append((lambda e: cell(e, "init_acc"), "ACC before refinement"))
     if any(e.get("best_epoch_acc_mean") is not None for e in table):
         columns.append((lambda e: cell(e, "best_epoch_acc"), "best epoch ACC (uses labels)"))
+    if any(e.get("consensus_acc") is not None for e in table):
+        columns.append(
+            (
+                lambda e: (
+                    "—"
+                    if e.get("consensus_acc") is None
+                    else f"{e['consensus_acc']:.3f} ({e['consensus_agreement']:.2f})"
+                ),
+                "consensus ACC (agreement)",
+            )
+        )
     if any(e.get("runtime_s_mean") is not None for e in table):
         columns.append(
             (

@@ -46,6 +46,26 @@ rule cluster:
         "../scripts/cluster.py"
 
 
+rule consensus:
+    input:
+        unpack(consensus_inputs),
+    output:
+        labels=f"{CONSENSUS_DIR}/labels.h5",
+        metrics=f"{CONSENSUS_DIR}/metrics.json",
+    params:
+        consensus=canonical(config.get("consensus") or {}),
+        run=consensus_info,
+    threads: 1
+    log:
+        "results/logs/consensus/{dataset}/{extractor}/{clusterer}.log",
+    benchmark:
+        "results/benchmarks/consensus/{dataset}/{extractor}/{clusterer}.tsv"
+    conda:
+        "../../envs/deepclust.yaml"
+    script:
+        "../scripts/consensus.py"
+
+
 rule graph:
     input:
         "data/processed/{dataset}.h5",
@@ -92,6 +112,7 @@ rule refine:
 rule aggregate:
     input:
         metrics=all_metrics(),
+        consensus=all_consensus(),
         paper_values=paper_values_file(),
     output:
         summary="results/summary.csv",

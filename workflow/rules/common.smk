@@ -176,6 +176,46 @@ def run_memberships():
     return canonical(memberships)
 
 
+def consensus_runs():
+    """(dataset, extractor, clusterer) -> its seeds, for every clustering run on 2 or more seeds,
+    when the config asks for a consensus over seeds (`consensus`)."""
+    if not config.get("consensus"):
+        return {}
+    seeds = {}
+    for r in RUNS:
+        seeds.setdefault((r["dataset"], r["extractor"], r["clusterer"]), set()).add(r["seed"])
+    return {key: sorted(found) for key, found in seeds.items() if len(found) >= 2}
+
+
+CONSENSUS = consensus_runs()
+CONSENSUS_DIR = "results/{dataset}/{extractor}/consensus/{clusterer}"
+
+
+def consensus_inputs(wildcards):
+    """The processed data and each seed's labels and metrics.json of one clustering."""
+    seeds = CONSENSUS[wildcards.dataset, wildcards.extractor, wildcards.clusterer]
+    runs = [f"{RUN_DIR}/{{clusterer}}".format(**wildcards, seed=s) for s in seeds]
+    return {
+        "data": f"data/processed/{wildcards.dataset}.h5",
+        "labels": [f"{run}/labels.h5" for run in runs],
+        "metrics": [f"{run}/metrics.json" for run in runs],
+    }
+
+
+def consensus_info(wildcards):
+    key = (wildcards.dataset, wildcards.extractor, wildcards.clusterer)
+    return canonical(
+        {"dataset": key[0], "extractor": key[1], "clusterer": key[2], "seeds": CONSENSUS[key]}
+    )
+
+
+def all_consensus():
+    return sorted(
+        f"{CONSENSUS_DIR}/metrics.json".format(dataset=d, extractor=e, clusterer=c)
+        for d, e, c in CONSENSUS
+    )
+
+
 def paper_values_file():
     return config.get("paper_values") or str(
         Path(workflow.basedir) / "workflow" / "resources" / "paper_values.csv"

@@ -12,4 +12,5 @@ with logged(snakemake.log[0]):
         paper_values=snakemake.input.paper_values,
         paper_names=snakemake.params.paper_names,
         runs=snakemake.params.runs,
+        consensus=list(snakemake.input.consensus),
     )

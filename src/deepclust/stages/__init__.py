@@ -23,6 +23,7 @@ _EXPORTS = {
     "run_cluster": "deepclust.stages.cluster",
     "run_graph": "deepclust.stages.cluster",
     "run_refine": "deepclust.stages.cluster",
+    "run_consensus": "deepclust.stages.cluster",
     "run_aggregate": "deepclust.stages.report",
     "run_embed_2d": "deepclust.stages.report",
     "run_plot_run": "deepclust.stages.report",

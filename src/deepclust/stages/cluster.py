@@ -1,7 +1,8 @@
 """Stages of ``workflow/rules/cluster.smk``: a manifold embedding of the features, a clusterer
 of fixed features (``run_cluster``), the kNN graph of a GCN, and a clusterer that fine-tunes the
-pretrained model (``run_refine``). Both clustering stages build their clusterer and write their
-labels and metrics.json the same way (:func:`_build_clusterer`, :func:`_write_clustering`)."""
+pretrained model (``run_refine``), and the consensus of a clustering's seeds (``run_consensus``).
+Both clustering stages build their clusterer and write their labels and metrics.json the same
+way (:func:`_build_clusterer`, :func:`_write_clustering`)."""
 
 from __future__ import annotations
 
@@ -298,4 +299,52 @@ def _write_clustering(
         record["seed"],
         {k: v for k, v in metrics.items() if v is not None},
     )
+    return record
+
+
+def run_consensus(
+    labels_h5: list[str],
+    metrics_json: list[str],
+    data_h5: str,
+    consensus_cfg: dict,
+    *,
+    labels_out: str,
+    metrics_out: str,
+    run: dict,
+) -> dict:
+    """The seeds' partitions of one (dataset, extractor, clusterer) -> their consensus
+    (``deepclust.clustering.consensus``), scored like a run, with its agreement with each seed.
+    It uses labels when a seed's clustering did (``metrics_json``: the seeds' records)."""
+    from deepclust.clustering.consensus import ConsensusClustering
+    from deepclust.io import read_h5
+
+    partitions, n_clusters = [], None
+    for path in labels_h5:
+        arrays, attrs = read_h5(path, ("labels",))
+        if arrays["labels"] is None:
+            raise ValueError(f"{path}: no labels")
+        partitions.append(arrays["labels"])
+        n_clusters = n_clusters or int(attrs["n_clusters"])
+    data = load_processed(data_h5)
+    if any(len(p) != len(data.images) for p in partitions):
+        raise ValueError(
+            f"{', '.join(labels_h5)}: expected {len(data.images)} labels each ({data_h5})"
+        )
+    tic = time.perf_counter()
+    model = ConsensusClustering(n_clusters=n_clusters, **consensus_cfg).fit(partitions)
+    metrics = evaluate(data.labels, model.labels_)
+    record = {
+        **run,
+        "seeds": run.get("seeds"),
+        "n_clusters": n_clusters,
+        "uses_labels": any(json.loads(open(p).read()).get("uses_labels") for p in metrics_json),
+        "runtime_s": time.perf_counter() - tic,
+        "params": consensus_cfg,
+        "agreement": model.agreement_,
+        "metrics": metrics,
+        "environment": environment_info(),
+    }
+    write_h5(labels_out, {"labels": model.labels_.astype(np.int64)}, {"n_clusters": n_clusters})
+    write_json(metrics_out, record)
+    log.info("%s: consensus of %d seeds: %s", labels_out, len(partitions), metrics)
     return record

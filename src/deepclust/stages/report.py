@@ -126,12 +126,15 @@ def run_aggregate(
     paper_values: str | None = None,
     paper_names: dict | None = None,
     runs: Iterable[dict] | None = None,
+    consensus: Sequence[str] = (),
 ) -> list[dict]:
     """Write results/summary.csv (one row per clustering run) and, when asked, the per
     (dataset, experiment) table over seeds with the published numbers beside it.
 
     ``runs``: the workflow's memberships (dataset, extractor, clusterer, seed, experiment,
-    swept), which name each run's experiment(s); without them, each metrics.json's own."""
+    swept), which name each run's experiment(s); without them, each metrics.json's own.
+    ``consensus``: the consensus stage's metrics.json files, whose ACC, NMI and agreement with
+    the seeds become the consensus_* columns of their experiment's table row."""
     memberships = {
         run_key(r["dataset"], r["extractor"], r["clusterer"], r["seed"]): r for r in runs or ()
     }
@@ -147,6 +150,7 @@ def run_aggregate(
         stability = seed_stabilities((r["dataset"], r["experiment"], path) for r, path in read)
         for entry in table:
             entry["seed_stability"] = stability.get((entry["dataset"], entry["experiment"]))
+        _add_consensus(table, consensus, rows)
         if paper_values:
             names = paper_names or {}
             add_paper_values(
@@ -165,6 +169,21 @@ def run_aggregate(
                 f"ties within {STABILITY_TIE} by silhouette; deepclust.label_free):\n\n{picks}\n",
             )
     return rows
+
+
+def _add_consensus(table: list[dict], consensus: Sequence[str], rows: list[dict]) -> None:
+    """The consensus stage's scores on the table row of the experiment its seeds belong to."""
+    experiment_of = {(r["dataset"], r["extractor"], r["clusterer"]): r["experiment"] for r in rows}
+    entries = {(e["dataset"], e["experiment"]): e for e in table}
+    for path in consensus:
+        record = json.loads(Path(path).read_text())
+        key = (record["dataset"], record["extractor"], record["clusterer"])
+        entry = entries.get((key[0], experiment_of.get(key)))
+        if entry is None:
+            raise ValueError(f"{path}: no clustering run of {'/'.join(key)} in the summary")
+        entry["consensus_acc"] = record["metrics"].get("acc")
+        entry["consensus_nmi"] = record["metrics"].get("nmi")
+        entry["consensus_agreement"] = record.get("agreement")
 
 
 def run_embed_2d(
