@@ -230,7 +230,7 @@ def test_crossover_shares_a_method_configs_runs_and_picks_without_labels(tmp_pat
         "seeds": [0, 1],
         "blocks_from": ["method.yaml"],
         "crossover": {"extractors": ["ae"], "clusterers": ["kmeans", "idec"]},
-        "consensus": {"linkage": "average"},  # and the consensus of each cell's seeds
+        "consensus": {},  # and the consensus of each cell's seeds, with the defaults
     }
     jobs = planned_jobs(snakemake(tmp_path, crossover, "-n", *TABLES))
     assert jobs.pop("refine") == 2 and jobs.pop("consensus") == 2, jobs
@@ -246,7 +246,7 @@ def test_crossover_shares_a_method_configs_runs_and_picks_without_labels(tmp_pat
     assert all(0 <= float(table[e]["consensus_acc"]) <= 1 for e in table)
     assert "consensus ACC (agreement)" in (tmp_path / "results" / "table.md").read_text()
     # the consensus's linkage reruns the consensus and the tables only
-    crossover["consensus"]["linkage"] = "complete"
+    crossover["consensus"] = {"linkage": "complete"}
     jobs = planned_jobs(snakemake(tmp_path, crossover, "-n", *TABLES))
     assert jobs.pop("consensus") == 2 and set(jobs) <= DOWNSTREAM, jobs
     markdown = (tmp_path / "results" / "table.md").read_text()

@@ -180,6 +180,7 @@ def test_crossover_config_trains_each_network_once_for_every_stage(tmp_path, blo
         "cluster": 36,  # K-means, UMAP + K-means, UMAP + GMM
         "graph": 1,  # SDCN's kNN graph, shared by every network
         "refine": 36,  # DEKM, IDEC, SDCN
+        "consensus": 36,  # each cell's two seeds
         "aggregate": 1,
     }, jobs
 

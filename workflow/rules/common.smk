@@ -179,7 +179,7 @@ def run_memberships():
 def consensus_runs():
     """(dataset, extractor, clusterer) -> its seeds, for every clustering run on 2 or more seeds,
     when the config asks for a consensus over seeds (`consensus`)."""
-    if not config.get("consensus"):
+    if config.get("consensus") is None:  # `consensus: {}` asks for it with the defaults
         return {}
     seeds = {}
     for r in RUNS:
