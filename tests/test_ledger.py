@@ -244,31 +244,32 @@ def test_record_keeps_label_free_scores_and_the_seed_stability_of_the_cell(tmp_p
     assert {round(float(r["seed_stability"]), 6) for r in rows} == {round(expected, 6)}
 
 
-def test_record_new_only_leaves_a_run_recorded_under_another_name(tmp_path):
+def test_record_keep_names_refreshes_a_shared_run_under_the_name_it_had(tmp_path):
     results, ledger = tmp_path / "results", tmp_path / "runs.csv"
     first = _run(results, "ae", "km", 0, 0.8, experiment="")
-    record_runs(
-        [first],
-        ledger,
-        config={
-            "experiments": {"ae_km": {"extractor": "ae", "clusterer": "km"}},
-            "datasets": {"usps": {}},
-        },
-        command="method config",
-        source="s",
+    method = {
+        "experiments": {"ae_km": {"extractor": "ae", "clusterer": "km"}},
+        "datasets": {"usps": {}},
+    }
+    record_runs([first], ledger, config=method, command="method config", source="s")
+    _labels(first, [0, 0, 1, 1])
+    _labels(
+        _run(results, "ae", "km", 1, 0.7, experiment="", label_free={"silhouette": 0.3}),
+        [1, 1, 0, 0],
     )
-    _run(results, "ae", "km", 1, 0.7, experiment="")
     grid = {
         "experiments": {"ae.km": {"extractor": "ae", "clusterer": "km"}},
         "datasets": {"usps": {}},
     }
     new = record_runs(
-        [results / "usps"], ledger, config=grid, command="crossover", source="s", new_only=True
+        [results / "usps"], ledger, config=grid, command="crossover", source="x", keep_names=True
     )
-    assert [r["seed"] for r in new] == [1]
+    assert [r["seed"] for r in new] == [0, 1]
     rows = {r["seed"]: r for r in read_csv(ledger)}
     assert (rows["0"]["experiment"], rows["0"]["command"]) == ("ae_km", "method config")
+    assert float(rows["0"]["seed_stability"]) == 1.0  # measured again: now two seeds to compare
     assert (rows["1"]["experiment"], rows["1"]["command"]) == ("ae.km", "crossover")
+    assert float(rows["1"]["silhouette"]) == 0.3
 
 
 def test_a_ledger_written_before_the_label_free_columns_still_reads(tmp_path):

@@ -73,9 +73,10 @@ def main(argv: list[str] | None = None) -> int:
     rec.add_argument("--source", default="", help="what the images were")
     rec.add_argument("--ledger", default=str(LEDGER))
     rec.add_argument(
-        "--new-only",
+        "--keep-names",
         action="store_true",
-        help="leave runs the ledger has as they are (a run shared with another config)",
+        help="a run the ledger has keeps its experiment name, command and source (a run shared "
+        "with another config); its measured columns are read again",
     )
     bld = sub.add_parser("build", help="regenerate docs/results.csv and the Markdown tables")
     bld.add_argument("--ledger", default=str(LEDGER))
@@ -93,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
             config=config,
             command=args.command,
             source=args.source,
-            new_only=args.new_only,
+            keep_names=args.keep_names,
         )
         print(f"{args.ledger}: recorded {len(new)} run(s)")
         return 0

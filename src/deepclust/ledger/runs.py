@@ -19,6 +19,8 @@ LEDGER = Path("docs/runs.csv")
 
 #: what identifies a run: its files' path (the experiment name may change with the config)
 KEY = ("dataset", "extractor", "clusterer", "seed")
+#: what a run was recorded as, kept when it is recorded again with ``keep_names``
+NAMES = ("experiment", "method", "paper_dataset", "command", "source", "recorded")
 #: columns added after the ledger began: a ledger without them reads them as empty
 LABEL_FREE_COLUMNS = (*SCORES, "seed_stability")
 RUN_COLUMNS = [
@@ -210,11 +212,12 @@ def record_runs(
     config: dict | None = None,
     command: str,
     source: str,
-    new_only: bool = False,
+    keep_names: bool = False,
 ) -> list[dict]:
     """Add every metrics.json under ``paths`` to the ledger, replacing rows with the same key;
-    with ``new_only``, runs the ledger already has keep their row (and the experiment name it
-    was recorded under: a crossover config sharing a method config's run leaves it as it was)."""
+    with ``keep_names``, a run the ledger already has keeps the names it was recorded under
+    (experiment, method, command, source, date) and only its measured columns are read again
+    (a crossover config sharing a method config's run adds its label-free columns, say)."""
     files = []
     for path in map(Path, paths):
         files += sorted(path.rglob("metrics.json")) if path.is_dir() else [path]
@@ -222,8 +225,8 @@ def record_runs(
         raise ValueError(f"no metrics.json under {', '.join(map(str, paths))}")
     rows = {_key(r): r for r in read_ledger(ledger)}
     new = [run_row(f, config, command, source) for f in files]
-    if new_only:
-        new = [r for r in new if _key(r) not in rows]
+    if keep_names:
+        new = [{**r, **{k: rows[_key(r)][k] for k in NAMES}} if _key(r) in rows else r for r in new]
     rows.update({_key(r): {k: csv_cell(v) for k, v in r.items()} for r in new})
     ordered = sorted(
         rows.values(),
