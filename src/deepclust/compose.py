@@ -121,16 +121,16 @@ def expand_crossover(config: dict) -> dict:
     if not isinstance(grid, dict):
         raise ConfigError(f"crossover: a mapping (extractors, clusterers, ...), got {grid!r}")
     names = {}
-    for key, section in (("extractors", "extractors"), ("clusterers", "clusterers")):
-        listed = grid.get(key)
+    for section in ("extractors", "clusterers"):  # each lists names of its config section
+        listed = grid.get(section)
         if not isinstance(listed, list) or not listed:
-            raise ConfigError(f"crossover.{key}: a non-empty list of names under {section}")
+            raise ConfigError(f"crossover.{section}: a non-empty list of names under {section}")
         unknown = [n for n in listed if n not in (config.get(section) or {})]
         if unknown:
             raise ConfigError(
-                f"crossover.{key}: {', '.join(map(repr, unknown))} not defined under {section}"
+                f"crossover.{section}: {', '.join(map(repr, unknown))} not defined under {section}"
             )
-        names[key] = listed
+        names[section] = listed
     pairs = [crossover_name(e, c) for e in names["extractors"] for c in names["clusterers"]]
     for key in ("exclude", "papers"):
         stray = [p for p in grid.get(key) or [] if p not in pairs]
@@ -161,9 +161,15 @@ def expand_crossover(config: dict) -> dict:
     return expanded
 
 
+def compose(
+    config: dict, base_dir: str | Path = ".", workflow_dir: str | Path | None = None
+) -> dict:
+    """A config as the workflow reads it before the schema: blocks borrowed
+    (:func:`borrow_blocks`), ``extends`` resolved, the crossover grid expanded."""
+    return expand_crossover(resolve_extends(borrow_blocks(config, base_dir, workflow_dir)))
+
+
 def load_config(path: str | Path, base_dir: str | Path = ".") -> dict:
-    """A config file as the workflow reads it before the schema: blocks borrowed, ``extends``
-    resolved, the crossover grid expanded (for tools outside Snakemake, e.g. the ledger)."""
+    """A config file :func:`compose`d, for tools outside Snakemake (the ledger)."""
     with open(path) as fh:
-        config = yaml.safe_load(fh) or {}
-    return expand_crossover(resolve_extends(borrow_blocks(config, base_dir)))
+        return compose(yaml.safe_load(fh) or {}, base_dir)

@@ -123,6 +123,14 @@ def read_h5(
     return arrays, attrs
 
 
+def read_labels(path: str | os.PathLike) -> tuple[np.ndarray, dict]:
+    """A labels.h5's ``labels`` and attributes; ``ValueError`` naming the file without them."""
+    arrays, attrs = read_h5(path, ("labels",))
+    if arrays["labels"] is None:
+        raise ValueError(f"{path}: no labels")
+    return arrays["labels"], attrs
+
+
 def _from_attr(value: Any) -> Any:
     if isinstance(value, bytes):
         value = value.decode()

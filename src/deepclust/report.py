@@ -18,7 +18,7 @@ from pathlib import Path
 import yaml
 
 from deepclust.io import read_csv, write_text
-from deepclust.tables import mean_std_text, paper_text
+from deepclust.tables import mean_std_text, paper_text, pick_entry
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; }
@@ -103,14 +103,7 @@ def label_free_table(table_csv: str | Path) -> str:
 
     table, rows = [], []
     for r in read_csv(table_csv):
-        entry = {
-            "dataset": r["dataset"],
-            "experiment": r["experiment"],
-            "uses_labels": r.get("uses_labels") == "True",
-            "seed_stability": _number(r.get("seed_stability")),
-            "silhouette_mean": _number(r.get("silhouette_mean")),
-            "acc_mean": _number(r.get("acc_mean")),
-        }
+        entry = pick_entry(r)
         table.append(entry)
         stability = entry["seed_stability"]
         rows.append(

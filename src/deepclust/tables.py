@@ -311,23 +311,44 @@ def to_markdown(table: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def picks_markdown(picks: list[dict]) -> str:
+def picks_markdown(picks: list[dict], tolerance: float | None = None) -> str:
     """The label-free pick per dataset (``deepclust.label_free.pick_without_labels``) beside the
-    best experiment by ACC."""
+    best experiment by ACC; with ``tolerance``, whether the gap is within it."""
 
     def acc(value):
         return "—" if value is None else f"{value:.3f}"
 
+    def within(gap):
+        return "—" if gap is None else ("yes" if gap <= tolerance + 1e-12 else "no")
+
+    extra = [] if tolerance is None else [f"within {tolerance:.2f}"]
+    header = ["dataset", "picked without labels", "decided by", "its ACC", "best by ACC"]
     lines = [
-        "| dataset | picked without labels | decided by | its ACC | best by ACC | best ACC | gap |",
-        "|---|---|---|---|---|---|---|",
+        "| " + " | ".join([*header, "best ACC", "gap", *extra]) + " |",
+        "|" + "---|" * (len(header) + 2 + len(extra)),
     ]
     for p in picks:
-        lines.append(
-            f"| {p['dataset']} | {p['picked']} | {p['decided_by']} | {acc(p['picked_acc'])} | "
-            f"{p['best'] or '—'} | {acc(p['best_acc'])} | {acc(p['gap'])} |"
-        )
+        cells = [p["dataset"], p["picked"], p["decided_by"], acc(p["picked_acc"])]
+        cells += [p["best"] or "—", acc(p["best_acc"]), acc(p["gap"])]
+        cells += [within(p["gap"])] if tolerance is not None else []
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def pick_entry(row: dict) -> dict:
+    """A table.csv row (CSV text) as ``deepclust.label_free.pick_without_labels`` reads it."""
+
+    def number(key):
+        return None if row.get(key) in (None, "") else float(row[key])
+
+    return {
+        "dataset": row["dataset"],
+        "experiment": row["experiment"],
+        "uses_labels": row.get("uses_labels") == "True",
+        "seed_stability": number("seed_stability"),
+        "silhouette_mean": number("silhouette_mean"),
+        "acc_mean": number("acc_mean"),
+    }
 
 
 def load_rows(paths: Iterable[str | Path]) -> list[dict]:

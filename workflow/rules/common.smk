@@ -18,19 +18,18 @@ from deepclust.config import (
     ConfigError,
     expand_sweeps,
     experiment_runs,
-    resolve_extends,
     schema_error,
     select_experiments,
     sweep_groups,
 )
-from deepclust.compose import borrow_blocks, expand_crossover
+from deepclust.compose import compose
 from deepclust.data.registry import BUILTIN_DATASETS
 from deepclust.plan import cached_plan
 from deepclust.rerun import canonical, rerun_free_keys, result_params
 from deepclust.stages import report as stages_report
 from deepclust.tables import paper_names
 
-# blocks_from adds the datasets, networks and stages of other configs (a name defined twice
+# compose: blocks_from adds the datasets, networks and stages of other configs (a name defined twice
 # must agree); entries that `extends` another become the merged entry; a crossover grid becomes
 # one experiment per (network, stage); the schema then fills the defaults and
 # refuses unknown keys and bad values; only_experiments keeps
@@ -38,9 +37,7 @@ from deepclust.tables import paper_names
 # validated again (swept values included) and checked for names that refer to nothing. Every
 # failure is one line naming the key.
 try:
-    config.update(borrow_blocks(config, ".", workflow.basedir))  # other configs' entries, by name
-    config.update(resolve_extends(config))
-    config.update(expand_crossover(config))  # crossover: one experiment per network x stage
+    config.update(compose(config, ".", workflow.basedir))
     validate(config, "../schemas/config.schema.yaml")
     config.update(select_experiments(config))
     SWEEPS = sweep_groups(config)  # {experiment: {expanded experiment: {key: value}}}

@@ -9,9 +9,9 @@ networks and stages: ``<!-- ledger: view=grid dataset=usps extractor=a,b cluster
 
 from __future__ import annotations
 
-import numpy as np
-
+from deepclust import tables
 from deepclust.label_free import SCORES, STABILITY_TIE, pick_without_labels
+from deepclust.ledger.runs import column_floats
 from deepclust.tables import mean_std
 
 #: how far (ACC) a label-free pick may fall short of the best cell and still count as found
@@ -28,11 +28,11 @@ def cells(rows: list[dict], dataset: str, extractors: list[str], clusterers: lis
             found.setdefault(key, []).append(row)
     result = {}
     for key, runs in found.items():
-        accs = _floats(runs, "acc")
+        accs = column_floats(runs, "acc")
         mean, std = mean_std(accs)
         # recorded per run over the seeds found then: the latest recording saw the most
         runs.sort(key=lambda r: (r.get("recorded") or "", int(r["seed"])))
-        stabilities = _floats(runs, "seed_stability")
+        stabilities = column_floats(runs, "seed_stability")
         result[key] = {
             "dataset": dataset,
             "experiment": f"{key[0]}.{key[1]}",
@@ -40,17 +40,13 @@ def cells(rows: list[dict], dataset: str, extractors: list[str], clusterers: lis
             "acc_std": std,
             "n_seeds": len(runs),
             "seeds": sorted(int(r["seed"]) for r in runs),
-            **{f"{s}_mean": mean_std(_floats(runs, s))[0] for s in SCORES},
+            **{f"{s}_mean": mean_std(column_floats(runs, s))[0] for s in SCORES},
             "seed_stability": float(stabilities[-1]) if len(stabilities) else None,
             "uses_labels": any(r.get("uses_labels") == "True" for r in runs),
             "method": runs[0].get("method") or "",
             "paper_dataset": runs[0].get("paper_dataset") or dataset,
         }
     return result
-
-
-def _floats(runs: list[dict], column: str) -> np.ndarray:
-    return np.asarray([float(r[column]) for r in runs if r.get(column) not in (None, "")])
 
 
 def grid_markdown(
@@ -111,25 +107,9 @@ def picks_markdown(
     rows: list[dict], datasets: list[str], extractors: list[str], clusterers: list[str]
 ) -> str:
     """The picks as a table, with whether each is within :data:`PICK_TOLERANCE` of the best."""
-    lines = [
-        "| dataset | label-free pick | decided by | its ACC | best by ACC | best ACC | gap | "
-        f"within {PICK_TOLERANCE:.2f} |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for p in picks(rows, datasets, extractors, clusterers):
-        gap = p["gap"]
-        within = "—" if gap is None else ("yes" if gap <= PICK_TOLERANCE + 1e-12 else "no")
-        lines.append(
-            f"| {p['dataset']} | {p['picked']} | {p['decided_by']} | {_acc(p['picked_acc'])} | "
-            f"{p['best'] or '—'} | {_acc(p['best_acc'])} | {_acc(gap)} | {within} |"
-        )
-    lines += [
-        "",
-        f"Rule: the highest seed stability (mean pairwise ARI of the seeds' partitions); within "
-        f"{STABILITY_TIE} of it, the highest mean silhouette. No label is read to pick.",
-    ]
-    return "\n".join(lines)
-
-
-def _acc(value: float | None) -> str:
-    return "—" if value is None else f"{value:.3f}"
+    table = tables.picks_markdown(picks(rows, datasets, extractors, clusterers), PICK_TOLERANCE)
+    return (
+        f"{table}\n\nRule: the highest seed stability (mean pairwise ARI of the seeds' "
+        f"partitions); within {STABILITY_TIE} of it, the highest mean silhouette. No label is "
+        "read to pick."
+    )

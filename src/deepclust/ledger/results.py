@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from deepclust.io import write_text
-from deepclust.ledger.runs import LEDGER, read_ledger
+from deepclust.ledger.runs import LEDGER, column_floats, read_ledger
 from deepclust.tables import csv_cell, mean_std, mean_std_text, read_paper_values
 
 RESULTS_CSV = Path("docs/results.csv")
@@ -52,10 +52,6 @@ SHOW = ("train", "dead", "runs")
 VIEWS = ("table", "grid", "picks")
 
 
-def _floats(runs: list[dict], column: str) -> np.ndarray:
-    return np.asarray([float(r[column]) for r in runs if r.get(column) not in (None, "")])
-
-
 def _distinct(runs: list[dict], column: str) -> str:
     return "; ".join(dict.fromkeys(r[column] for r in runs if r.get(column)))
 
@@ -88,7 +84,7 @@ def results_table(rows: list[dict], paper_values: dict | None = None) -> list[di
         method, paper_dataset = runs[0]["method"], runs[0]["paper_dataset"]
         paper = paper_values or {}
         (acc_mean, acc_std), (nmi_mean, nmi_std) = (
-            mean_std(_floats(runs, m)) for m in ("acc", "nmi")
+            mean_std(column_floats(runs, m)) for m in ("acc", "nmi")
         )
         devices = "; ".join(
             dict.fromkeys(
@@ -108,20 +104,20 @@ def results_table(rows: list[dict], paper_values: dict | None = None) -> list[di
                 "acc_std": acc_std,
                 "nmi_mean": nmi_mean,
                 "nmi_std": nmi_std,
-                "init_acc_mean": mean_std(_floats(runs, "init_acc"))[0],
-                "best_epoch_acc_mean": mean_std(_floats(runs, "best_epoch_acc"))[0],
+                "init_acc_mean": mean_std(column_floats(runs, "init_acc"))[0],
+                "best_epoch_acc_mean": mean_std(column_floats(runs, "best_epoch_acc"))[0],
                 "n_seeds": len(runs),
                 "seeds": " ".join(r["seed"] for r in runs),
                 "per_seed_acc": " ".join(f"{float(r['acc']):.3f}" for r in runs if r.get("acc")),
                 "epochs": _distinct(runs, "epochs"),
-                "refine_iterations": _span(_floats(runs, "refine_iterations")),
+                "refine_iterations": _span(column_floats(runs, "refine_iterations")),
                 "train_final": _mean_terms(runs),
                 "dead_units": "; ".join(r.get("dead_units") or "—" for r in runs),
                 "kmeans_runs": _runs_text(runs),
                 "uses_labels": any(r["uses_labels"] == "True" for r in runs),
                 "device": devices,
-                "pretrain_s": _span(_floats(runs, "pretrain_s")),
-                "clustering_s": _span(_floats(runs, "clustering_s")),
+                "pretrain_s": _span(column_floats(runs, "pretrain_s")),
+                "clustering_s": _span(column_floats(runs, "clustering_s")),
                 "source": _distinct(runs, "source"),
                 "command": _distinct(runs, "command"),
             }

@@ -11,7 +11,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from deepclust.io import read_csv, read_h5, write_csv
+from deepclust.io import read_csv, read_labels, write_csv
 from deepclust.label_free import SCORES, seed_stability
 from deepclust.tables import csv_cell
 
@@ -181,12 +181,13 @@ def run_row(metrics_json: Path, config: dict | None, command: str, source: str) 
 def _seed_stability(seeds_dir: Path, clusterer: str) -> float | None:
     """Mean pairwise ARI of the partitions of every seed of one (dataset, extractor) with
     ``clusterer`` (``seed*/{clusterer}/labels.h5`` under ``seeds_dir``); None below two seeds."""
-    partitions = []
-    for path in sorted(seeds_dir.glob(f"seed*/{clusterer}/labels.h5")):
-        arrays, _ = read_h5(path, ("labels",))
-        if arrays["labels"] is not None:
-            partitions.append(arrays["labels"])
-    return seed_stability(partitions)
+    paths = sorted(seeds_dir.glob(f"seed*/{clusterer}/labels.h5"))
+    return seed_stability([read_labels(path)[0] for path in paths])
+
+
+def column_floats(rows: list[dict], column: str) -> np.ndarray:
+    """A ledger column's numbers over ``rows`` (CSV text), empty cells left out."""
+    return np.asarray([float(r[column]) for r in rows if r.get(column) not in (None, "")])
 
 
 def _key(row: dict) -> tuple[str, ...]:

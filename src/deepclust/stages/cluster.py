@@ -9,12 +9,13 @@ from __future__ import annotations
 import json
 import logging
 import time
+from pathlib import Path
 
 import numpy as np
 
 from deepclust.clustering import build_clusterer
 from deepclust.data.dataset import load_processed
-from deepclust.io import read_features, read_graph, write_csv, write_h5, write_json
+from deepclust.io import read_features, read_graph, read_labels, write_csv, write_h5, write_json
 from deepclust.label_free import internal_scores
 from deepclust.metrics import evaluate
 from deepclust.runtime import environment_info, seed_everything
@@ -316,14 +317,11 @@ def run_consensus(
     (``deepclust.clustering.consensus``), scored like a run, with its agreement with each seed.
     It uses labels when a seed's clustering did (``metrics_json``: the seeds' records)."""
     from deepclust.clustering.consensus import ConsensusClustering
-    from deepclust.io import read_h5
 
     partitions, n_clusters = [], None
     for path in labels_h5:
-        arrays, attrs = read_h5(path, ("labels",))
-        if arrays["labels"] is None:
-            raise ValueError(f"{path}: no labels")
-        partitions.append(arrays["labels"])
+        labels, attrs = read_labels(path)
+        partitions.append(labels)
         n_clusters = n_clusters or int(attrs["n_clusters"])
     data = load_processed(data_h5)
     if any(len(p) != len(data.images) for p in partitions):
@@ -337,7 +335,9 @@ def run_consensus(
         **run,
         "seeds": run.get("seeds"),
         "n_clusters": n_clusters,
-        "uses_labels": any(json.loads(open(p).read()).get("uses_labels") for p in metrics_json),
+        "uses_labels": any(
+            json.loads(Path(p).read_text()).get("uses_labels") for p in metrics_json
+        ),
         "runtime_s": time.perf_counter() - tic,
         "params": consensus_cfg,
         "agreement": model.agreement_,

@@ -11,13 +11,22 @@ from pathlib import Path
 import numpy as np
 
 from deepclust.data.dataset import load_processed
-from deepclust.io import read_csv, read_features, read_h5, write_csv, write_h5, write_text
+from deepclust.io import (
+    read_csv,
+    read_features,
+    read_h5,
+    read_labels,
+    write_csv,
+    write_h5,
+    write_text,
+)
 from deepclust.label_free import STABILITY_TIE, pick_without_labels, seed_stability
 from deepclust.tables import (
     SUMMARY_COLUMNS,
     add_paper_values,
     aggregate,
     csv_cell,
+    pick_entry,
     picks_markdown,
     read_paper_values,
     run_key,
@@ -110,10 +119,7 @@ def seed_stabilities(runs: Iterable[tuple[str, str, Path]]) -> dict[tuple[str, s
     (deepclust.label_free.seed_stability); ``runs``: (dataset, experiment, labels.h5) each."""
     partitions: dict[tuple[str, str], list] = {}
     for dataset, experiment, labels_h5 in runs:
-        arrays, _ = read_h5(labels_h5, ("labels",))
-        if arrays["labels"] is None:
-            raise ValueError(f"{labels_h5}: no labels")
-        partitions.setdefault((dataset, experiment), []).append(arrays["labels"])
+        partitions.setdefault((dataset, experiment), []).append(read_labels(labels_h5)[0])
     return {key: seed_stability(labels) for key, labels in partitions.items()}
 
 
@@ -227,9 +233,8 @@ def run_plot_run(
     points, index = embedding["points"], embedding["index"]
     if points is None or index is None:
         raise ValueError(f"{embedding_h5}: no 2-D embedding (arrays 'points' and 'index')")
-    arrays, _ = read_h5(labels_h5, ("labels",))
-    predicted = arrays["labels"]
-    if predicted is None or len(predicted) != len(data.images):
+    predicted, _ = read_labels(labels_h5)
+    if len(predicted) != len(data.images):
         raise ValueError(
             f"{labels_h5}: expected {len(data.images)} labels (one per image of {data_h5})"
         )
@@ -292,7 +297,7 @@ def crossover_cells(
         if r.get("acc_paper") not in (None, "")
         for part in r["experiment"].split("+")
     }
-    picked = {p["picked"] for p in pick_without_labels([_pick_entry(r) for r in table])}
+    picked = {p["picked"] for p in pick_without_labels([pick_entry(r) for r in table])}
     accs: dict[tuple[str, str], list[float]] = {}
     paper: set[tuple[str, str]] = set()
     chosen: set[tuple[str, str]] = set()
@@ -317,22 +322,6 @@ def crossover_cells(
     extractors = sorted({k[0] for k in cells})
     clusterers = sorted({k[1] for k in cells})
     return cells, extractors, clusterers
-
-
-def _pick_entry(row: dict) -> dict:
-    """A table.csv row as ``pick_without_labels`` reads it (numbers, not CSV text)."""
-
-    def number(key):
-        return None if row.get(key) in (None, "") else float(row[key])
-
-    return {
-        "dataset": row["dataset"],
-        "experiment": row["experiment"],
-        "seed_stability": number("seed_stability"),
-        "silhouette_mean": number("silhouette_mean"),
-        "acc_mean": number("acc_mean"),
-        "uses_labels": row.get("uses_labels") == "True",
-    }
 
 
 def run_plot_crossover(
