@@ -322,3 +322,45 @@ def test_cell_views_need_the_grid_named(tmp_path):
         parse_filters("view=grid dataset=usps")
     with pytest.raises(ValueError, match="view is one of"):
         parse_filters("view=heatmap dataset=usps extractor=a clusterer=b")
+
+
+def _consensus(results: Path, extractor: str, clusterer: str, acc, agreement: float) -> Path:
+    """A consensus stage's metrics.json (``{extractor}/consensus/{clusterer}/``)."""
+    path = results / "usps" / extractor / "consensus" / clusterer / "metrics.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    metrics = {} if acc is None else {"acc": acc, "nmi": acc - 0.1, "ari": 0.5, "purity": acc}
+    record = {"dataset": "usps", "extractor": extractor, "clusterer": clusterer, "seeds": [0, 1]}
+    path.write_text(json.dumps({**record, "agreement": agreement, "metrics": metrics}))
+    return path
+
+
+def test_a_consensus_goes_beside_the_ledger_and_its_view_sets_it_beside_its_seeds(tmp_path):
+    """A consensus over seeds is not a seed: recorded (from the same folders as the runs) into
+    consensus.csv beside runs.csv, replaced by cell when recorded again, and shown with the
+    seeds' mean and the gain over it; an unlabelled consensus shows its agreement alone."""
+    results, ledger = tmp_path / "results", tmp_path / "runs.csv"
+    for seed in (0, 1):
+        _labels(_run(results, "ae", "km", seed, 0.70 + seed / 10), [0, 0, 1, 1])
+        _labels(_run(results, "cae", "km", seed, 0.75), [0, 0, 1, 1])
+    _consensus(results, "ae", "km", 0.70, agreement=0.5)
+    _consensus(results, "cae", "km", None, agreement=0.9)
+    record_runs([results / "usps"], ledger, command="c", source="s")
+    assert len(read_csv(ledger)) == 4  # the runs only
+    _consensus(results, "ae", "km", 0.80, agreement=0.6)  # recorded again: replaced
+    record_runs([results / "usps" / "ae"], ledger, command="c2", source="s", keep_names=True)
+    consensus = read_csv(tmp_path / "consensus.csv")
+    assert [(r["extractor"], r["acc"], r["seeds"]) for r in consensus] == [
+        ("ae", "0.800000", "0 1"),
+        ("cae", "", "0 1"),
+    ]
+    assert consensus[0]["command"] == "c"  # keep_names kept how the cell was first recorded
+    doc = tmp_path / "results.md"
+    block = "<!-- ledger: view=consensus dataset=usps extractor={} clusterer=km -->\nold\n<!-- /ledger -->\n"
+    doc.write_text(block.format("ae,cae,dae"))
+    build(ledger, tmp_path / "results.csv", [doc], _paper(tmp_path))
+    text = doc.read_text()
+    assert "| usps | ae.km | 2 | 0.750 ± 0.071 (2) | 0.800 | +0.050 | 0.700 | 0.600 |" in text
+    assert "| usps | cae.km | 2 | 0.750 ± 0.000 (2) | — | — | — | 0.900 |" in text
+    doc.write_text(block.format("dae"))
+    with pytest.raises(ValueError, match="view=consensus: no consensus recorded"):
+        build(ledger, tmp_path / "results.csv", [doc], _paper(tmp_path))

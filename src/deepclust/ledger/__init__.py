@@ -19,6 +19,10 @@ A generated table in a Markdown file is the text between ``<!-- ledger: FILTERS 
 extractor, clusterer, seed), the run's files: recording a run again replaces its row, under the
 config's current experiment name.
 
+A consensus over seeds (the ``consensus`` stage) is recorded by the same command into
+``docs/consensus.csv`` beside the ledger (:mod:`deepclust.ledger.consensus`); a block with
+``view=consensus`` sets each beside its seeds.
+
 Columns flagged "uses labels" (the best epoch by ACC, K-means' best of N by ACC) are never
 the reported number; they sit beside the honest final-epoch / by-inertia one so readers see both.
 

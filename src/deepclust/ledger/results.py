@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from deepclust.io import write_text
+from deepclust.ledger.consensus import consensus_ledger, consensus_markdown, read_consensus
 from deepclust.ledger.runs import LEDGER, column_floats, read_ledger
 from deepclust.tables import csv_cell, mean_std, mean_std_text, read_paper_values
 
@@ -48,8 +49,9 @@ FILTER_KEYS = ("dataset", "experiment", "show", "view", "extractor", "clusterer"
 #: extra columns a block may ask for with ``show=...``
 SHOW = ("train", "dead", "runs")
 #: what a block shows: the per-experiment table (default), the networks x stages grid of each
-#: dataset, or the label-free pick per dataset (the last two need extractor= and clusterer=)
-VIEWS = ("table", "grid", "picks")
+#: dataset, the label-free pick per dataset, or each cell's consensus over seeds beside the seeds
+#: (the last three need extractor= and clusterer=)
+VIEWS = ("table", "grid", "picks", "consensus")
 
 
 def _distinct(runs: list[dict], column: str) -> str:
@@ -259,15 +261,17 @@ def render_blocks(
     where: str = "",
     rows: list[dict] | None = None,
     paper_values: dict | None = None,
+    consensus: list[dict] | None = None,
 ) -> str:
     """``text`` with every ``<!-- ledger: ... -->`` block's body regenerated from ``table`` (or,
-    for the grid and picks views, from the ledger's ``rows``)."""
+    for the cell views, from the ledger's ``rows`` and its ``consensus`` rows)."""
 
     def replace(match: re.Match) -> str:
         filters = parse_filters(match["filters"])
         view = filters.get("view", ["table"])[0]
         if view != "table":
-            return f"{match.group(1)}{_cell_view(view, filters, rows or [], paper_values or {}, where)}\n{match.group(4)}"
+            body = _cell_view(view, filters, rows or [], paper_values or {}, where, consensus or [])
+            return f"{match.group(1)}{body}\n{match.group(4)}"
         entries = select(table, filters)
         if not entries:
             raise ValueError(f"{where}: ledger block '{match['filters'].strip()}' matches no runs")
@@ -277,10 +281,22 @@ def render_blocks(
     return BLOCK.sub(replace, text)
 
 
-def _cell_view(view: str, filters: dict, rows: list[dict], paper_values: dict, where: str) -> str:
+def _cell_view(
+    view: str,
+    filters: dict,
+    rows: list[dict],
+    paper_values: dict,
+    where: str,
+    consensus: list[dict],
+) -> str:
     from deepclust.ledger import grid
 
     datasets, extractors, clusterers = (filters[k] for k in ("dataset", "extractor", "clusterer"))
+    if view == "consensus":
+        try:
+            return consensus_markdown(rows, consensus, datasets, extractors, clusterers)
+        except ValueError as err:
+            raise ValueError(f"{where}: ledger block view=consensus: {err}") from None
     for dataset in datasets:
         if not grid.cells(rows, dataset, extractors, clusterers):
             raise ValueError(f"{where}: ledger block view={view}: no runs of the grid on {dataset}")
@@ -312,11 +328,17 @@ def build(
     With ``check`` nothing is written; returns the files that are stale (empty: up to date).
     """
     rows, paper_values = read_ledger(ledger), read_paper_values(paper)
+    consensus = read_consensus(consensus_ledger(ledger))
     table = results_table(rows, paper_values)
     outputs = {Path(results_csv): results_csv_text(table)}
     for path in map(Path, markdown):
         outputs[path] = render_blocks(
-            path.read_text(), table, where=str(path), rows=rows, paper_values=paper_values
+            path.read_text(),
+            table,
+            where=str(path),
+            rows=rows,
+            paper_values=paper_values,
+            consensus=consensus,
         )
     stale = [str(p) for p, text in outputs.items() if not p.exists() or p.read_text() != text]
     if not check:

@@ -13,6 +13,7 @@ import numpy as np
 
 from deepclust.io import read_csv, read_labels, write_csv
 from deepclust.label_free import SCORES, seed_stability
+from deepclust.ledger.consensus import consensus_ledger, is_consensus, record_consensus
 from deepclust.tables import csv_cell
 
 LEDGER = Path("docs/runs.csv")
@@ -215,7 +216,8 @@ def record_runs(
     source: str,
     keep_names: bool = False,
 ) -> list[dict]:
-    """Add every metrics.json under ``paths`` to the ledger, replacing rows with the same key;
+    """Add every metrics.json under ``paths`` to the ledger, replacing rows with the same key
+    (a consensus over seeds goes to the consensus file beside it, :mod:`.consensus`);
     with ``keep_names``, a run the ledger already has keeps the names it was recorded under
     (experiment, method, command, source, date) and only its measured columns are read again
     (a crossover config sharing a method config's run adds its label-free columns, say)."""
@@ -224,6 +226,16 @@ def record_runs(
         files += sorted(path.rglob("metrics.json")) if path.is_dir() else [path]
     if not files:
         raise ValueError(f"no metrics.json under {', '.join(map(str, paths))}")
+    combined, consensus_rows = [f for f in files if is_consensus(f)], []
+    if combined:
+        consensus_rows = record_consensus(
+            combined,
+            consensus_ledger(ledger),
+            command=command,
+            source=source,
+            keep_names=keep_names,
+        )
+        files = [f for f in files if f not in combined]
     rows = {_key(r): r for r in read_ledger(ledger)}
     new = [run_row(f, config, command, source) for f in files]
     if keep_names:
@@ -240,4 +252,4 @@ def record_runs(
         ),
     )
     write_csv(ledger, ordered, RUN_COLUMNS)
-    return new
+    return new + consensus_rows
