@@ -235,7 +235,7 @@ def record_runs(
             source=source,
             keep_names=keep_names,
         )
-        files = [f for f in files if f not in combined]
+        files = [f for f in files if not is_consensus(f)]
     rows = {_key(r): r for r in read_ledger(ledger)}
     new = [run_row(f, config, command, source) for f in files]
     if keep_names:
