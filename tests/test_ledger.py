@@ -272,8 +272,11 @@ def test_record_keep_names_refreshes_a_shared_run_under_the_name_it_had(tmp_path
     assert float(rows["1"]["silhouette"]) == 0.3
 
 
-def test_a_ledger_written_before_the_label_free_columns_still_reads(tmp_path):
+def test_a_ledger_written_before_the_label_free_columns_still_reads_one_without_others_fails(
+    tmp_path,
+):
     from deepclust.ledger import read_ledger
+    from deepclust.ledger.consensus import read_consensus
     from deepclust.ledger.runs import LABEL_FREE_COLUMNS
 
     old = [c for c in RUN_COLUMNS if c not in LABEL_FREE_COLUMNS]
@@ -286,6 +289,10 @@ def test_a_ledger_written_before_the_label_free_columns_still_reads(tmp_path):
     path.write_text("dataset,seed\nusps,0\n")
     with pytest.raises(ValueError, match="missing column"):
         read_ledger(path)
+    consensus = tmp_path / "consensus.csv"
+    consensus.write_text("dataset,extractor,clusterer,acc\nusps,ae,km,0.5\n")
+    with pytest.raises(ValueError, match=f"{consensus}: missing column.*agreement"):
+        read_consensus(consensus)
 
 
 def test_grid_and_picks_views_read_cells_whatever_their_experiment_name(tmp_path):

@@ -13,10 +13,8 @@ import json
 from datetime import date
 from pathlib import Path
 
-import numpy as np
-
-from deepclust.io import read_csv, write_csv
-from deepclust.tables import csv_cell, mean_std
+from deepclust.io import write_csv
+from deepclust.tables import column_floats, csv_cell, mean_std, read_rows
 
 #: what identifies a consensus: the cell whose seeds it combined
 KEY = ("dataset", "extractor", "clusterer")
@@ -65,17 +63,7 @@ def consensus_row(metrics_json: Path, command: str, source: str) -> dict:
 
 def read_consensus(path: str | Path) -> list[dict]:
     """The consensus rows (CSV text); empty when the file does not exist."""
-    path = Path(path)
-    if not path.exists():
-        return []
-    rows = read_csv(path)
-    missing = set(CONSENSUS_COLUMNS) - set(rows[0]) if rows else set()
-    if missing:
-        raise ValueError(
-            f"{path}: missing column(s) {', '.join(sorted(missing))}; "
-            f"expected {', '.join(CONSENSUS_COLUMNS)}"
-        )
-    return rows
+    return read_rows(path, CONSENSUS_COLUMNS)
 
 
 def record_consensus(
@@ -120,14 +108,11 @@ def consensus_markdown(
                 if row is None:
                     continue
                 seeds = row["seeds"].split()
-                accs = [
-                    float(r["acc"])
-                    for r in runs
-                    if tuple(r[k] for k in KEY) == cell
-                    and r["seed"] in seeds
-                    and r["acc"] not in ("", None)
+                combined = [
+                    r for r in runs if tuple(r[k] for k in KEY) == cell and r["seed"] in seeds
                 ]
-                mean, std = mean_std(np.asarray(accs))
+                accs = column_floats(combined, "acc")
+                mean, std = mean_std(accs)
                 seeds_text = "—" if mean is None else f"{mean:.3f} ± {std:.3f} ({len(accs)})"
                 labelled = mean is not None and row["acc"] not in ("", None)
                 gain = f"{float(row['acc']) - mean:+.3f}" if labelled else "—"

@@ -14,7 +14,7 @@ import numpy as np
 from deepclust.io import read_csv, read_labels, write_csv
 from deepclust.label_free import SCORES, seed_stability
 from deepclust.ledger.consensus import consensus_ledger, is_consensus, record_consensus
-from deepclust.tables import csv_cell
+from deepclust.tables import csv_cell, read_rows
 
 LEDGER = Path("docs/runs.csv")
 
@@ -186,25 +186,14 @@ def _seed_stability(seeds_dir: Path, clusterer: str) -> float | None:
     return seed_stability([read_labels(path)[0] for path in paths])
 
 
-def column_floats(rows: list[dict], column: str) -> np.ndarray:
-    """A ledger column's numbers over ``rows`` (CSV text), empty cells left out."""
-    return np.asarray([float(r[column]) for r in rows if r.get(column) not in (None, "")])
-
-
 def _key(row: dict) -> tuple[str, ...]:
     return tuple(str(row[k]) for k in KEY)
 
 
 def read_ledger(path: str | Path) -> list[dict]:
-    """The ledger's rows (strings, as CSV holds them); empty when the file does not exist."""
-    path = Path(path)
-    if not path.exists():
-        return []
-    rows = read_csv(path)
-    if rows and set(RUN_COLUMNS) - set(rows[0]) - set(LABEL_FREE_COLUMNS):
-        missing = ", ".join(sorted(set(RUN_COLUMNS) - set(rows[0]) - set(LABEL_FREE_COLUMNS)))
-        raise ValueError(f"{path}: missing column(s) {missing}; expected {', '.join(RUN_COLUMNS)}")
-    return [{**dict.fromkeys(LABEL_FREE_COLUMNS, ""), **row} for row in rows]
+    """The ledger's rows (strings, as CSV holds them); empty when the file does not exist. A
+    ledger written before the label-free columns reads them as empty."""
+    return read_rows(path, RUN_COLUMNS, optional=LABEL_FREE_COLUMNS)
 
 
 def record_runs(
