@@ -236,11 +236,10 @@ def read_rows(path: str | Path, columns: Iterable[str], optional: Iterable[str] 
     """The rows of a results CSV (strings), empty when the file does not exist; a file without
     one of ``columns`` is an error naming it. ``optional`` columns, added after the file was
     first written, read as empty where it lacks them."""
-    path = Path(path)
+    path, columns, optional = Path(path), list(columns), list(optional)
     if not path.exists():
         return []
     rows = read_csv(path)
-    optional = list(optional)
     missing = set(columns) - set(optional) - set(rows[0]) if rows else set()
     if missing:
         raise ValueError(
