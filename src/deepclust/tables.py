@@ -149,11 +149,6 @@ def aggregate(rows: Iterable[dict]) -> list[dict]:
     return table
 
 
-def column_floats(rows: list[dict], column: str) -> np.ndarray:
-    """A column's numbers over ``rows`` (CSV text), empty cells left out."""
-    return np.asarray([float(r[column]) for r in rows if r.get(column) not in (None, "")])
-
-
 def mean_std(values: np.ndarray) -> tuple[float | None, float | None]:
     """Mean and sample std (ddof = 1) over seeds; std 0 for one seed, both None for none."""
     if not len(values):
@@ -230,22 +225,6 @@ def add_paper_values(
                 sources.add(f"{found['paper']} {found['table']}")
         entry["paper_source"] = "; ".join(sorted(sources)) or None
     return table
-
-
-def read_rows(path: str | Path, columns: Iterable[str], optional: Iterable[str] = ()) -> list[dict]:
-    """The rows of a results CSV (strings), empty when the file does not exist; a file without
-    one of ``columns`` is an error naming it. ``optional`` columns, added after the file was
-    first written, read as empty where it lacks them."""
-    path, columns, optional = Path(path), list(columns), list(optional)
-    if not path.exists():
-        return []
-    rows = read_csv(path)
-    missing = set(columns) - set(optional) - set(rows[0]) if rows else set()
-    if missing:
-        raise ValueError(
-            f"{path}: missing column(s) {', '.join(sorted(missing))}; expected {', '.join(columns)}"
-        )
-    return [{**dict.fromkeys(optional, ""), **row} for row in rows]
 
 
 def csv_cell(value):

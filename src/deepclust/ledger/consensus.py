@@ -14,7 +14,8 @@ from datetime import date
 from pathlib import Path
 
 from deepclust.io import write_csv
-from deepclust.tables import column_floats, csv_cell, mean_std, read_rows
+from deepclust.ledger.rows import column_floats, read_rows
+from deepclust.tables import csv_cell, mean_std
 
 #: what identifies a consensus: the cell whose seeds it combined
 KEY = ("dataset", "extractor", "clusterer")

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from deepclust import tables
 from deepclust.label_free import SCORES, STABILITY_TIE, pick_without_labels
-from deepclust.tables import column_floats, mean_std
+from deepclust.ledger.rows import column_floats
+from deepclust.tables import mean_std
 
 #: how far (ACC) a label-free pick may fall short of the best cell and still count as found
 PICK_TOLERANCE = 0.02

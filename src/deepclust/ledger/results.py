@@ -14,8 +14,9 @@ import numpy as np
 
 from deepclust.io import write_text
 from deepclust.ledger.consensus import consensus_ledger, consensus_markdown, read_consensus
+from deepclust.ledger.rows import column_floats
 from deepclust.ledger.runs import LEDGER, read_ledger
-from deepclust.tables import column_floats, csv_cell, mean_std, mean_std_text, read_paper_values
+from deepclust.tables import csv_cell, mean_std, mean_std_text, read_paper_values
 
 RESULTS_CSV = Path("docs/results.csv")
 RESULTS_MD = Path("docs/results.md")
