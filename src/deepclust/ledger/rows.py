@@ -1,7 +1,7 @@
 """Reading the ledger's CSV files back: rows checked for their columns, a column's numbers.
 
-Shared by the run ledger (:mod:`.runs`) and the consensus file (:mod:`.consensus`), which
-import each other's neighbours but not each other.
+Shared by the run ledger (:mod:`.runs`), the consensus file (:mod:`.consensus`, which
+:mod:`.runs` imports, so these cannot live in :mod:`.runs`) and the views built from them.
 """
 
 from __future__ import annotations
