@@ -31,7 +31,7 @@ from deepclust.clustering.gcn import SDCN
 from deepclust.clustering.graph import knn_graph, sparse_adjacency
 from deepclust.clustering.idec import IDEC
 from deepclust.data.dataset import load_processed
-from deepclust.training import load_model
+from deepclust.model_file import load_model
 
 
 def seconds(fn, repeats: int = 2) -> float:

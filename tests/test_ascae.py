@@ -124,3 +124,42 @@ def test_mirror_decoder_is_the_encoders_transpose(name, shape):
     assert (mirror(x) < 0).any()  # a linear last layer
     with pytest.raises(ValueError, match="decoder must be"):
         build_model(name, shape, 10, decoder="unet")
+
+
+def _as_convolutions(model, x):
+    """The ASCAE computed with its conv and transposed-conv modules as they are, layer by layer:
+    the reference the matrix-product paths (C1, C4, T4, T1 + output) must agree with."""
+    for c in model.convs:
+        (top, bottom), (left, right) = c.pads
+        x = torch.relu(c.conv(torch.nn.functional.pad(x, (left, right, top, bottom))))
+    f = x.flatten(1)
+    h = torch.relu(model.d1(f)) if model.d1 is not None else f
+    y = torch.relu(model.d3(torch.relu(model.d2(h)))).view(-1, 50, 1, 1)
+    for i, d in enumerate(model.deconvs):
+        (top, left), (height, width) = d.crop, d.out_size
+        y = d.deconv(y)[..., top : top + height, left : left + width]
+        if i < len(model.deconvs) - 1 or model.output is not None:
+            y = torch.relu(y)
+    return f, y if model.output is None else model.output(y)
+
+
+@pytest.mark.parametrize("shape", [(1, 16, 16), (1, 20, 20), (1, 28, 29), (3, 32, 32)])
+@pytest.mark.parametrize("decoder", ["paper", "mirror"])
+@pytest.mark.parametrize("name", ["ascae", "scae"])
+def test_matrix_product_paths_compute_the_convolutions(name, decoder, shape):
+    """C1 (kernel = stride), C4 (kernel = map) and their transposes run as matrix products;
+    F, the reconstruction and every gradient are the convolutions' up to float rounding."""
+    torch.manual_seed(0)
+    model = build_model(name, shape, 10, decoder=decoder, init_std=None)
+    assert [c.path for c in model.convs] == ["patches", "conv", "conv", "whole"]
+    assert [d.path for d in model.deconvs] == ["whole", "conv", "conv", "patches"]
+    x = torch.rand(6, *shape)
+    codes = model.encode_all(x)
+    x_hat = model._decode_from_d3(model._d3(codes["D2"]))
+    ref_f, ref_x_hat = _as_convolutions(model, x)
+    torch.testing.assert_close(codes["F"], ref_f, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(x_hat, ref_x_hat, rtol=1e-5, atol=1e-6)
+    grads = torch.autograd.grad(x_hat.square().sum(), list(model.parameters()))
+    ref_grads = torch.autograd.grad(ref_x_hat.square().sum(), list(model.parameters()))
+    for grad, ref in zip(grads, ref_grads, strict=True):
+        torch.testing.assert_close(grad, ref, rtol=1e-4, atol=1e-6)

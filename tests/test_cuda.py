@@ -20,9 +20,10 @@ import torch
 from conftest import TINY_REFINERS
 from deepclust.clustering.graph import knn_graph
 from deepclust.io import read_features, write_h5
+from deepclust.model_file import load_model
 from deepclust.models import MODELS
 from deepclust.stages import run_features, run_graph, run_pretrain, run_refine
-from deepclust.training import TrainConfig, Trainer, load_model
+from deepclust.training import TrainConfig, Trainer
 
 DEVICE = os.environ.get("DEEPCLUST_TEST_DEVICE", "cuda")
 pytestmark = pytest.mark.skipif(

@@ -179,6 +179,38 @@ def test_mnist_test_from_the_shared_mirror_with_official_checksums(tmp_path):
     assert {f["verified"] for f in manifest["files"].values()} == {"md5"}
 
 
+@pytest.mark.parametrize("name", ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"])
+def test_mnist_training_files_are_checked_by_their_payload(tmp_path, name):
+    """The full MNIST's training files from a mirror that recompressed them are accepted by the
+    MD5 of their payload (the published MD5 of the uncompressed file); a payload that differs
+    is refused, whatever its .gz looks like."""
+    remote = {f.filename: f for f in registry.BUILTIN_DATASETS["mnist"].files}[name]
+    assert remote.content_md5 is not None and remote.content_md5 != remote.md5
+    (tmp_path / "m" / "mnist").mkdir(parents=True)
+    (tmp_path / "m" / "mnist" / name).write_bytes(gzip.compress(b"\0\0\x08\x03" + b"\0" * 64))
+    with pytest.raises(ChecksumError, match=f"{name}.*does not match the published"):
+        fetch(remote, tmp_path / "raw", dataset="mnist", mirrors=[str(tmp_path / "m")])
+    assert not (tmp_path / "raw" / name).exists()
+
+
+@pytest.mark.skipif(
+    not (SHARED_DATASETS / "mnist" / "train-images-idx3-ubyte.gz").is_file(),
+    reason="the shared full-MNIST mirror (recompressed training files) is not beside this checkout",
+)
+def test_full_mnist_from_the_shared_recompressed_mirror(tmp_path):
+    manifest = download_dataset(
+        "mnist", tmp_path, tmp_path / "manifest.json", mirrors=[str(SHARED_DATASETS)]
+    )
+    assert manifest["n_samples"] == 70000
+    verified = {name: f["verified"] for name, f in manifest["files"].items()}
+    assert verified == {
+        "train-images-idx3-ubyte.gz": "content_md5",
+        "train-labels-idx1-ubyte.gz": "content_md5",
+        "t10k-images-idx3-ubyte.gz": "md5",
+        "t10k-labels-idx1-ubyte.gz": "md5",
+    }
+
+
 def test_every_builtin_has_official_urls_and_checksums_or_structure():
     for name, dataset in registry.BUILTIN_DATASETS.items():
         for remote in dataset.files:

@@ -80,7 +80,10 @@ def test_record_reads_the_files_beside_each_run_and_replaces_rerecorded_rows(tmp
     results, ledger = tmp_path / "results", tmp_path / "runs.csv"
     refinement = _refinement(100, start=0.70, best=0.81)
     for seed, acc in enumerate((0.78, 0.80)):
-        _run(results, "ae", "gcn", seed, acc, experiment="ae_gcn", refinement=refinement)
+        _run(
+            results, "ae", "gcn", seed, acc, experiment="ae_gcn", refinement=refinement,
+            pretraining={"device": "cpu", "precision": "bf16-autocast"},
+        )  # fmt: skip
     record_runs([results / "usps" / "ae"], ledger, config=_config(), command="cmd A", source="src")
     rows = read_csv(ledger)
     assert list(rows[0]) == RUN_COLUMNS and len(rows) == 2
@@ -90,6 +93,7 @@ def test_record_reads_the_files_beside_each_run_and_replaces_rerecorded_rows(tmp
     assert float(first["pretrain_s"]) == 100.5 and float(first["best_epoch_acc"]) == 0.81
     assert float(first["init_acc"]) == 0.70 and first["command"] == "cmd A"
     assert first["train_final"] == "loss=0.2"  # the last epoch's loss terms
+    assert first["precision"] == "bf16-autocast"  # metrics.json's pretraining block
 
     _run(results, "ae", "gcn", 1, 0.90, experiment="old_name", refinement=refinement)
     record_runs(
@@ -277,15 +281,16 @@ def test_a_ledger_written_before_the_label_free_columns_still_reads_one_without_
 ):
     from deepclust.ledger import read_ledger
     from deepclust.ledger.consensus import read_consensus
-    from deepclust.ledger.runs import LABEL_FREE_COLUMNS
+    from deepclust.ledger.runs import LATER_COLUMNS
 
-    old = [c for c in RUN_COLUMNS if c not in LABEL_FREE_COLUMNS]
+    old = [c for c in RUN_COLUMNS if c not in LATER_COLUMNS]
     path = tmp_path / "runs.csv"
     path.write_text(
         ",".join(old) + "\n" + ",".join("1" if c == "seed" else "x" for c in old) + "\n"
     )
     (row,) = read_ledger(path)
     assert row["silhouette"] == "" and row["seed_stability"] == "" and row["seed"] == "1"
+    assert row["precision"] == ""
     path.write_text("dataset,seed\nusps,0\n")
     with pytest.raises(ValueError, match="missing column"):
         read_ledger(path)

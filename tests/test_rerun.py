@@ -76,6 +76,21 @@ def test_upgrade_gives_the_params_a_rule_computes_today():
     assert upgrade_params("cluster", ["<not a literal>"], free) == ["<not a literal>"]
 
 
+def test_upgrade_respells_the_old_amp_default():
+    """``amp: true`` was the default until bf16 reached the CPU: it computed what ``auto`` does
+    now on a CPU without native bf16, so a model cached under it is not retrained; ``false``
+    and a pretraining's other values stay as they were."""
+    free = rerun_free_keys(SCHEMA)
+    old = [repr({**EXTRACTOR, "amp": True})]
+    assert upgrade_params("pretrain", old, free) == [
+        repr(result_params({**EXTRACTOR, "amp": "auto"}, free["extractor"]))
+    ]
+    off = [repr(result_params({**EXTRACTOR, "amp": False}, free["extractor"]))]
+    assert upgrade_params("features", off, free) == off
+    # another section's boolean true is not an extractor's amp
+    assert upgrade_params("cluster", [repr({"amp": True})], free) == [repr({"amp": True})]
+
+
 def _write_record(metadata, output, rule, params, split=None):
     name = urlsafe_b64encode(output.encode()).decode()
     parts = [name[:split], name[split:]] if split else [name]

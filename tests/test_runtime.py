@@ -12,6 +12,8 @@ from deepclust import runtime
 from deepclust.runtime import (
     autocast_dtype,
     claim_gpu,
+    cpu_has_native_bf16,
+    environment_info,
     precision_name,
     resolve_device,
     scheduler_gpu_request,
@@ -87,12 +89,49 @@ def test_cuda_takes_a_free_gpu_and_cuda_n_must_exist(two_fake_gpus, release_slot
         resolve_device("cuda:2")
 
 
-def test_bf16_autocast_only_on_gpus_that_have_it(monkeypatch):
-    cuda = torch.device("cuda", 0)
-    assert autocast_dtype(torch.device("cpu")) is None
+def test_amp_auto_takes_bf16_where_the_hardware_computes_it(monkeypatch):
+    cuda, cpu = torch.device("cuda", 0), torch.device("cpu")
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: True)
     assert autocast_dtype(cuda) is torch.bfloat16
     assert autocast_dtype(cuda, amp=False) is None
-    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: False)
+    monkeypatch.setattr(
+        torch.cuda, "is_bf16_supported", lambda including_emulation=True: including_emulation
+    )
     assert autocast_dtype(cuda) is None  # pre-Ampere: float32, not emulated bf16
+    assert autocast_dtype(cuda, amp=True) is torch.bfloat16  # asked for: emulated
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: False)
+    with pytest.raises(ValueError, match="'amp' is true but cuda:0 cannot compute bfloat16"):
+        autocast_dtype(cuda, amp=True)
+    # the CPU: torch's own reading of the CPU's features, not oneDNN's "supported" (which is
+    # true on any AVX-512 CPU, where bf16 is emulated)
+    monkeypatch.setattr(torch.cpu, "get_capabilities", lambda: {"avx512_bf16": True})
+    assert cpu_has_native_bf16()
+    assert autocast_dtype(cpu) is torch.bfloat16
+    assert autocast_dtype(cpu, amp=False) is None
+    monkeypatch.setattr(torch.cpu, "get_capabilities", lambda: {"amx_bf16": True})
+    assert autocast_dtype(cpu) is torch.bfloat16
+    monkeypatch.setattr(torch.cpu, "get_capabilities", lambda: {"avx512_bf16": False, "avx2": True})
+    assert not cpu_has_native_bf16()
+    assert autocast_dtype(cpu) is None
+    assert autocast_dtype(cpu, amp=True) is torch.bfloat16  # asked for: emulated
+    assert environment_info(cpu)["cpu_native_bf16"] is False
     assert (precision_name(None), precision_name(torch.bfloat16)) == ("fp32", "bf16-autocast")
+    with pytest.raises(ValueError, match="config key 'amp' must be auto, true or false, got 'yes'"):
+        autocast_dtype(cpu, amp="yes")
+
+
+def test_a_resolved_device_flushes_denormals_and_says_so():
+    """Adam's first moments of dead ReLU units decay through the denormal range, where an x86
+    CPU computes ~30x slower: every job that resolves its device flushes them to zero."""
+    code = textwrap.dedent(
+        """
+        import torch
+        from deepclust.runtime import environment_info, resolve_device
+        tiny = torch.tensor([1e-39])
+        before = (tiny * 1.0).item()
+        device = resolve_device("cpu", threads=1)
+        print(before > 0, (tiny * 1.0).item() == 0.0, environment_info(device)["flush_denormal"])
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["True", "True", "True"]

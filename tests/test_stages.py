@@ -131,7 +131,7 @@ def test_clusterer_picks_a_layer_and_names_missing_ones(trained_ascae):
 
 def test_dekm_refines_an_ascae_checkpoint_at_its_input_scale(trained_ascae):
     """Any trained extractor combines with a refiner: here ASCAE (F layer, pixels x 255)."""
-    from deepclust.training import load_model
+    from deepclust.model_file import load_model
 
     run = {"experiment": "x", "dataset": "d", "extractor": "ascae", "clusterer": "dk", "swept": ""}
     record = run_refine(

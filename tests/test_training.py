@@ -10,11 +10,12 @@ import numpy as np
 import pytest
 import torch
 
+from deepclust.model_file import load_model
 from deepclust.models import MODELS, build_model
 from deepclust.training import (
     TrainConfig,
     Trainer,
-    load_model,
+    make_optimizer,
     pretrain,
     restore_cuda_rng,
     run_fingerprint,
@@ -65,7 +66,7 @@ def test_channels_last_trains_the_same_model(name):
     # the first step is the same sum in another order; Adam's early steps (update ~ lr * sign)
     # then carry that rounding into the weights: 0.1 % on the Res-VAE after four steps
     np.testing.assert_allclose(losses[True], losses[False], rtol=5e-3)
-    assert TrainConfig(channels_last=True).fingerprint({}) == TrainConfig().fingerprint({})
+    assert TrainConfig(channels_last=False).fingerprint({}) == TrainConfig().fingerprint({})
 
 
 def test_loss_decreases_and_log_has_one_row_per_epoch(tmp_path):
@@ -80,8 +81,10 @@ def test_model_file_roundtrip_without_pickle(tmp_path):
     model, _ = _train(tmp_path, "a", TrainConfig(epochs=1, batch_size=16, input_scale=2.0))
     loaded, hparams = load_model(tmp_path / "a.pt")
     assert hparams["model"] == "conv_ae" and hparams["input_scale"] == 2.0
+    for name, value in model.state_dict().items():  # trained channels-last, reloaded NCHW
+        assert torch.equal(loaded.state_dict()[name], value), name
     x = torch.rand(2, 1, 8, 8)
-    assert torch.equal(loaded.encode(x), model.eval().encode(x))
+    torch.testing.assert_close(loaded.encode(x), model.eval().encode(x), rtol=1e-5, atol=1e-6)
     (tmp_path / "bad.pt").write_bytes(b"junk")
     with pytest.raises(ValueError, match="bad.pt: not a deepclust model file"):
         load_model(tmp_path / "bad.pt")
@@ -224,11 +227,61 @@ def test_diverging_loss_fails_clearly(tmp_path):
 
 def test_a_checkpoint_resumes_only_on_the_same_device_kind_and_precision(monkeypatch):
     cfg, hparams = TrainConfig(), {"model": "conv_ae"}
+    monkeypatch.setattr(torch.cpu, "get_capabilities", lambda: {"avx512_bf16": False})
     cpu = run_fingerprint(cfg, hparams, 64, CPU)
+    # auto on a CPU without native bf16 computes in float32, as amp: false does
+    assert run_fingerprint(TrainConfig(amp=False), hparams, 64, CPU) == cpu
+    cpu_bf16 = run_fingerprint(TrainConfig(amp=True), hparams, 64, CPU)
+    monkeypatch.setattr(torch.cpu, "get_capabilities", lambda: {"avx512_bf16": True})
+    assert run_fingerprint(cfg, hparams, 64, CPU) == cpu_bf16  # auto: native bf16 here
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: True)
     gpu_bf16 = run_fingerprint(cfg, hparams, 64, torch.device("cuda", 0))
     gpu_fp32 = run_fingerprint(TrainConfig(amp=False), hparams, 64, torch.device("cuda", 0))
-    assert len({cpu, gpu_bf16, gpu_fp32}) == 3
+    assert len({cpu, cpu_bf16, gpu_bf16, gpu_fp32}) == 4
+
+
+def test_a_checkpoint_in_one_precision_is_not_resumed_in_the_other(tmp_path):
+    _interrupt_after(tmp_path, TrainConfig(epochs=4, batch_size=16, amp=False), 2)
+    _, trainer = _train(
+        tmp_path, "bf16", TrainConfig(epochs=4, batch_size=16, amp=True),
+        checkpoint_path=tmp_path / "ckpt.pt",
+    )  # fmt: skip
+    assert trainer.resumed_from == 0 and trainer.precision == "bf16-autocast"
+    assert len(trainer.history) == 4
+
+
+@pytest.mark.parametrize("name", sorted(set(MODELS) - {"pixels"}))
+def test_bf16_and_fp32_losses_agree_on_a_tiny_batch(name):
+    """bf16 autocast keeps a float32 master copy and sums in float32: the same network's loss
+    on one batch differs by bf16's rounding (8 bits of mantissa, ~0.4 %), not by an error."""
+    torch.manual_seed(0)
+    model = build_model(name, (1, 16, 16), 4).eval()
+    x = torch.rand(16, 1, 16, 16, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        torch.manual_seed(2)  # the VAEs sample their code
+        fp32, _ = model.loss(x)
+        torch.manual_seed(2)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            bf16, _ = model.loss(x)
+    np.testing.assert_allclose(bf16.float().item(), fp32.item(), rtol=0.03)
+
+
+def test_min_steps_raises_the_epochs_of_a_small_dataset(tmp_path):
+    """64 images at batch 16 are 4 steps an epoch: min_steps 20 trains 5 epochs where 2 were
+    asked; a dataset that reaches the steps in its epochs trains them unchanged."""
+    cfg = TrainConfig(epochs=2, batch_size=16, min_steps=20)
+    assert cfg.for_samples(64).epochs == 5
+    assert cfg.for_samples(65).epochs == 4  # 5 steps an epoch (the last batch is short)
+    assert cfg.for_samples(1000).epochs == 2
+    assert cfg.for_samples(64).for_samples(64) == cfg.for_samples(64)
+    _, trainer = _train(tmp_path, "a", cfg)
+    assert [row["epoch"] for row in trainer.history] == [1, 2, 3, 4, 5]
+    # the fingerprint is that of the epochs it trains, whatever said so
+    assert cfg.for_samples(64).fingerprint({}) == TrainConfig(epochs=5, batch_size=16).fingerprint(
+        {}
+    )
+    cosine = TrainConfig(epochs=2, batch_size=16, min_steps=20, scheduler="cosine")
+    assert cosine.for_samples(64).fingerprint({}) != cosine.for_samples(1000).fingerprint({})
 
 
 def test_checkpoints_are_spaced_in_time_where_epochs_are_fast(tmp_path):
@@ -263,7 +316,30 @@ def test_cuda_rng_is_restored_for_the_gpus_a_requeued_job_still_sees(monkeypatch
     assert len(restored) == 1
 
 
-def test_the_model_file_says_where_and_in_what_precision_it_was_trained(tmp_path):
-    _train(tmp_path, "m", TrainConfig(epochs=1, batch_size=16))
+@pytest.mark.parametrize(("amp", "precision"), [(False, "fp32"), (True, "bf16-autocast")])
+def test_the_model_file_says_where_and_in_what_precision_it_was_trained(tmp_path, amp, precision):
+    _train(tmp_path, "m", TrainConfig(epochs=1, batch_size=16, amp=amp))
     _, hparams = load_model(tmp_path / "m.pt")
-    assert hparams["trained_on"] == {"device": "cpu", "precision": "fp32"}
+    assert hparams["trained_on"] == {"device": "cpu", "precision": precision}
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "adamw"])
+def test_the_fused_optimizer_on_the_cpu_makes_the_same_update(optimizer):
+    cfg = TrainConfig(optimizer=optimizer, weight_decay=0.01, lr=1e-2)
+    weights = {}
+    for fused in (True, False):
+        torch.manual_seed(0)
+        model = build_model("dense_ae", (1, 8, 8), 4, hidden_dims=[16])
+        opt = make_optimizer(model, cfg, CPU)
+        if not fused:  # the per-tensor loop, as torch runs it on the CPU unless asked
+            opt = type(opt)(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        assert opt.defaults["fused"] is (True if fused else None)
+        for step in range(5):
+            loss, _ = model.loss(
+                torch.rand(8, 1, 8, 8, generator=torch.Generator().manual_seed(step))
+            )
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        weights[fused] = torch.cat([p.detach().flatten() for p in model.parameters()])
+    torch.testing.assert_close(weights[True], weights[False], rtol=1e-5, atol=1e-6)

@@ -266,6 +266,14 @@ def test_sweep_in_config_expands_to_runs_without_editing_the_snakefile(tmp_path)
             lambda c: c["extractors"].update(deeper={"extends": "dense_aee", "epochs": 3}),
             "invalid config: extractors.deeper.extends: 'dense_aee' is not defined under extractors",
         ),
+        (
+            lambda c: c["extractors"]["dense_ae"].update(amp="bf16"),
+            "invalid config: extractors.dense_ae.amp: 'bf16' is not one of ['auto', True, False]",
+        ),
+        (
+            lambda c: c["extractors"]["dense_ae"].update(min_steps=-1),
+            "invalid config: extractors.dense_ae.min_steps: -1 is less than the minimum of 0",
+        ),
         (  # an entry that extends another is checked as the merged entry
             lambda c: c["extractors"].update(deeper={"extends": "dense_ae", "epochz": 3}),
             "invalid config: extractors.deeper: Additional properties are not allowed ('epochz'",

@@ -45,6 +45,10 @@ RULES_WITHOUT_PARAMS = frozenset({"download"})
 #: experiment name, a crossover grid) does not rerun it
 CLUSTERING_RULES = frozenset({"cluster", "refine"})
 MEMBERSHIP_KEYS = frozenset({"experiment", "swept"})
+#: values that a later version spells differently for the same run, per section and key: the
+#: extractor's ``amp: true`` (the default until 2026-12) meant bf16 on bf16 GPUs and float32 on
+#: every CPU, which is what ``amp: auto`` computes on any machine whose CPU lacks native bf16
+RESPELLED_VALUES = {"extractor": {"amp": {True: "auto"}}}
 
 
 def canonical(value: Any) -> Any:
@@ -81,11 +85,14 @@ def result_params(entry: Mapping, free: frozenset[str] | set[str] = frozenset())
 
 def upgrade_params(rule: str, params: list[str], free: Mapping[str, frozenset[str]]) -> list[str]:
     """One finished job's recorded params as this version spells them: each value parsed, made
-    :func:`canonical`, its section's rerun-free keys dropped; a value that is not a literal
-    stays as recorded. Values are never changed, so a job whose config changed still reruns."""
+    :func:`canonical`, its section's rerun-free keys dropped, an old spelling of a value
+    (:data:`RESPELLED_VALUES`) respelled; a value that is not a literal stays as recorded.
+    Meanings are never changed, so a job whose config changed still reruns."""
     if rule in RULES_WITHOUT_PARAMS:
         return []
-    drop = free.get(RULE_SECTIONS.get(rule, ""), frozenset())
+    section = RULE_SECTIONS.get(rule, "")
+    drop = free.get(section, frozenset())
+    respell = RESPELLED_VALUES.get(section, {})
     upgraded = []
     for text in params:
         try:
@@ -94,7 +101,11 @@ def upgrade_params(rule: str, params: list[str], free: Mapping[str, frozenset[st
             upgraded.append(text)
             continue
         if isinstance(value, Mapping):
-            value = {k: v for k, v in value.items() if k not in drop}
+            value = {
+                k: respell.get(k, {}).get(v, v) if isinstance(v, bool) else v
+                for k, v in value.items()
+                if k not in drop
+            }
             if rule in CLUSTERING_RULES and "extractor" in value:  # the `run` param
                 value = {k: v for k, v in value.items() if k not in MEMBERSHIP_KEYS}
         upgraded.append(repr(canonical(value)))

@@ -15,7 +15,7 @@ import math
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +23,7 @@ import torch
 from tqdm import tqdm
 
 from deepclust.io import atomic_path, write_csv
+from deepclust.model_file import save_model
 from deepclust.models import AutoEncoder, build_model
 from deepclust.runtime import autocast_dtype, precision_name, seed_everything
 
@@ -34,11 +35,15 @@ class TrainConfig:
     """Training hyper-parameters; the config's extractor keys of the same names.
 
     ``input_scale`` multiplies the [0, 1] images before they reach the model (ASCAE: 255).
-    ``amp`` turns on bfloat16 autocast on CUDA GPUs that support bf16 (Ampere and later); on
-    the CPU and on older GPUs the run is float32 (``runtime.autocast_dtype``). ``channels_last`` stores
-    convolution weights and activations as NHWC, which oneDNN (CPU) and cuDNN run faster for
-    conv-heavy models (the Res-VAE: +35 % on one CPU thread, bench/RESULTS.md); the network and
-    its maths are the same, so it is not part of a checkpoint's fingerprint.
+    ``amp`` (``"auto"``, true, false) chooses bfloat16 autocast: ``auto`` where the device
+    computes bf16 natively (bf16 GPUs, CPUs with AVX512-BF16 or AMX), ``runtime.autocast_dtype``.
+    ``channels_last`` (the default) stores
+    convolution weights and activations as NHWC, which oneDNN (CPU) and cuDNN run faster: every
+    convolutional network here trained 2-43 % faster on the CPU (bench/RESULTS.md); the network
+    and its maths are the same, so it is not part of a checkpoint's fingerprint.
+    ``min_steps`` is the fewest optimiser steps a run takes: a small dataset trains for more
+    epochs than ``epochs`` until it has taken them (:meth:`for_samples`), so 400 own images
+    train as long, in steps, as a large dataset does without the user doing the arithmetic.
     """
 
     epochs: int = 100
@@ -49,9 +54,10 @@ class TrainConfig:
     betas: tuple[float, float] = (0.9, 0.999)
     scheduler: str = "none"
     checkpoint_every: int = 10
-    amp: bool = True
-    channels_last: bool = False
+    amp: bool | str = "auto"
+    channels_last: bool = True
     input_scale: float = 1.0
+    min_steps: int = 0
 
     @classmethod
     def from_dict(cls, cfg: dict) -> TrainConfig:
@@ -61,14 +67,28 @@ class TrainConfig:
             values["betas"] = tuple(values["betas"])
         return cls(**values)
 
+    def steps_per_epoch(self, n_samples: int) -> int:
+        return math.ceil(n_samples / self.batch_size)
+
+    def for_samples(self, n_samples: int) -> TrainConfig:
+        """This config with ``epochs`` raised until ``n_samples`` images give ``min_steps``
+        optimiser steps (unchanged when ``epochs`` already give them). The returned config has
+        ``min_steps`` met, so calling this again changes nothing."""
+        if n_samples < 1:
+            raise ValueError("cannot train on an empty dataset")
+        needed = math.ceil(self.min_steps / self.steps_per_epoch(n_samples))
+        return replace(self, epochs=max(self.epochs, needed), min_steps=0)
+
     def fingerprint(self, extra: dict) -> str:
         """A hash of everything that shapes the run: a checkpoint is resumed only if it matches.
 
         Without a schedule the first epochs do not depend on how many follow, so ``epochs`` is
         left out: an interrupted run whose ``epochs`` was raised continues instead of starting over.
+        ``min_steps`` only sets the epochs (:meth:`for_samples`) and ``amp`` only chooses the
+        precision, which ``extra`` holds as resolved for the device (:func:`run_fingerprint`).
         """
         train = asdict(self)
-        del train["checkpoint_every"], train["channels_last"]
+        del train["checkpoint_every"], train["channels_last"], train["min_steps"], train["amp"]
         if self.scheduler == "none":
             del train["epochs"]
         blob = json.dumps({"train": train, **extra}, sort_keys=True, default=str)
@@ -78,11 +98,14 @@ class TrainConfig:
 def make_optimizer(
     model: torch.nn.Module, cfg: TrainConfig, device: torch.device | None = None
 ) -> torch.optim.Optimizer:
-    """Adam or AdamW; on CUDA the fused kernel (one launch for all parameters, same update)."""
+    """Adam or AdamW with the fused kernel on the CPU and on CUDA: the same update in one pass
+    over all parameters. On a CPU the per-tensor loop reads and writes each parameter and both
+    moments several times, which cost the dense AE ~25 % of a step (bench/RESULTS.md)."""
     optimizers = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
     if cfg.optimizer not in optimizers:
         raise ValueError(f"optimizer must be one of {sorted(optimizers)}, got {cfg.optimizer!r}")
-    fused = {"fused": True} if device is not None and device.type == "cuda" else {}
+    kind = "cpu" if device is None else device.type
+    fused = {"fused": True} if kind in ("cpu", "cuda") else {}
     return optimizers[cfg.optimizer](
         model.parameters(), lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay, **fused
     )
@@ -161,7 +184,7 @@ class Trainer:
         self.resumed_from = 0
 
     def fit(self, model: AutoEncoder, images: np.ndarray | torch.Tensor, seed: int) -> AutoEncoder:
-        cfg = self.cfg
+        cfg = self.cfg = self.cfg.for_samples(len(images))
         layout = torch.channels_last if cfg.channels_last else torch.contiguous_format
         model.to(self.device, memory_format=layout)
         data = torch.as_tensor(images, dtype=torch.float32).to(self.device)
@@ -297,26 +320,6 @@ class Trainer:
         return self.resumed_from
 
 
-def save_model(path: str | Path, model: AutoEncoder, hparams: dict) -> None:
-    """Write ``state_dict`` plus the hyper-parameters needed to rebuild the model, atomically."""
-    with atomic_path(path) as tmp:
-        torch.save({"state_dict": model.state_dict(), "hparams": hparams}, tmp)
-
-
-def load_model(path: str | Path, device: torch.device | str = "cpu") -> tuple[AutoEncoder, dict]:
-    """Rebuild a model saved by :func:`save_model` (no pickle: ``weights_only=True``)."""
-    try:
-        saved = torch.load(path, map_location="cpu", weights_only=True)
-        hparams = saved["hparams"]
-    except Exception as err:
-        raise ValueError(f"{path}: not a deepclust model file ({err})") from err
-    model = build_model(
-        hparams["model"], hparams["input_shape"], hparams["n_clusters"], **hparams["model_args"]
-    )
-    model.load_state_dict(saved["state_dict"])
-    return model.to(device).eval(), hparams
-
-
 def run_fingerprint(cfg: TrainConfig, hparams: dict, n_samples: int, device: torch.device) -> str:
     """The checkpoint fingerprint of a pretraining run: its settings, its data size, and the kind
     of device and precision it computes in (a CPU float32 checkpoint must not resume as a GPU
@@ -351,6 +354,7 @@ def pretrain(
     The checkpoint is deleted once the final model is written.
     """
     seed_everything(seed)
+    requested, min_steps = cfg.epochs, cfg.min_steps
     model = build_model(model_name, images.shape[1:], n_clusters, **model_args)
     hparams = {
         "model": model_name,
@@ -360,6 +364,16 @@ def pretrain(
         "input_scale": float(cfg.input_scale),
         "seed": int(seed),
     }
+    cfg = cfg.for_samples(len(images))
+    if cfg.epochs != requested:
+        log.info(
+            "%d epochs of %d images give %d steps, under min_steps %d: training %d epochs",
+            requested,
+            len(images),
+            requested * cfg.steps_per_epoch(len(images)),
+            min_steps,
+            cfg.epochs,
+        )
     fingerprint = run_fingerprint(cfg, hparams, len(images), device)
     trainer = Trainer(
         cfg,

@@ -32,12 +32,19 @@ def _files(bases: tuple[str, ...], checksums: dict[str, str], content: dict[str,
     )
 
 
-# MD5s of the decompressed IDX payloads. MNIST's test split: computed from the official .gz files.
-# Fashion-MNIST: computed from Debian's dataset-fashion-mnist, which ships the upstream files
-# recompressed (so the .gz MD5s differ while the payload is the same 70,000 images and labels).
+# MD5s of the decompressed IDX payloads. MNIST's test split: computed from the official .gz files;
+# its training split: the values published for the uncompressed files (a mirror may hold them
+# recompressed, as ../shared/datasets/mnist does). Fashion-MNIST: computed from Debian's
+# dataset-fashion-mnist, which ships the upstream files recompressed (so the .gz MD5s differ
+# while the payload is the same 70,000 images and labels).
 _MNIST_TEST_CONTENT = {
     "t10k-images-idx3-ubyte.gz": "2646ac647ad5339dbf082846283269ea",
     "t10k-labels-idx1-ubyte.gz": "27ae3e4e09519cfbb04c329615203637",
+}
+_MNIST_CONTENT = {
+    "train-images-idx3-ubyte.gz": "6bbc9ace898e44ae57da46a324031adb",
+    "train-labels-idx1-ubyte.gz": "a25bea736e30d166cdddb491f175f624",
+    **_MNIST_TEST_CONTENT,
 }
 _FASHION_CONTENT = {
     "train-images-idx3-ubyte.gz": "f4a8712d7a061bf5bd6d2ca38dc4d50a",
@@ -90,7 +97,7 @@ BUILTIN_DATASETS: dict[str, BuiltinDataset] = {
                     "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
                     "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c",
                 },
-                _MNIST_TEST_CONTENT,
+                _MNIST_CONTENT,
             ),
             read=lambda raw: readers.read_idx_pairs(raw, _TRAIN_TEST),
             n_samples=70000,

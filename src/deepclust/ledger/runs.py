@@ -25,6 +25,7 @@ KEY = ("dataset", "extractor", "clusterer", "seed")
 NAMES = ("experiment", "method", "paper_dataset", "command", "source", "recorded")
 #: columns added after the ledger began: a ledger without them reads them as empty
 LABEL_FREE_COLUMNS = (*SCORES, "seed_stability")
+LATER_COLUMNS = (*LABEL_FREE_COLUMNS, "precision")
 RUN_COLUMNS = [
     "dataset",
     "experiment",
@@ -53,6 +54,7 @@ RUN_COLUMNS = [
     "pretrain_s",
     "clustering_s",
     "device",
+    "precision",  # what the network was pretrained in: fp32 or bf16-autocast (empty before)
     "threads",
     "source",  # what the images were (e.g. "USPS 9,298, shared usps.npz as own data")
     "command",
@@ -173,6 +175,7 @@ def run_row(metrics_json: Path, config: dict | None, command: str, source: str) 
         "pretrain_s": _benchmark_seconds(results / "benchmarks" / "pretrain" / f"{job}.tsv"),
         "clustering_s": record.get("runtime_s"),
         "device": environment.get("device_name") or environment.get("device"),
+        "precision": (record.get("pretraining") or {}).get("precision"),
         "threads": environment.get("torch_threads"),
         "source": source,
         "command": command,
@@ -193,8 +196,8 @@ def _key(row: dict) -> tuple[str, ...]:
 
 def read_ledger(path: str | Path) -> list[dict]:
     """The ledger's rows (strings, as CSV holds them); empty when the file does not exist. A
-    ledger written before the label-free columns reads them as empty."""
-    return read_rows(path, RUN_COLUMNS, optional=LABEL_FREE_COLUMNS)
+    ledger written before the label-free or precision columns reads them as empty."""
+    return read_rows(path, RUN_COLUMNS, optional=LATER_COLUMNS)
 
 
 def record_runs(

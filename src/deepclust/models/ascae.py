@@ -67,7 +67,15 @@ def same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
 
 
 class _SameConv(nn.Module):
-    """Conv2d with "same" (or, with ``valid=True``, no) padding for a fixed input size."""
+    """Conv2d with "same" (or, with ``valid=True``, no) padding for a fixed input size.
+
+    Two shapes of ASCAE's convolutions are matrix products in disguise, and run as one, which
+    oneDNN's convolutions at these tiny sizes do several times slower (bench/RESULTS.md): a
+    kernel that covers the whole map (C4: ``path == "whole"``, one product per image) and a
+    kernel equal to its stride (C1, 3x3 stride 3: ``"patches"``, one product per
+    non-overlapping patch). The parameters are those of ``self.conv`` either way, so the
+    network, its checkpoints and its maths are the same; only the order of float sums differs.
+    """
 
     def __init__(
         self,
@@ -89,15 +97,42 @@ class _SameConv(nn.Module):
         else:
             self.pads = [same_padding(s, k, stride) for s, k in zip(in_size, kernel, strict=True)]
             self.out_size = tuple(math.ceil(s / stride) for s in in_size)
+        self.path = _matmul_path(tuple(kernel), stride, self.in_size, valid)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        weight, bias = self.conv.weight, self.conv.bias
+        if self.path == "whole":
+            return F.linear(x.flatten(1), weight.flatten(1), bias)[:, :, None, None]
         (top, bottom), (left, right) = self.pads
-        return self.conv(F.pad(x, (left, right, top, bottom)))
+        x = F.pad(x, (left, right, top, bottom))
+        if self.path == "conv":
+            return self.conv(x)
+        (h, w), k = self.out_size, self.conv.stride[0]
+        n, c = x.shape[:2]
+        patches = x[..., : h * k, : w * k].reshape(n, c, h, k, w, k).permute(0, 2, 4, 1, 3, 5)
+        y = F.linear(patches.reshape(n * h * w, c * k * k), weight.flatten(1), bias)
+        return y.view(n, h, w, -1).permute(0, 3, 1, 2)  # NCHW, stored channels-last
+
+
+def _matmul_path(kernel: tuple[int, int], stride: int, size: tuple[int, int], valid: bool) -> str:
+    """How a :class:`_SameConv` (or its transpose) computes: ``"whole"`` where the kernel
+    covers the whole unpadded map, ``"patches"`` where the kernel equals the stride (square),
+    else ``"conv"``."""
+    if valid and kernel == size and stride == 1:
+        return "whole"
+    if kernel[0] == kernel[1] == stride > 1:
+        return "patches"
+    return "conv"
 
 
 class _SameDeconv(nn.Module):
     """The transpose of a :class:`_SameConv`: maps its output size back to its input size
-    by cropping the padding the convolution added."""
+    by cropping the padding the convolution added.
+
+    As its convolution, it runs as a matrix product where the kernel covers the whole output
+    (T4, from a 1x1 map) or equals the stride (T1): each input pixel then writes its own
+    ``k x k`` patch of the output, which no other pixel touches.
+    """
 
     def __init__(self, c_in: int, c_out: int, forward: _SameConv):
         super().__init__()
@@ -105,11 +140,37 @@ class _SameDeconv(nn.Module):
         self.deconv = nn.ConvTranspose2d(c_in, c_out, kernel, stride=stride)
         self.crop = [p[0] for p in forward.pads]
         self.out_size = forward.in_size
+        self.path = forward.path
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.path == "patches":
+            return self.patches_then(x)
+        if self.path == "whole":
+            weight, bias = self.deconv.weight, self.deconv.bias  # (c_in, c_out, kh, kw)
+            kh, kw = weight.shape[2:]
+            y = F.linear(x.flatten(1), weight.flatten(1).t(), bias.repeat_interleave(kh * kw))
+            return y.view(len(x), -1, kh, kw)
         y = self.deconv(x)
         top, left = self.crop
         return y[..., top : top + self.out_size[0], left : left + self.out_size[1]]
+
+    def patches_then(self, x: torch.Tensor, pointwise: nn.Conv2d | None = None) -> torch.Tensor:
+        """The ``"patches"`` path, optionally followed by ReLU and a 1x1 convolution
+        (``pointwise``, ASCAE's output layer) while the output is still one row per pixel:
+        both act per pixel, so they commute with the patch shuffle and the crop, and run on
+        a contiguous (pixels, channels) matrix instead of the large strided map."""
+        weight, bias = self.deconv.weight, self.deconv.bias  # (c_in, c_out, k, k)
+        k = self.deconv.stride[0]
+        n, c, h, w = x.shape
+        rows = x.permute(0, 2, 3, 1).reshape(n * h * w, c)
+        # one row per input pixel, its k x k patch of c_out channels laid out (ky, kx, channel)
+        y = F.linear(rows, weight.permute(0, 2, 3, 1).reshape(c, -1).t(), bias.repeat(k * k))
+        y = y.view(n * h * w * k * k, -1)
+        if pointwise is not None:
+            y = F.linear(F.relu(y), pointwise.weight.flatten(1), pointwise.bias)
+        out = y.view(n, h, w, k, k, -1).permute(0, 5, 1, 3, 2, 4).reshape(n, -1, h * k, w * k)
+        top, left = self.crop
+        return out[..., top : top + self.out_size[0], left : left + self.out_size[1]]
 
 
 @register("ascae")
@@ -218,12 +279,14 @@ class ASCAE(AutoEncoder):
 
     def _decode_from_d3(self, g: torch.Tensor) -> torch.Tensor:
         x = g.view(-1, 50, 1, 1)
-        last = len(self.deconvs) - 1
-        for i, deconv in enumerate(self.deconvs):
-            x = deconv(x)
-            if i < last or self.output is not None:
-                x = F.relu(x)
-        return x if self.output is None else self.output(x)
+        *inner, last = self.deconvs
+        for deconv in inner:
+            x = F.relu(deconv(x))
+        if self.output is None:  # "mirror": T1 gives the image, linear
+            return last(x)
+        if last.path == "patches":  # T1, ReLU and the output layer, one row per pixel
+            return last.patches_then(x, pointwise=self.output)
+        return self.output(F.relu(last(x)))
 
     def loss(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         codes = self.encode_all(x)

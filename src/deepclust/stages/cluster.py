@@ -204,8 +204,8 @@ def run_refine(
     reads the images, the model (and the kNN graph for a GCN), and writes the refined model and
     a per-iteration log besides the labels."""
     from deepclust.clustering import graph_spec
+    from deepclust.model_file import load_model, save_model
     from deepclust.runtime import resolve_device
-    from deepclust.training import load_model, save_model
 
     data = load_processed(data_h5)
     torch_device = resolve_device(device, threads)

@@ -97,8 +97,8 @@ def run_features(
     if extractor_cfg["model"] == PIXELS:
         layers, default, source = {"pixels": pixel_features(data.images)}, "pixels", "pixels"
     else:
+        from deepclust.model_file import load_model
         from deepclust.runtime import resolve_device
-        from deepclust.training import load_model
 
         torch_device = resolve_device(device, threads)
         model, hparams = load_model(model_path, torch_device)
