@@ -212,8 +212,9 @@ def test_a_block_that_matches_nothing_or_a_bad_filter_is_named(tmp_path):
 
 
 def test_the_committed_results_are_generated_from_the_committed_ledger(tmp_path, capsys):
-    """docs/results.csv and the generated tables of docs/results.md match docs/runs.csv: a typed
-    number in a generated table, or a run recorded without rebuilding, fails here."""
+    """docs/results.csv, the generated tables of docs/results.md and the paper pages
+    docs/papers/*.md match docs/runs.csv: a typed number in a generated table or page, or a run
+    recorded without rebuilding, fails here."""
     code = main(
         [
             "build",
@@ -226,6 +227,12 @@ def test_the_committed_results_are_generated_from_the_committed_ledger(tmp_path,
             str(REPO / "docs/results.md"),
             "--paper",
             str(REPO / "workflow/resources/paper_values.csv"),
+            "--pages",
+            str(REPO / "workflow/resources/paper_pages.yaml"),
+            "--pages-dir",
+            str(REPO / "docs/papers"),
+            "--root",
+            str(REPO),
         ]
     )
     assert code == 0, capsys.readouterr().out

@@ -30,6 +30,26 @@ def test_dense_ae_layer_widths():
     assert widths == [500, 500, 2000, 10]
 
 
+def test_dense_ae_activation_and_init_are_options_with_n2d_defaults():
+    """ReLU and Glorot by default (DEC's and N2D's code); LeakyReLU and PyTorch's default init
+    as ClustPy's autoencoders have them; a wrong value is named."""
+    torch.manual_seed(0)
+    plain = build_model("dense_ae", (1, 8, 8), 3)
+    assert [type(m).__name__ for m in plain.encoder][:2] == ["Linear", "ReLU"]
+    bound = (6 / (64 + 500)) ** 0.5  # Glorot uniform's bound for the first layer
+    assert plain.encoder[0].weight.abs().max() <= bound and plain.encoder[0].bias.abs().max() == 0
+    peer = build_model("dense_ae", (1, 8, 8), 3, activation="leaky_relu", init="torch")
+    assert (
+        isinstance(peer.encoder[1], torch.nn.LeakyReLU) and peer.encoder[1].negative_slope == 0.01
+    )
+    assert peer.encoder[0].bias.abs().max() > 0  # PyTorch's default draws the biases too
+    assert len(peer.encoder_layers(torch.rand(2, 1, 8, 8))) == 4  # three hidden + the code
+    with pytest.raises(ValueError, match="dense_ae: activation 'tanh'"):
+        build_model("dense_ae", (1, 8, 8), 3, activation="tanh")
+    with pytest.raises(ValueError, match="dense_ae: init 'he'"):
+        build_model("dense_ae", (1, 8, 8), 3, init="he")
+
+
 def test_unknown_model_and_argument_are_named():
     with pytest.raises(ValueError, match="unknown model 'nope'"):
         check_model_args("nope", {})

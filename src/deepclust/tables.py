@@ -17,7 +17,6 @@ USPS and ``sdekc_swapped`` with SDEKC's row.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 from collections.abc import Iterable
 from pathlib import Path
@@ -26,13 +25,13 @@ import numpy as np
 
 from deepclust.io import read_csv, write_csv
 from deepclust.label_free import SCORES
+from deepclust.paper_values import read_paper_values
 
 METRICS = ("acc", "nmi", "ari", "purity")
 #: also averaged when present: the ACC of the K-means a refining clusterer started from, its best
 #: monitored epoch by ACC (uses labels: SDCN's published protocol, shown beside the final epoch)
 #: and the clustering stage's wall time
 OPTIONAL = ("init_acc", "best_epoch_acc", "runtime_s")
-PAPER_COLUMNS = ("method", "dataset", "metric", "value", "paper", "table")
 #: the consensus over seeds (config `consensus`): its ACC, NMI and mean ARI with each seed
 CONSENSUS_COLUMNS = ("consensus_acc", "consensus_nmi", "consensus_agreement")
 
@@ -154,34 +153,6 @@ def mean_std(values: np.ndarray) -> tuple[float | None, float | None]:
     if not len(values):
         return None, None
     return float(values.mean()), float(values.std(ddof=1)) if len(values) > 1 else 0.0
-
-
-def read_paper_values(path: str | Path) -> dict[tuple[str, str, str], dict]:
-    """``(method, dataset, metric) -> {value, paper, table}`` from the published-numbers CSV.
-
-    Lines starting with ``#`` are comments. A missing column, a value that is not a number or
-    the same (method, dataset, metric) twice is an error naming the file and line.
-    """
-    path = Path(path)
-    with open(path, newline="") as f:
-        lines = [line for line in f if line.strip() and not line.lstrip().startswith("#")]
-    reader = csv.DictReader(lines)
-    missing = set(PAPER_COLUMNS) - set(reader.fieldnames or ())
-    if missing:
-        raise ValueError(f"{path}: missing column(s) {', '.join(sorted(missing))}")
-    values: dict[tuple[str, str, str], dict] = {}
-    for n, row in enumerate(reader, start=2):
-        key = (row["method"], row["dataset"], row["metric"])
-        try:
-            value = float(row["value"])
-        except ValueError:
-            raise ValueError(
-                f"{path}: data row {n}: value {row['value']!r} is not a number"
-            ) from None
-        if key in values:
-            raise ValueError(f"{path}: data row {n}: {key} is listed twice")
-        values[key] = {"value": value, "paper": row["paper"], "table": row["table"]}
-    return values
 
 
 def paper_names(config: dict) -> dict[str, dict[str, str]]:

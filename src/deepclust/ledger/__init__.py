@@ -9,7 +9,8 @@ command over runs, never from typing::
     # after a run: add (or replace) its rows in the ledger
     python -m deepclust.ledger record results/usps/ascae_mean results/usps/scae_mean \\
         --config workflow/configs/ascae.yaml --command "snakemake ... --configfile ..."
-    # rebuild docs/results.csv and every generated table in docs/results.md
+    # rebuild docs/results.csv, every generated table in docs/results.md and the
+    # paper pages docs/papers/*.md (:mod:`deepclust.ledger.papers`)
     python -m deepclust.ledger build
     python -m deepclust.ledger build --check   # exit 1 if either is stale (a test runs this)
 
@@ -34,6 +35,7 @@ from __future__ import annotations
 import argparse
 
 from deepclust.compose import load_config
+from deepclust.ledger.papers import PAGES_DIR, PAGES_SPEC
 from deepclust.ledger.results import (
     PAPER_VALUES,
     RESULT_COLUMNS,
@@ -87,6 +89,9 @@ def main(argv: list[str] | None = None) -> int:
     bld.add_argument("--csv", default=str(RESULTS_CSV))
     bld.add_argument("--markdown", nargs="*", default=[str(RESULTS_MD)])
     bld.add_argument("--paper", default=str(PAPER_VALUES))
+    bld.add_argument("--pages", default=str(PAGES_SPEC), help="the paper pages' layout")
+    bld.add_argument("--pages-dir", default=str(PAGES_DIR))
+    bld.add_argument("--root", default=".", help="where the layout's config paths start")
     bld.add_argument("--check", action="store_true", help="exit 1 if anything is stale")
     args = parser.parse_args(argv)
 
@@ -102,7 +107,16 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(f"{args.ledger}: recorded {len(new)} run(s)")
         return 0
-    stale = build(args.ledger, args.csv, args.markdown, args.paper, check=args.check)
+    stale = build(
+        args.ledger,
+        args.csv,
+        args.markdown,
+        args.paper,
+        check=args.check,
+        pages=args.pages,
+        pages_dir=args.pages_dir,
+        base_dir=args.root,
+    )
     if args.check and stale:
         print(f"stale (run `python -m deepclust.ledger build`): {', '.join(stale)}")
         return 1

@@ -14,9 +14,11 @@ import numpy as np
 
 from deepclust.io import write_text
 from deepclust.ledger.consensus import consensus_ledger, consensus_markdown, read_consensus
+from deepclust.ledger.papers import PAGES_DIR, build_pages, summary_markdown
 from deepclust.ledger.rows import column_floats
 from deepclust.ledger.runs import LEDGER, read_ledger
-from deepclust.tables import csv_cell, mean_std, mean_std_text, read_paper_values
+from deepclust.paper_values import read_paper_rows, read_paper_values
+from deepclust.tables import csv_cell, mean_std, mean_std_text
 
 RESULTS_CSV = Path("docs/results.csv")
 RESULTS_MD = Path("docs/results.md")
@@ -52,7 +54,7 @@ SHOW = ("train", "dead", "runs")
 #: what a block shows: the per-experiment table (default), the networks x stages grid of each
 #: dataset, the label-free pick per dataset, or each cell's consensus over seeds beside the seeds
 #: (the last three need extractor= and clusterer=)
-VIEWS = ("table", "grid", "picks", "consensus")
+VIEWS = ("table", "grid", "picks", "consensus", "papers")
 
 
 def _distinct(runs: list[dict], column: str) -> str:
@@ -86,8 +88,8 @@ def results_table(rows: list[dict], paper_values: dict | None = None) -> list[di
         runs.sort(key=lambda r: int(r["seed"]))
         method, paper_dataset = runs[0]["method"], runs[0]["paper_dataset"]
         paper = paper_values or {}
-        (acc_mean, acc_std), (nmi_mean, nmi_std) = (
-            mean_std(column_floats(runs, m)) for m in ("acc", "nmi")
+        (acc_mean, acc_std), (nmi_mean, nmi_std), (purity_mean, purity_std) = (
+            mean_std(column_floats(runs, m)) for m in ("acc", "nmi", "purity")
         )
         devices = "; ".join(
             dict.fromkeys(
@@ -100,13 +102,17 @@ def results_table(rows: list[dict], paper_values: dict | None = None) -> list[di
             {
                 "method": method,
                 "dataset": dataset,
+                "paper_dataset": paper_dataset,
                 "variant": experiment,
+                "extractor": _distinct(runs, "extractor"),
                 "paper_acc": (paper.get((method, paper_dataset, "acc")) or {}).get("value"),
                 "paper_nmi": (paper.get((method, paper_dataset, "nmi")) or {}).get("value"),
                 "acc_mean": acc_mean,
                 "acc_std": acc_std,
                 "nmi_mean": nmi_mean,
                 "nmi_std": nmi_std,
+                "purity_mean": purity_mean,
+                "purity_std": purity_std,
                 "init_acc_mean": mean_std(column_floats(runs, "init_acc"))[0],
                 "best_epoch_acc_mean": mean_std(column_floats(runs, "best_epoch_acc"))[0],
                 "n_seeds": len(runs),
@@ -119,6 +125,7 @@ def results_table(rows: list[dict], paper_values: dict | None = None) -> list[di
                 "kmeans_runs": _runs_text(runs),
                 "uses_labels": any(r["uses_labels"] == "True" for r in runs),
                 "device": devices,
+                "precision": _distinct(runs, "precision"),
                 "pretrain_s": _span(column_floats(runs, "pretrain_s")),
                 "clustering_s": _span(column_floats(runs, "clustering_s")),
                 "source": _distinct(runs, "source"),
@@ -168,7 +175,10 @@ def parse_filters(text: str) -> dict[str, list[str]]:
         if key == "view" and (len(filters[key]) != 1 or filters[key][0] not in VIEWS):
             raise ValueError(f"ledger block filter {word!r}: view is one of {', '.join(VIEWS)}")
     view = filters.get("view", ["table"])[0]
-    if view != "table" and not {"dataset", "extractor", "clusterer"} <= filters.keys():
+    if (
+        view not in ("table", "papers")
+        and not {"dataset", "extractor", "clusterer"} <= filters.keys()
+    ):
         raise ValueError(
             f"ledger block '{text.strip()}': view={view} needs dataset=, extractor= and clusterer="
         )
@@ -263,13 +273,21 @@ def render_blocks(
     rows: list[dict] | None = None,
     paper_values: dict | None = None,
     consensus: list[dict] | None = None,
+    paper_rows: list[dict] | None = None,
+    papers: str | None = None,
 ) -> str:
     """``text`` with every ``<!-- ledger: ... -->`` block's body regenerated from ``table`` (or,
-    for the cell views, from the ledger's ``rows`` and its ``consensus`` rows)."""
+    for the cell views, from the ledger's ``rows`` and its ``consensus`` rows; for
+    ``view=papers``, the index of the paper pages laid out by ``papers``)."""
 
     def replace(match: re.Match) -> str:
         filters = parse_filters(match["filters"])
         view = filters.get("view", ["table"])[0]
+        if view == "papers":
+            if papers is None:
+                raise ValueError(f"{where}: ledger block view=papers needs the paper pages' layout")
+            body = summary_markdown(table, paper_rows or [], papers)
+            return f"{match.group(1)}{body}\n{match.group(4)}"
         if view != "table":
             body = _cell_view(view, filters, rows or [], paper_values or {}, where, consensus or [])
             return f"{match.group(1)}{body}\n{match.group(4)}"
@@ -323,15 +341,23 @@ def build(
     markdown: Iterable[str | Path] = (RESULTS_MD,),
     paper: str | Path = PAPER_VALUES,
     check: bool = False,
+    pages: str | Path | None = None,
+    pages_dir: str | Path = PAGES_DIR,
+    base_dir: str | Path = ".",
 ) -> list[str]:
-    """Regenerate ``results_csv`` and the ledger blocks of ``markdown`` from the ledger.
+    """Regenerate ``results_csv``, the ledger blocks of ``markdown`` and the paper pages (one per
+    paper of the ``pages`` layout, into ``pages_dir``; none when ``pages`` is None) from the
+    ledger. ``base_dir`` is where the layout's config paths are read from.
 
     With ``check`` nothing is written; returns the files that are stale (empty: up to date).
     """
     rows, paper_values = read_ledger(ledger), read_paper_values(paper)
+    paper_rows = read_paper_rows(paper)
     consensus = read_consensus(consensus_ledger(ledger))
     table = results_table(rows, paper_values)
     outputs = {Path(results_csv): results_csv_text(table)}
+    if pages is not None:
+        outputs.update(build_pages(table, paper_rows, pages, pages_dir, base_dir))
     for path in map(Path, markdown):
         outputs[path] = render_blocks(
             path.read_text(),
@@ -340,6 +366,8 @@ def build(
             rows=rows,
             paper_values=paper_values,
             consensus=consensus,
+            paper_rows=paper_rows,
+            papers=pages,
         )
     stale = [str(p) for p, text in outputs.items() if not p.exists() or p.read_text() != text]
     if not check:

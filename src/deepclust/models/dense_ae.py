@@ -15,6 +15,12 @@ from torch import nn
 
 from deepclust.models.base import AutoEncoder, register, xavier_init
 
+#: hidden-layer activations: DEC's and N2D's code use ReLU; ClustPy's autoencoders LeakyReLU
+ACTIVATIONS = {"relu": lambda: nn.ReLU(inplace=True), "leaky_relu": lambda: nn.LeakyReLU(0.01)}
+#: initialisations: Glorot uniform (Keras' default, which DEC's and N2D's code ran with) or
+#: PyTorch's own ``nn.Linear`` default (what a PyTorch port that does not set one gets)
+INITS = ("xavier", "torch")
+
 
 @register("dense_ae")
 class DenseAE(AutoEncoder):
@@ -26,6 +32,8 @@ class DenseAE(AutoEncoder):
     n_clusters : number of clusters; the embedding size when ``latent_dim`` is not given.
     hidden_dims : widths of the encoder's hidden layers (the decoder mirrors them).
     latent_dim : embedding size (DEC uses 10 = n_clusters).
+    activation : one of :data:`ACTIVATIONS` for the hidden layers.
+    init : one of :data:`INITS`.
     """
 
     def __init__(
@@ -34,21 +42,30 @@ class DenseAE(AutoEncoder):
         n_clusters: int,
         hidden_dims: tuple[int, ...] = (500, 500, 2000),
         latent_dim: int | None = None,
+        activation: str = "relu",
+        init: str = "xavier",
     ):
         super().__init__()
+        if activation not in ACTIVATIONS:
+            raise ValueError(
+                f"dense_ae: activation {activation!r}: expected one of {list(ACTIVATIONS)}"
+            )
+        if init not in INITS:
+            raise ValueError(f"dense_ae: init {init!r}: expected one of {list(INITS)}")
         self.input_shape = tuple(input_shape)
         n_inputs = math.prod(input_shape)
         latent_dim = latent_dim or n_clusters
         widths = [n_inputs, *hidden_dims, latent_dim]
-        self.encoder = _mlp(widths)
-        self.decoder = _mlp(widths[::-1])
-        xavier_init(self)
+        self.encoder = _mlp(widths, ACTIVATIONS[activation])
+        self.decoder = _mlp(widths[::-1], ACTIVATIONS[activation])
+        if init == "xavier":
+            xavier_init(self)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         return self.encoder(x.flatten(1))
 
     def encoder_layers(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """The hidden activations (after ReLU) and the code: SDCN's ``tra1..3`` and ``z``."""
+        """The hidden activations (after the nonlinearity) and the code: SDCN's ``tra1..3`` and ``z``."""
         outputs, h = [], x.flatten(1)
         for layer in self.encoder:
             h = layer(h)
@@ -60,11 +77,11 @@ class DenseAE(AutoEncoder):
         return self.decoder(z).view(-1, *self.input_shape)
 
 
-def _mlp(widths: list[int]) -> nn.Sequential:
-    """Linear layers with ReLU between them and none after the last."""
+def _mlp(widths: list[int], activation) -> nn.Sequential:
+    """Linear layers with ``activation()`` between them and none after the last."""
     layers: list[nn.Module] = []
     for i, (n_in, n_out) in enumerate(zip(widths[:-1], widths[1:], strict=True)):
         layers.append(nn.Linear(n_in, n_out))
         if i < len(widths) - 2:
-            layers.append(nn.ReLU(inplace=True))
+            layers.append(activation())
     return nn.Sequential(*layers)
