@@ -1,5 +1,6 @@
 """The per-paper pages (docs/papers/*.md) generated from the ledger and the published values."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -8,6 +9,8 @@ from deepclust.io import write_csv
 from deepclust.ledger import RUN_COLUMNS, build
 from deepclust.ledger.papers import read_spec
 from deepclust.paper_values import read_paper_rows, read_paper_values
+
+PAPER_VALUES_CSV = "workflow/resources/paper_values.csv"
 
 PAPER_CSV = """method,dataset,metric,value,paper,table
 base,d1,acc,0.81,P,table 1
@@ -177,3 +180,30 @@ def test_the_bundled_layout_matches_the_published_values():
     }
     assert laid_out <= printed, sorted(laid_out - printed)
     assert printed <= laid_out, sorted(printed - laid_out)  # every published cell has a page
+
+
+#: what a typed measurement looks like in prose: an ACC-like decimal, a percentage, a duration
+MEASURED = re.compile(
+    r"(?<![\d.])\d+\.\d{2,}(?![\d.])|\d ?%|\b\d[\d,.]* ?(?:s|min|minutes|hours?|img/s)\b"
+)
+
+
+def test_no_measured_number_is_typed_outside_the_generated_text():
+    """docs/results.md's prose (outside the ledger blocks and code) and the paper pages' notes
+    quote no measurement: those come from the ledger. A published value may be quoted."""
+    repo = Path(__file__).resolve().parents[1]
+    text = (repo / "docs/results.md").read_text()
+    prose = re.sub(r"<!-- ledger:[^>]*-->\n.*?<!-- /ledger -->", "", text, flags=re.S)
+    prose = re.sub(r"```.*?```", "", prose, flags=re.S)
+    assert [m.group() for m in MEASURED.finditer(prose)] == []
+    published = {f"{r['value']}" for r in read_paper_rows(repo / PAPER_VALUES_CSV)}
+    for name, paper in read_spec(repo / "workflow/resources/paper_pages.yaml").items():
+        for note in paper.get("notes", []):
+            typed = [m.group() for m in MEASURED.finditer(note) if m.group() not in published]
+            assert typed == [], (name, note)
+
+
+def test_the_measurement_pattern_catches_what_it_should():
+    assert MEASURED.findall("ACC 0.708 in 33 minutes at 9,219 img/s, 2.3 % slower") != []
+    assert [m.group() for m in MEASURED.finditer("200 epochs, batch 256, lr 0.001")] == ["0.001"]
+    assert [m.group() for m in MEASURED.finditer("N(0, 0.1^2), 1,440 images, torch 2.14.1")] == []
