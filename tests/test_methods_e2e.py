@@ -59,7 +59,8 @@ def test_ascae_experiment_end_to_end(tmp_path, blobs_images):
 
 @pytest.mark.slow
 def test_sdekc_experiments_end_to_end_and_refiner_caching(tmp_path, blobs_images):
-    """workflow/configs/sdekc.yaml on a fixture: SDEKC, DEKM, CAE + K-means, DEC, IDEC."""
+    """workflow/configs/sdekc.yaml on a fixture: SDEKC, DEKM, CAE + K-means, DCEC (IDEC's loss on
+    the CAE) and DEC's loss alone on it."""
     config = method_config(tmp_path, blobs_images, "sdekc")
     # the MNIST-test and Fashion-MNIST variants (fewer epochs) are left out
     config["experiments"] = {k: v for k, v in config["experiments"].items() if "datasets" not in v}
@@ -75,7 +76,7 @@ def test_sdekc_experiments_end_to_end_and_refiner_caching(tmp_path, blobs_images
     rows = {r["experiment"]: r for r in csv.DictReader(open(tmp_path / "results" / "summary.csv"))}
     assert set(rows) == {
         *("sdekc", "skip_cae_kmeans", "sdekc_swapped", "skip_cae_swapped_kmeans"),
-        *("dekm", "cae_kmeans", "idec", "dec"),
+        *("dekm", "cae_kmeans", "dcec", "cae_dec"),
     }
     assert all(r["uses_labels"] == "False" and 0 <= float(r["acc"]) <= 1 for r in rows.values())
     assert rows["sdekc"]["init_acc"] and rows["sdekc"]["refine_iterations"]
