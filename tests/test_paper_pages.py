@@ -7,7 +7,7 @@ import pytest
 
 from deepclust.io import write_csv
 from deepclust.ledger import RUN_COLUMNS, build
-from deepclust.ledger.papers import read_spec
+from deepclust.ledger.paper_layout import read_spec
 from deepclust.paper_values import read_paper_rows, read_paper_values
 
 PAPER_VALUES_CSV = "workflow/resources/paper_values.csv"
@@ -48,8 +48,9 @@ CONFIG = """
 seeds: [0, 1, 2]
 datasets: {d1: {source: npz}, d2_big: {source: npz, paper_name: d2}}
 experiments:
-  mine_v: {extractor: other, clusterer: km, paper: mine}
+  base_row: {extractor: pix, clusterer: km, paper: base}
   mine: {extractor: net, clusterer: km}
+  mine_v: {extractor: other, clusterer: km, paper: mine}
 """
 
 
@@ -130,7 +131,9 @@ def test_a_page_sets_our_best_honest_mean_beside_each_published_value(fixture):
     missing = text.split("## Not measured")[1]
     assert "- Mine on d2: too big for a CPU; `snakemake --cores 8 --resources gpu=1" in missing
     assert "--configfile cfg.yaml results/d2_big/net/seed{0,1,2}/km/metrics.json`" in missing
-    assert "- Base on d2: too big for a CPU; no bundled config runs it" in missing
+    # the row's own experiment is found under another name (`base_row`, named after it by `paper`)
+    assert "- Base on d2: too big for a CPU; `snakemake" in missing
+    assert "results/d2_big/pix/seed{0,1,2}/km/metrics.json`" in missing
     # counted over three seeds: base is within 2 points of 0.81, mine is not
     assert "ACC cells: 4 printed, 2 measured, 2 over 3+ seeds, **1 within 2 points" in text
 

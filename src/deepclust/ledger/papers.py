@@ -20,11 +20,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
+from deepclust.compose import PAIR_SEPARATOR
+from deepclust.ledger.paper_layout import (
+    PAGES_SPEC,
+    canonical_names,
+    command_for,
+    for_cell,
+    read_spec,
+    reason_for,
+)
 
-from deepclust.compose import PAIR_SEPARATOR, load_config
-
-PAGES_SPEC = Path("workflow/resources/paper_pages.yaml")
 PAGES_DIR = Path("docs/papers")
 #: a cell "reproduces" when our mean is at most this far below the paper's (or above it)
 WITHIN = 0.02
@@ -38,29 +43,6 @@ DATASET_NAMES = {
     "coil20": "COIL-20",
 }
 METRIC_NAMES = {"acc": "ACC", "nmi": "NMI", "purity": "purity"}
-SPEC_KEYS = {
-    *("title", "source", "configs", "tables", "epochs", "native", "readings", "orderings"),
-    *("not_run", "notes"),
-}
-TABLE_KEYS = {"name", "caption", "datasets", "rows", "labels", "metrics"}
-
-
-def read_spec(path: str | Path = PAGES_SPEC) -> dict:
-    """The page layouts, checked: an unknown key or a missing one is an error naming it."""
-    spec = yaml.safe_load(Path(path).read_text()) or {}
-    for name, paper in spec.items():
-        for key in set(paper) - SPEC_KEYS:
-            raise ValueError(f"{path}: {name}.{key}: unknown key (expected {sorted(SPEC_KEYS)})")
-        for key in ("title", "configs", "tables"):
-            if key not in paper:
-                raise ValueError(f"{path}: {name}: missing {key!r}")
-        for table in paper["tables"]:
-            for key in set(table) - TABLE_KEYS:
-                raise ValueError(f"{path}: {name} {table.get('name')}: unknown key {key!r}")
-            missing = set(table["rows"]) - set(table.get("labels", {}))
-            if missing:
-                raise ValueError(f"{path}: {name} {table['name']}: no label for {sorted(missing)}")
-    return spec
 
 
 def honest_entries(table: list[dict], method: str, paper_dataset: str) -> list[dict]:
@@ -88,12 +70,14 @@ def _first_epochs(entry: dict) -> int | None:
     return int(float(text)) if text else None
 
 
-def marks(entry: dict, method: str, paper: dict) -> list[str]:
+def marks(entry: dict, method: str, paper: dict, canonical: dict | None = None) -> list[str]:
     """How the cell's setting differs from the paper's, in words (empty: the paper's own)."""
     found = []
     readings = paper.get("readings") or {}
-    # a crossover cell's name is its pairing, not a reading; its network may be one
-    if entry["variant"] != method and PAIR_SEPARATOR not in entry["variant"]:
+    # another experiment than the row's own is a variant; a crossover cell's name is its
+    # pairing, not a reading (its network may be one)
+    own = (canonical or {}).get(method, method)
+    if entry["variant"] not in (own, method) and PAIR_SEPARATOR not in entry["variant"]:
         found.append(f"variant `{entry['variant']}`")
     for name in dict.fromkeys([entry["variant"], *entry["extractor"].split("; ")]):
         if name in readings:
@@ -104,7 +88,7 @@ def marks(entry: dict, method: str, paper: dict) -> list[str]:
     if stated and epochs is not None and epochs < stated:
         found.append(f"{epochs} epochs (paper {stated})")
     dataset = entry["paper_dataset"]
-    native = _for_cell(paper.get("native") or {}, method, dataset) or [dataset]
+    native = for_cell(paper.get("native") or {}, method, dataset) or [dataset]
     if entry["dataset"] not in native:
         found.append(f"data `{entry['dataset']}`")
     return found
@@ -120,34 +104,6 @@ def published(paper_rows: list[dict], paper: str, table: str) -> dict:
             if r["paper"] == paper and (r["table"] == table) == own:
                 values.setdefault((r["method"], r["dataset"], r["metric"]), r["value"])
     return values
-
-
-def command_for(paper: dict, method: str, paper_dataset: str, base_dir: Path) -> str | None:
-    """The command that runs a cell, from the first of the paper's configs that has it."""
-    for path in paper["configs"]:
-        config = load_config(base_dir / path, base_dir)
-        seeds = config.get("seeds", [0])
-        found = []
-        for name, experiment in (config.get("experiments") or {}).items():
-            if experiment.get("paper", name) != method:
-                continue
-            for dataset, entry in (config.get("datasets") or {}).items():
-                wanted = experiment.get("datasets")
-                if (entry or {}).get("paper_name", dataset) == paper_dataset and (
-                    wanted is None or dataset in wanted
-                ):
-                    found.append((name != method, name, dataset, experiment))
-        if found:
-            _, name, dataset, experiment = min(found, key=lambda f: f[:2])
-            run_seeds = experiment.get("seeds", seeds)
-            seed = (
-                f"seed{run_seeds[0]}"
-                if len(run_seeds) == 1
-                else ("seed{" + ",".join(map(str, run_seeds)) + "}")
-            )
-            target = f"results/{dataset}/{experiment['extractor']}/{seed}/{experiment['clusterer']}/metrics.json"
-            return f"snakemake --cores 8 --resources gpu=1 --configfile {path} {target}"
-    return None
 
 
 def _gap(ours: float, theirs: float) -> str:
@@ -182,7 +138,13 @@ def reproduced(entry: dict | None, value: float | None) -> bool:
     )
 
 
-def page_cells(paper_name: str, paper: dict, table: list[dict], paper_rows: list[dict]) -> list:
+def page_cells(
+    paper_name: str,
+    paper: dict,
+    table: list[dict],
+    paper_rows: list[dict],
+    canonical: dict | None = None,
+) -> list:
     """Every cell of the page: (printed table, method, dataset, published values, entry, marks)."""
     cells = []
     for printed in paper["tables"]:
@@ -192,7 +154,7 @@ def page_cells(paper_name: str, paper: dict, table: list[dict], paper_rows: list
                 metrics = printed.get("metrics", ["acc", "nmi"])
                 theirs = {m: values.get((method, dataset, m)) for m in metrics}
                 entry = best_entry(honest_entries(table, method, dataset))
-                found = marks(entry, method, paper) if entry else []
+                found = marks(entry, method, paper, canonical) if entry else []
                 cells.append((printed, method, dataset, theirs, entry, found))
     return cells
 
@@ -251,7 +213,7 @@ def page_markdown(
     paper_name: str, paper: dict, table: list[dict], paper_rows: list[dict], base_dir: Path
 ) -> str:
     """The page's text."""
-    cells = page_cells(paper_name, paper, table, paper_rows)
+    cells = page_cells(paper_name, paper, table, paper_rows, canonical_names(paper, base_dir))
     count = summary(paper_name, paper, table, paper_rows)
     out = [
         f"# {paper_name}: the paper's tables beside our runs",
@@ -328,28 +290,13 @@ def _missing_section(paper_name: str, paper: dict, cells: list, base_dir: Path) 
         if entry is not None or (method, dataset) in seen or theirs.get("acc") is None:
             continue
         seen.add((method, dataset))
-        why = _reason(reasons, method, dataset)
+        why = reason_for(reasons, method, dataset)
         command = command_for(paper, method, dataset, base_dir)
         run = f"`{command}`" if command else "no bundled config runs it"
         lines.append(
             f"- {printed['labels'][method]} on {DATASET_NAMES.get(dataset, dataset)}: {why}; {run}"
         )
     return ["", "## Not measured", "", *lines] if lines else []
-
-
-def _for_cell(mapping: dict, method: str, dataset: str):
-    """A spec entry for one cell: a ``"m1 m2/dataset"`` key naming the method, else the
-    ``"dataset"`` key (None: neither)."""
-    for key, value in mapping.items():
-        methods, _, where = key.rpartition("/")
-        if where == dataset and method in methods.split():
-            return value
-    return mapping.get(dataset)
-
-
-def _reason(reasons: dict, method: str, dataset: str) -> str:
-    """Why a cell has no runs, in one line."""
-    return " ".join((_for_cell(reasons, method, dataset) or "not run yet").split())
 
 
 def build_pages(
