@@ -52,8 +52,13 @@ def read_paper_values(path: str | Path) -> dict[tuple[str, str, str], dict]:
     one results tables show; the per-paper pages (:mod:`deepclust.ledger.papers`) show each
     paper's own. Errors as :func:`read_paper_rows`.
     """
+    return values_by_cell(read_paper_rows(path))
+
+
+def values_by_cell(rows: list[dict]) -> dict[tuple[str, str, str], dict]:
+    """:func:`read_paper_values` of rows already read."""
     values: dict[tuple[str, str, str], dict] = {}
-    for row in read_paper_rows(path):
+    for row in rows:
         key = (row["method"], row["dataset"], row["metric"])
         values.setdefault(
             key, {"value": row["value"], "paper": row["paper"], "table": row["table"]}

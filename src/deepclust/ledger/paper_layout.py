@@ -37,22 +37,29 @@ def read_spec(path: str | Path = PAGES_SPEC) -> dict:
     return spec
 
 
-def canonical_names(paper: dict, base_dir: Path) -> dict[str, str]:
+def load_configs(spec: dict, base_dir: Path) -> dict[str, dict]:
+    """``{path: composed config}`` for every config the layout names, each read once."""
+    paths = dict.fromkeys(path for paper in spec.values() for path in paper["configs"])
+    return {path: load_config(base_dir / path, base_dir) for path in paths}
+
+
+def canonical_names(paper: dict, configs: dict[str, dict]) -> dict[str, str]:
     """``{paper row: experiment}``: the row's own experiment, the first one named after it in
-    the first of the paper's configs that has one (``sddecc_convae`` is ``convae_kmeans``)."""
+    the first of the paper's configs that has one (``sddecc_convae`` is ``convae_kmeans``).
+    ``configs`` is :func:`load_configs`' answer."""
     names: dict[str, str] = {}
     for path in paper["configs"]:
-        for name, experiment in (
-            load_config(base_dir / path, base_dir).get("experiments") or {}
-        ).items():
+        for name, experiment in (configs[path].get("experiments") or {}).items():
             names.setdefault(experiment.get("paper", name), name)
     return names
 
 
-def command_for(paper: dict, method: str, paper_dataset: str, base_dir: Path) -> str | None:
+def command_for(
+    paper: dict, method: str, paper_dataset: str, configs: dict[str, dict]
+) -> str | None:
     """The command that runs a cell, from the first of the paper's configs that has it."""
     for path in paper["configs"]:
-        config = load_config(base_dir / path, base_dir)
+        config = configs[path]
         seeds = config.get("seeds", [0])
         found = []
         for name, experiment in (config.get("experiments") or {}).items():

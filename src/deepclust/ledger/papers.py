@@ -26,6 +26,7 @@ from deepclust.ledger.paper_layout import (
     canonical_names,
     command_for,
     for_cell,
+    load_configs,
     read_spec,
     reason_for,
 )
@@ -159,11 +160,11 @@ def page_cells(
     return cells
 
 
-def summary(paper_name: str, paper: dict, table: list[dict], paper_rows: list[dict]) -> dict:
-    """ACC cells of the page (each counted once): published, measured, measured over >= 3
-    seeds, and reproduced (:func:`reproduced`)."""
+def summary(cells: list) -> dict:
+    """ACC cells of a page (:func:`page_cells`; each counted once): published, measured,
+    measured over >= 3 seeds, and reproduced (:func:`reproduced`)."""
     seen: dict[tuple[str, str], tuple] = {}
-    for _, method, dataset, theirs, entry, _ in page_cells(paper_name, paper, table, paper_rows):
+    for _, method, dataset, theirs, entry, _ in cells:
         if theirs.get("acc") is not None:
             seen[method, dataset] = (theirs["acc"], entry)
     return {
@@ -210,11 +211,11 @@ def _orderings(paper: dict, cells: list) -> list[str]:
 
 
 def page_markdown(
-    paper_name: str, paper: dict, table: list[dict], paper_rows: list[dict], base_dir: Path
+    paper_name: str, paper: dict, table: list[dict], paper_rows: list[dict], configs: dict
 ) -> str:
-    """The page's text."""
-    cells = page_cells(paper_name, paper, table, paper_rows, canonical_names(paper, base_dir))
-    count = summary(paper_name, paper, table, paper_rows)
+    """The page's text; ``configs`` is :func:`load_configs`' answer."""
+    cells = page_cells(paper_name, paper, table, paper_rows, canonical_names(paper, configs))
+    count = summary(cells)
     out = [
         f"# {paper_name}: the paper's tables beside our runs",
         "",
@@ -249,7 +250,7 @@ def page_markdown(
     if ordering_lines:
         out += ["", "## Orderings the paper claims (ACC)", "", *ordering_lines]
     out += _cells_section(cells)
-    out += _missing_section(paper_name, paper, cells, base_dir)
+    out += _missing_section(paper, cells, configs)
     if paper.get("notes"):
         out += ["", "## Notes", ""] + [f"- {' '.join(n.split())}" for n in paper["notes"]]
     return "\n".join(out) + "\n"
@@ -283,7 +284,7 @@ def _cells_section(cells: list) -> list[str]:
     ]
 
 
-def _missing_section(paper_name: str, paper: dict, cells: list, base_dir: Path) -> list[str]:
+def _missing_section(paper: dict, cells: list, configs: dict) -> list[str]:
     lines, seen = [], set()
     reasons = paper.get("not_run") or {}
     for printed, method, dataset, theirs, entry, _ in cells:
@@ -291,7 +292,7 @@ def _missing_section(paper_name: str, paper: dict, cells: list, base_dir: Path) 
             continue
         seen.add((method, dataset))
         why = reason_for(reasons, method, dataset)
-        command = command_for(paper, method, dataset, base_dir)
+        command = command_for(paper, method, dataset, configs)
         run = f"`{command}`" if command else "no bundled config runs it"
         lines.append(
             f"- {printed['labels'][method]} on {DATASET_NAMES.get(dataset, dataset)}: {why}; {run}"
@@ -308,8 +309,9 @@ def build_pages(
 ) -> dict[Path, str]:
     """``{page path: text}`` for every paper of the spec."""
     spec = read_spec(spec_path)
+    configs = load_configs(spec, Path(base_dir))
     return {
-        Path(out_dir) / f"{name}.md": page_markdown(name, paper, table, paper_rows, Path(base_dir))
+        Path(out_dir) / f"{name}.md": page_markdown(name, paper, table, paper_rows, configs)
         for name, paper in spec.items()
     }
 
@@ -323,7 +325,7 @@ def summary_markdown(table: list[dict], paper_rows: list[dict], spec_path=PAGES_
     ]
     total = dict.fromkeys(("cells", "measured", "seeds3", "reproduced"), 0)
     for name, paper in spec.items():
-        count = summary(name, paper, table, paper_rows)
+        count = summary(page_cells(name, paper, table, paper_rows))
         total = {k: total[k] + count[k] for k in total}
         lines.append(
             f"| [{name}](papers/{name}.md) | {count['cells']} | {count['measured']} | "

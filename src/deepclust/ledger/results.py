@@ -17,7 +17,7 @@ from deepclust.ledger.consensus import consensus_ledger, consensus_markdown, rea
 from deepclust.ledger.papers import PAGES_DIR, build_pages, summary_markdown
 from deepclust.ledger.rows import column_floats
 from deepclust.ledger.runs import LEDGER, read_ledger
-from deepclust.paper_values import read_paper_rows, read_paper_values
+from deepclust.paper_values import read_paper_rows, values_by_cell
 from deepclust.tables import csv_cell, mean_std, mean_std_text
 
 RESULTS_CSV = Path("docs/results.csv")
@@ -351,8 +351,8 @@ def build(
 
     With ``check`` nothing is written; returns the files that are stale (empty: up to date).
     """
-    rows, paper_values = read_ledger(ledger), read_paper_values(paper)
-    paper_rows = read_paper_rows(paper)
+    rows, paper_rows = read_ledger(ledger), read_paper_rows(paper)
+    paper_values = values_by_cell(paper_rows)
     consensus = read_consensus(consensus_ledger(ledger))
     table = results_table(rows, paper_values)
     outputs = {Path(results_csv): results_csv_text(table)}
