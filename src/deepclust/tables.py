@@ -225,6 +225,15 @@ def mean_std_text(mean: float | None, std: float | None) -> str | None:
     return None if mean is None else f"{mean:.3f} ± {std or 0.0:.3f}"
 
 
+def entry_text(entry: dict, metric: str) -> str | None:
+    """A results entry's ``mean ± std`` over seeds; the value alone for one seed (no spread to
+    show); None when there is no mean."""
+    mean = entry.get(f"{metric}_mean")
+    if mean is None or entry["n_seeds"] != 1:
+        return mean_std_text(mean, entry.get(f"{metric}_std"))
+    return f"{mean:.3f}"
+
+
 def paper_text(paper: float | None, diff: float | None) -> str | None:
     """``0.7986 (-0.142)``: the published value and measured − published; None when unpublished."""
     if paper is None:

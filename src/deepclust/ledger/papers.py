@@ -30,6 +30,7 @@ from deepclust.ledger.paper_layout import (
     read_spec,
     reason_for,
 )
+from deepclust.tables import entry_text
 
 PAGES_DIR = Path("docs/papers")
 #: a cell "reproduces" when our mean is at most this far below the paper's (or above it)
@@ -111,18 +112,9 @@ def _gap(ours: float, theirs: float) -> str:
     return f"{100 * (ours - theirs):+.1f}".replace("-", "−")
 
 
-def _ours(entry: dict, metric: str) -> str | None:
-    mean = entry.get(f"{metric}_mean")
-    if mean is None:
-        return None
-    if entry["n_seeds"] == 1:
-        return f"{mean:.3f}"
-    return f"{mean:.3f} ± {entry[f'{metric}_std'] or 0.0:.3f}"
-
-
 def _cell_text(value: float | None, entry: dict | None, metric: str, marked: bool) -> str:
     theirs = "—" if value is None else f"{value:.4g}"
-    ours = _ours(entry, metric) if entry else None
+    ours = entry_text(entry, metric) if entry else None
     if ours is None:
         return f"{theirs} / —"
     gap = "" if value is None else f" ({_gap(entry[f'{metric}_mean'], value)})"

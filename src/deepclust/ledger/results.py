@@ -18,7 +18,7 @@ from deepclust.ledger.papers import PAGES_DIR, build_pages, summary_markdown
 from deepclust.ledger.rows import column_floats
 from deepclust.ledger.runs import LEDGER, read_ledger
 from deepclust.paper_values import read_paper_rows, values_by_cell
-from deepclust.tables import csv_cell, mean_std, mean_std_text
+from deepclust.tables import csv_cell, entry_text, mean_std
 
 RESULTS_CSV = Path("docs/results.csv")
 RESULTS_MD = Path("docs/results.md")
@@ -140,12 +140,8 @@ def _fmt(value: float | None, digits: int = 3) -> str:
 
 
 def _pm(entry: dict, metric: str) -> str:
-    """``mean ± std`` over seeds; the value alone for one seed (no spread to show)."""
-    if entry[f"{metric}_mean"] is None:
-        return "—"
-    if entry["n_seeds"] == 1:
-        return f"{entry[f'{metric}_mean']:.3f}"
-    return mean_std_text(entry[f"{metric}_mean"], entry[f"{metric}_std"])
+    """``mean ± std`` over seeds (:func:`~deepclust.tables.entry_text`), a dash for none."""
+    return entry_text(entry, metric) or "—"
 
 
 def _runs_text(runs: list[dict]) -> str:
