@@ -4,6 +4,7 @@ measured matmul rate in that precision.
 
 Run by hand, never in CI:
     .venv/bin/python bench/train_throughput.py [--device cpu] [--epochs 3] [--precisions fp32 bf16]
+        [--layouts nchw channels_last] [--compile eager compiled]
 Appends one Markdown table to bench/RESULTS.md with the date, machine and command.
 
 The bound: FLOPs of one training step (forward + backward of the model's loss, counted by
@@ -102,6 +103,10 @@ def main() -> None:
         "--layouts", nargs="*", default=["nchw"], choices=["nchw", "channels_last"],
         help="memory layouts of weights and batches (the trainer's channels_last)",
     )  # fmt: skip
+    parser.add_argument(
+        "--compile", nargs="*", default=["eager"], choices=["eager", "compiled"],
+        help="the loss as written, and/or through torch.compile (the trainer's compile: true)",
+    )  # fmt: skip
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: all)")
     parser.add_argument("--out", default=str(RESULTS))
     args = parser.parse_args()
@@ -112,14 +117,15 @@ def main() -> None:
         print(f"{precision} matmul: {peak / 1e9:.1f} GFLOP/s", flush=True)
     rows = []
     cases = [
-        (model_name, dataset, n, shape, precision, layout)
+        (model_name, dataset, n, shape, precision, layout, mode)
         for model_name in args.models
         for dataset, n, shape in SIZES
         if dataset in args.sizes
         for precision in args.precisions
         for layout in args.layouts
+        for mode in args.compile
     ]
-    for model_name, dataset, n, shape, precision, layout in cases:
+    for model_name, dataset, n, shape, precision, layout, mode in cases:
         n = min(n, args.samples or n)
         amp, _ = PRECISIONS[precision]
         peak = peaks[precision]
@@ -139,17 +145,18 @@ def main() -> None:
                 channels_last=layout == "channels_last",
             ),
             device,
+            compile=mode == "compiled",
         )
         trainer.fit(model, images, seed=0)
         rate = float(np.median([row["img_per_s"] for row in trainer.history[1:]]))
         bound = peak / flops
         rows.append(
             [model_name, dataset, f"{n}x{'x'.join(map(str, shape))}", trainer.precision, layout,
-             f"{rate:.0f}",
+             mode, f"{rate:.0f}",
              f"{flops / 1e6:.2f}", f"{bound:.0f}", f"{rate / bound:.2f}"]
         )  # fmt: skip
         print(
-            f"{model_name:>10} {dataset:>12} {precision} {layout}: {rate:8.0f} img/s, "
+            f"{model_name:>10} {dataset:>12} {precision} {layout} {mode}: {rate:8.0f} img/s, "
             f"bound {bound:.0f}",
             flush=True,
         )
@@ -159,7 +166,8 @@ def main() -> None:
         f"{cpu_note(device)}, matmul "
         + ", ".join(f"{p} {peak / 1e9:.1f} GFLOP/s" for p, peak in peaks.items())
         + f", load average {load:.1f} at the start",
-        ["model", "dataset size", "images", "precision", "layout", "img/s (median of timed epochs)",
+        ["model", "dataset size", "images", "precision", "layout", "loss",
+         "img/s (median of timed epochs)",
          "MFLOP per image (train step)", "bound img/s", "of bound"],
         rows,
         args.out,

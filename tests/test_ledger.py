@@ -383,3 +383,24 @@ def test_a_consensus_goes_beside_the_ledger_and_its_view_sets_it_beside_its_seed
     doc.write_text(block.format("dae"))
     with pytest.raises(ValueError, match="view=consensus: no consensus recorded"):
         build(ledger, tmp_path / "results.csv", [doc], _paper(tmp_path))
+
+
+def test_record_names_a_swept_run_as_the_workflow_does(tmp_path):
+    """A sweep expands into named entries only when the config is resolved (deepclust.spec); the
+    ledger reads the config through the same resolve, so a run of extractor ``ae`` swept over
+    ``epochs`` is recorded under the experiment the workflow ran, ``ae_kmeans-epochs5``, with
+    its swept value, not under ``''``."""
+    config = tmp_path / "sweep.yaml"
+    config.write_text(
+        "datasets: {usps: {source: npz, path: usps.npz}}\n"
+        "extractors:\n"
+        "  ae: {model: dense_ae, model_args: {hidden_dims: [8]}, sweep: {epochs: [5, 10]}}\n"
+        "clusterers: {kmeans: {method: kmeans}}\n"
+        "experiments: {ae_kmeans: {extractor: ae, clusterer: kmeans}}\n"
+    )
+    results, ledger = tmp_path / "results", tmp_path / "runs.csv"
+    run = _run(results, "ae-epochs5", "kmeans", 0, 0.7, experiment="", swept="epochs=5")
+    main(["record", str(run), "--ledger", str(ledger), "--config", str(config), "--command", "c"])
+    (row,) = read_csv(ledger)
+    assert row["experiment"] == "ae_kmeans-epochs5" and row["method"] == "ae_kmeans-epochs5"
+    assert row["swept"] == "epochs=5"

@@ -46,7 +46,12 @@ Q:
 
 CONFIG = """
 seeds: [0, 1, 2]
-datasets: {d1: {source: npz}, d2_big: {source: npz, paper_name: d2}}
+datasets: {d1: {source: npz, path: d1.npz}, d2_big: {source: npz, path: d2.npz, paper_name: d2}}
+extractors:
+  pix: {model: pixels}
+  net: {model: dense_ae}
+  other: {model: dense_ae, epochs: 50}
+clusterers: {km: {method: kmeans}}
 experiments:
   base_row: {extractor: pix, clusterer: km, paper: base}
   mine: {extractor: net, clusterer: km}
@@ -130,10 +135,10 @@ def test_a_page_sets_our_best_honest_mean_beside_each_published_value(fixture):
     # a cell without runs says why and how to run it (the straight experiment, not the variant)
     missing = text.split("## Not measured")[1]
     assert "- Mine on d2: too big for a CPU; `snakemake --cores 8 --resources gpu=1" in missing
-    assert "--configfile cfg.yaml results/d2_big/net/seed{0,1,2}/km/metrics.json`" in missing
+    assert "results/d2_big/net/seed{0,1,2}/km/metrics.json --configfile cfg.yaml`" in missing
     # the row's own experiment is found under another name (`base_row`, named after it by `paper`)
     assert "- Base on d2: too big for a CPU; `snakemake" in missing
-    assert "results/d2_big/pix/seed{0,1,2}/km/metrics.json`" in missing
+    assert "results/d2_big/pix/seed{0,1,2}/km/metrics.json --configfile cfg.yaml`" in missing
     # counted over three seeds: base is within 2 points of 0.81, mine is not
     assert "ACC cells: 4 printed, 2 measured, 2 over 3+ seeds, **1 within 2 points" in text
 

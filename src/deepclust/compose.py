@@ -167,9 +167,3 @@ def compose(
     """A config as the workflow reads it before the schema: blocks borrowed
     (:func:`borrow_blocks`), ``extends`` resolved, the crossover grid expanded."""
     return expand_crossover(resolve_extends(borrow_blocks(config, base_dir, workflow_dir)))
-
-
-def load_config(path: str | Path, base_dir: str | Path = ".") -> dict:
-    """A config file :func:`compose`d, for tools outside Snakemake (the ledger)."""
-    with open(path) as fh:
-        return compose(yaml.safe_load(fh) or {}, base_dir)

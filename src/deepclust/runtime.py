@@ -129,6 +129,40 @@ def flush_denormals() -> bool:
     return torch.set_flush_denormal(True)
 
 
+#: glibc's ``mallopt`` parameters (``malloc.h``) and its ceiling on the mmap threshold on 64-bit
+#: Linux (half of ``HEAP_MAX_SIZE``); a larger value is refused.
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+MMAP_THRESHOLD_MAX = 32 * 1024 * 1024
+_freed_memory_kept = False
+
+
+def keep_freed_memory(trim_threshold: int = 1 << 30) -> bool:
+    """Have glibc's malloc keep the blocks a training step frees for the next step, instead of
+    handing them back to the kernel; returns whether it now does (``False`` off glibc).
+
+    By default glibc serves a block over 128 KiB-32 MiB (its threshold moves) with a fresh
+    ``mmap`` and unmaps it on free, and returns a heap top over its trim threshold: every step
+    of a small network then re-faults its activations page by page (a zeroed 4 KiB page per
+    fault). ASCAE on 28x28 at batch 256 took 13,500 page faults a step, the CAE 7,000, the
+    Res-VAE 22,000; with blocks under 32 MiB taken from the heap and up to ``trim_threshold``
+    of free heap kept, 30-250, and 6-15 % more img/s (bench/RESULTS.md). The cost is that a
+    process keeps its peak heap until it exits, which a job that ends after training pays
+    anyway. Idempotent; called by :func:`resolve_device`."""
+    global _freed_memory_kept
+    if _freed_memory_kept:
+        return True
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return False
+    import ctypes
+
+    libc = ctypes.CDLL(None)
+    _freed_memory_kept = bool(
+        libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_MAX)
+        and libc.mallopt(_M_TRIM_THRESHOLD, int(trim_threshold))
+    )
+    return _freed_memory_kept
+
+
 def resolve_device(device: str = "auto", threads: int | None = None) -> torch.device:
     """Map the config value ``auto|cpu|cuda|cuda:N`` to a torch device, failing clearly.
 
@@ -141,6 +175,7 @@ def resolve_device(device: str = "auto", threads: int | None = None) -> torch.de
     import torch
 
     flush_denormals()
+    keep_freed_memory()
     if threads:
         torch.set_num_threads(int(threads))
     if device == "auto":
@@ -261,6 +296,7 @@ def environment_info(device: torch.device | None = None) -> dict:
             info["device_name"] = sys.modules["torch"].cuda.get_device_name(device)
         elif device.type == "cpu":
             info["cpu_native_bf16"] = cpu_has_native_bf16()
+    info["malloc_keeps_freed"] = _freed_memory_kept
     if "torch" in sys.modules:  # a denormal times one reads as zero once they are flushed
         torch_ = sys.modules["torch"]
         info["flush_denormal"] = (torch_.tensor([1e-39]) * 1.0).item() == 0.0

@@ -4,7 +4,6 @@ import re
 import sys
 from pathlib import Path
 
-from snakemake.utils import validate
 
 # Scripts import the package from src/ even when it is not pip-installed (e.g. in --sdm conda envs).
 _SRC = str(Path(workflow.basedir) / "src")
@@ -12,58 +11,32 @@ if _SRC not in sys.path:
     sys.path.insert(0, _SRC)
 os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_SRC, os.environ.get("PYTHONPATH")) if p)
 
-from deepclust.config import (
-    GRAPH_METRICS,
-    PIXELS,
-    ConfigError,
-    expand_sweeps,
-    experiment_runs,
-    schema_error,
-    select_experiments,
-    sweep_groups,
-)
-from deepclust.compose import compose
+from deepclust.config import GRAPH_METRICS, PIXELS, ConfigError
 from deepclust.data.registry import BUILTIN_DATASETS
-from deepclust.plan import cached_plan
-from deepclust.rerun import canonical, rerun_free_keys, result_params
+from deepclust.plan import CACHE_DIR
+from deepclust.rerun import canonical
+from deepclust.spec import RUN_DIR, resolve
 from deepclust.stages import report as stages_report
 from deepclust.tables import paper_names
 
-# compose: blocks_from adds the datasets, networks and stages of other configs (a name defined twice
-# must agree); entries that `extends` another become the merged entry; a crossover grid becomes
-# one experiment per (network, stage); the schema then fills the defaults and
-# refuses unknown keys and bad values; only_experiments keeps
-# the experiments it names; sweeps then become ordinary named entries, the expanded config is
-# validated again (swept values included) and checked for names that refer to nothing. Every
-# failure is one line naming the key.
+# What the config means (borrowed blocks, extends, crossover, schema defaults, experiments,
+# sweeps, the names checked) is worked out once, by deepclust.spec.resolve, for this file, the
+# ledger and the tests alike; every failure is one line naming the key.
 try:
-    config.update(compose(config, ".", workflow.basedir))
-    validate(config, "../schemas/config.schema.yaml")
-    config.update(select_experiments(config))
-    SWEEPS = sweep_groups(config)  # {experiment: {expanded experiment: {key: value}}}
-    expanded = expand_sweeps(config)
-    if expanded != config:  # validated again only when sweeps made new entries (a dry run's 0.1 s)
-        config.update(expanded)
-        validate(config, "../schemas/config.schema.yaml")
-    PLAN = cached_plan(config)  # refiners and GCN graphs; checks names (cached: no torch here)
+    PLAN = resolve(config, ".", workflow.basedir, plan_cache=CACHE_DIR)
 except ConfigError as err:
     raise WorkflowError(f"invalid config: {err}") from None
-except WorkflowError as err:
-    raise WorkflowError(f"invalid config: {schema_error(err)}") from None
-
-RUNS = experiment_runs(config)
-# Keys the schema marks `x-rerun: false` stay out of the params (scripts read them from config)
-RERUN_FREE = rerun_free_keys(Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml")
-RUN_DIR = "results/{dataset}/{extractor}/seed{seed}"
+config.update(PLAN.config)
+RUNS, SWEEPS = PLAN.runs, PLAN.sweeps
 
 
 def _alternatives(names):
     return "|".join(re.escape(n) for n in names) or "(?!)"
 
 
-TRAINED_EXTRACTORS = [n for n, e in config["extractors"].items() if e["model"] != PIXELS]
-REFINING_CLUSTERERS = PLAN["refiners"]
-FEATURE_CLUSTERERS = [n for n in config["clusterers"] if n not in REFINING_CLUSTERERS]
+TRAINED_EXTRACTORS = PLAN.trained_extractors
+REFINING_CLUSTERERS = PLAN.refiners
+FEATURE_CLUSTERERS = PLAN.feature_clusterers
 DOWNLOADED_SOURCES = [n for n, d in BUILTIN_DATASETS.items() if d.files]
 
 wildcard_constraints:
@@ -81,15 +54,15 @@ wildcard_constraints:
 # keys in one canonical spelling (deepclust.rerun), so re-ordering or re-formatting a config, or
 # changing a setting such as checkpoint_every, reruns nothing.
 def dataset_params(wildcards):
-    return result_params(config["datasets"][wildcards.dataset], RERUN_FREE.get("dataset", ()))
+    return PLAN.params("datasets", wildcards.dataset)
 
 
 def extractor_params(wildcards):
-    return result_params(config["extractors"][wildcards.extractor], RERUN_FREE.get("extractor", ()))
+    return PLAN.params("extractors", wildcards.extractor)
 
 
 def clusterer_params(wildcards):
-    return result_params(config["clusterers"][wildcards.clusterer], RERUN_FREE.get("clusterer", ()))
+    return PLAN.params("clusterers", wildcards.clusterer)
 
 
 def preprocess_inputs(wildcards):
@@ -110,7 +83,7 @@ def features_inputs(wildcards):
 
 
 def manifold_params(wildcards):
-    return result_params(config["manifolds"][wildcards.manifold], RERUN_FREE.get("manifold", ()))
+    return PLAN.params("manifolds", wildcards.manifold)
 
 
 def cluster_inputs(wildcards):
@@ -126,7 +99,7 @@ def refine_inputs(wildcards):
         "data": f"data/processed/{wildcards.dataset}.h5",
         "model": f"{RUN_DIR}/model.pt".format(**wildcards),
     }
-    graph = PLAN["graphs"].get(wildcards.clusterer)
+    graph = PLAN.graphs.get(wildcards.clusterer)
     if graph is not None:
         inputs["graph"] = "results/{dataset}/graphs/knn{k}_{metric}.h5".format(
             dataset=wildcards.dataset, **graph
@@ -148,43 +121,11 @@ def run_info(wildcards):
 
 
 def run_memberships():
-    """Per clustering run, the experiment(s) asking for it ("+"-joined) and its swept values:
-    the summary's experiment and swept columns."""
-    names = {}
-    for r in RUNS:
-        key = (r["dataset"], r["extractor"], r["clusterer"], r["seed"])
-        names.setdefault(key, []).append(r["experiment"])
-    memberships = []
-    for (dataset, extractor, clusterer, seed), experiments in sorted(names.items()):
-        swept = {
-            **config["extractors"][extractor].get("swept", {}),
-            **config["clusterers"][clusterer].get("swept", {}),
-        }
-        memberships.append(
-            {
-                "dataset": dataset,
-                "extractor": extractor,
-                "clusterer": clusterer,
-                "seed": seed,
-                "experiment": "+".join(sorted(experiments)),
-                "swept": ";".join(f"{k}={v}" for k, v in sorted(swept.items())),
-            }
-        )
-    return canonical(memberships)
+    """Per clustering run, the experiment(s) asking for it and its swept values."""
+    return PLAN.memberships()
 
 
-def consensus_runs():
-    """(dataset, extractor, clusterer) -> its seeds, for every clustering run on 2 or more seeds,
-    when the config asks for a consensus over seeds (`consensus`)."""
-    if config.get("consensus") is None:  # `consensus: {}` asks for it with the defaults
-        return {}
-    seeds = {}
-    for r in RUNS:
-        seeds.setdefault((r["dataset"], r["extractor"], r["clusterer"]), set()).add(r["seed"])
-    return {key: sorted(found) for key, found in seeds.items() if len(found) >= 2}
-
-
-CONSENSUS = consensus_runs()
+CONSENSUS = PLAN.consensus_groups()
 CONSENSUS_DIR = "results/{dataset}/{extractor}/consensus/{clusterer}"
 
 
@@ -220,7 +161,7 @@ def paper_values_file():
 
 
 def all_metrics():
-    return sorted({f"{RUN_DIR}/{{clusterer}}/metrics.json".format(**r) for r in RUNS})
+    return PLAN.metrics_files()
 
 
 def report_runs():

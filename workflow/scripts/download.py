@@ -2,13 +2,15 @@
 
 from pathlib import Path
 
-from deepclust.stages import logged, run_download
+from deepclust.stages import job_settings, logged, run_download
+
+settings = job_settings(snakemake)  # not params: changing one reruns nothing
 
 with logged(snakemake.log[0]):
     run_download(
         snakemake.wildcards.source,
         str(Path(snakemake.output.manifest).parent),
         snakemake.output.manifest,
-        mirror=snakemake.config["data"]["mirror"],
-        retries=snakemake.config["data"]["retries"],
+        mirror=settings["data"]["mirror"],
+        retries=settings["data"]["retries"],
     )

@@ -1,6 +1,6 @@
 """Snakemake script: the kNN graph of a dataset for GCN clustering (see deepclust.clustering.graph)."""
 
-from deepclust.stages import logged, run_graph
+from deepclust.stages import job_settings, logged, run_graph
 
 with logged(snakemake.log[0], threads=snakemake.threads):
     run_graph(
@@ -9,5 +9,5 @@ with logged(snakemake.log[0], threads=snakemake.threads):
         k=int(snakemake.wildcards.k),
         metric=snakemake.wildcards.metric,
         threads=snakemake.threads,
-        device=snakemake.config["device"],
+        device=job_settings(snakemake)["device"],
     )

@@ -1,20 +1,19 @@
 """Snakemake script: train an extractor (see deepclust.training)."""
 
-from deepclust.stages import logged, run_pretrain
+from deepclust.stages import job_settings, logged, run_pretrain
+
+settings = job_settings(snakemake)  # not params: changing one reruns nothing
 
 with logged(snakemake.log[0], threads=snakemake.threads):
     run_pretrain(
         snakemake.input.data,
         dict(snakemake.params.extractor),
         seed=int(snakemake.wildcards.seed),
-        device=snakemake.config["device"],
+        device=settings["device"],
         model_path=snakemake.output.model,
         log_csv=snakemake.output.train_log,
         checkpoint_path=snakemake.params.checkpoint,
         threads=snakemake.threads,
-        compile=snakemake.config["compile"],
-        # a setting, not a param (schema x-rerun: false): changing it reruns nothing
-        checkpoint_every=snakemake.config["extractors"][snakemake.wildcards.extractor][
-            "checkpoint_every"
-        ],
+        compile=settings["compile"],
+        checkpoint_every=settings["entry"]["checkpoint_every"],
     )

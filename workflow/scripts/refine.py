@@ -1,6 +1,6 @@
 """Snakemake script: fine-tune a pretrained model while clustering (see deepclust.clustering.refine)."""
 
-from deepclust.stages import logged, run_refine
+from deepclust.stages import job_settings, logged, run_refine
 
 with logged(snakemake.log[0], threads=snakemake.threads):
     run_refine(
@@ -8,7 +8,7 @@ with logged(snakemake.log[0], threads=snakemake.threads):
         snakemake.input.model,
         dict(snakemake.params.clusterer),
         seed=int(snakemake.wildcards.seed),
-        device=snakemake.config["device"],
+        device=job_settings(snakemake)["device"],
         labels_out=snakemake.output.labels,
         metrics_out=snakemake.output.metrics,
         model_out=snakemake.output.model,

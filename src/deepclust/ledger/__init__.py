@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import argparse
 
-from deepclust.compose import load_config
+from deepclust import spec
 from deepclust.ledger.papers import PAGES_DIR, PAGES_SPEC
 from deepclust.ledger.results import (
     PAPER_VALUES,
@@ -74,7 +74,9 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="action", required=True)
     rec = sub.add_parser("record", help="add runs (metrics.json files or folders) to the ledger")
     rec.add_argument("paths", nargs="+")
-    rec.add_argument("--config", help="the workflow config the runs used (paper names)")
+    rec.add_argument(
+        "--config", nargs="+", help="the workflow config(s) the runs used, overlays last"
+    )
     rec.add_argument("--command", required=True, help="the command that made the runs")
     rec.add_argument("--source", default="", help="what the images were")
     rec.add_argument("--ledger", default=str(LEDGER))
@@ -96,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.action == "record":
-        config = load_config(args.config) if args.config else None
+        config = spec.load(*args.config).config if args.config else None
         new = record_runs(
             args.paths,
             args.ledger,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from deepclust.compose import load_config
+from deepclust import spec as config_spec
 
 PAGES_SPEC = Path("workflow/resources/paper_pages.yaml")
 SPEC_KEYS = {
@@ -38,9 +38,13 @@ def read_spec(path: str | Path = PAGES_SPEC) -> dict:
 
 
 def load_configs(spec: dict, base_dir: Path) -> dict[str, dict]:
-    """``{path: composed config}`` for every config the layout names, each read once."""
+    """``{path: resolved config}`` for every config the layout names, each read once; an entry
+    of several paths (``base.yaml overlay.yaml``) is the overlay merged onto its base."""
     paths = dict.fromkeys(path for paper in spec.values() for path in paper["configs"])
-    return {path: load_config(base_dir / path, base_dir) for path in paths}
+    return {
+        path: config_spec.load(*(base_dir / p for p in path.split()), base_dir=base_dir).config
+        for path in paths
+    }
 
 
 def canonical_names(paper: dict, configs: dict[str, dict]) -> dict[str, str]:
@@ -50,7 +54,7 @@ def canonical_names(paper: dict, configs: dict[str, dict]) -> dict[str, str]:
     names: dict[str, str] = {}
     for path in paper["configs"]:
         for name, experiment in (configs[path].get("experiments") or {}).items():
-            names.setdefault(experiment.get("paper", name), name)
+            names.setdefault((experiment.get("paper") or name), name)
     return names
 
 
@@ -63,24 +67,24 @@ def command_for(
         seeds = config.get("seeds", [0])
         found = []
         for name, experiment in (config.get("experiments") or {}).items():
-            if experiment.get("paper", name) != method:
+            if (experiment.get("paper") or name) != method:
                 continue
             for dataset, entry in (config.get("datasets") or {}).items():
                 wanted = experiment.get("datasets")
-                if (entry or {}).get("paper_name", dataset) == paper_dataset and (
+                if ((entry or {}).get("paper_name") or dataset) == paper_dataset and (
                     wanted is None or dataset in wanted
                 ):
                     found.append((name != method, name, dataset, experiment))
         if found:
             _, name, dataset, experiment = min(found, key=lambda f: f[:2])
-            run_seeds = experiment.get("seeds", seeds)
+            run_seeds = experiment.get("seeds") or seeds
             seed = (
                 f"seed{run_seeds[0]}"
                 if len(run_seeds) == 1
                 else ("seed{" + ",".join(map(str, run_seeds)) + "}")
             )
             target = f"results/{dataset}/{experiment['extractor']}/{seed}/{experiment['clusterer']}/metrics.json"
-            return f"snakemake --cores 8 --resources gpu=1 --configfile {path} {target}"
+            return f"snakemake --cores 8 --resources gpu=1 {target} --configfile {path}"
     return None
 
 

@@ -15,6 +15,7 @@ import importlib
 
 _EXPORTS = {
     "logged": "deepclust.runtime",
+    "job_settings": "deepclust.stages.settings",
     "run_download": "deepclust.stages.data",
     "run_preprocess": "deepclust.stages.data",
     "run_pretrain": "deepclust.stages.pretrain",

@@ -1,0 +1,201 @@
+"""What a config means, worked out in one place: :func:`resolve` turns a config as written into
+the :class:`Plan` the Snakefile, the ledger and the tests all read.
+
+The steps, in order, each failure one :class:`~deepclust.config.ConfigError` naming the key:
+``blocks_from`` borrowed, ``extends`` resolved and the crossover grid expanded
+(:func:`deepclust.compose.compose`); the schema's checks and defaults
+(``workflow/schemas/config.schema.yaml``); ``only_experiments``; sweeps expanded into named
+entries (validated again, swept values included); names checked against the registries
+(:func:`deepclust.plan.cached_plan`: which clusterers fine-tune a model, which kNN graph a GCN
+reads); then the runs. A result's params (what Snakemake compares to rerun a job) come from
+:meth:`Plan.params`, in one canonical spelling without the keys the schema marks
+``x-rerun: false``.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from deepclust.compose import compose
+from deepclust.config import (
+    PIXELS,
+    ConfigError,
+    expand_sweeps,
+    experiment_runs,
+    schema_error,
+    select_experiments,
+    sweep_groups,
+)
+from deepclust.rerun import canonical, rerun_free_keys, result_params
+
+#: the checkout's root (the Snakefile's folder) when the package runs from it
+ROOT = Path(__file__).resolve().parents[2]
+#: where the schema sits under a workflow's root
+SCHEMA = Path("workflow") / "schemas" / "config.schema.yaml"
+#: the folder of one (dataset, network, seed): its model, features and clustering runs
+RUN_DIR = "results/{dataset}/{extractor}/seed{seed}"
+#: the section of the schema (``$defs``) each config section's entries follow
+SECTION_DEFS = {
+    "datasets": "dataset",
+    "extractors": "extractor",
+    "clusterers": "clusterer",
+    "manifolds": "manifold",
+}
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A resolved config and what the workflow builds from it.
+
+    ``config``: composed, defaults filled, experiments selected, sweeps expanded (an expanded
+    entry is named ``{entry}-{key}{value}`` and records ``swept``). ``sweeps``: per experiment
+    that sweeps, its expanded experiments and their values. ``runs``: every (experiment,
+    dataset, extractor, clusterer, seed). ``refiners``: clusterers that fine-tune a model.
+    ``graphs``: the kNN graph (k, metric) each GCN clusterer reads. ``rerun_free``: per schema
+    section, the keys that change no result.
+    """
+
+    config: dict
+    sweeps: dict[str, dict[str, dict]]
+    runs: list[dict]
+    refiners: list[str]
+    graphs: dict[str, dict]
+    rerun_free: dict[str, frozenset[str]] = field(default_factory=dict)
+
+    def params(self, section: str, name: str) -> dict:
+        """Entry ``name`` of config ``section`` (``extractors``, ...) as a rule's params."""
+        free = self.rerun_free.get(SECTION_DEFS[section], frozenset())
+        return result_params(self.config[section][name], free)
+
+    @property
+    def trained_extractors(self) -> list[str]:
+        return [n for n, e in self.config["extractors"].items() if e["model"] != PIXELS]
+
+    @property
+    def feature_clusterers(self) -> list[str]:
+        return [n for n in self.config["clusterers"] if n not in self.refiners]
+
+    def metrics_files(self) -> list[str]:
+        """Every clustering run's metrics.json, once each."""
+        return sorted({f"{RUN_DIR}/{{clusterer}}/metrics.json".format(**r) for r in self.runs})
+
+    def memberships(self) -> list[dict]:
+        """Per clustering run, the experiment(s) asking for it ("+"-joined) and its swept values:
+        the summary's experiment and swept columns. The run's own params never hold them, so a
+        renamed experiment or a second config sharing the run reruns nothing."""
+        names: dict[tuple, list[str]] = {}
+        for r in self.runs:
+            key = (r["dataset"], r["extractor"], r["clusterer"], r["seed"])
+            names.setdefault(key, []).append(r["experiment"])
+        rows = []
+        for (dataset, extractor, clusterer, seed), experiments in sorted(names.items()):
+            swept = {
+                **self.config["extractors"][extractor].get("swept", {}),
+                **self.config["clusterers"][clusterer].get("swept", {}),
+            }
+            rows.append(
+                {
+                    "dataset": dataset,
+                    "extractor": extractor,
+                    "clusterer": clusterer,
+                    "seed": seed,
+                    "experiment": "+".join(sorted(experiments)),
+                    "swept": ";".join(f"{k}={v}" for k, v in sorted(swept.items())),
+                }
+            )
+        return canonical(rows)
+
+    def experiment_of(self, dataset: str, extractor: str, clusterer: str) -> str:
+        """The experiment(s) of the config that ask for this clustering ("+"-joined; ``""``
+        when none does): the name the ledger records a run under."""
+        return "+".join(
+            sorted(
+                {
+                    r["experiment"]
+                    for r in self.runs
+                    if (r["dataset"], r["extractor"], r["clusterer"])
+                    == (dataset, extractor, clusterer)
+                }
+            )
+        )
+
+    def consensus_groups(self) -> dict[tuple[str, str, str], list[int]]:
+        """(dataset, extractor, clusterer) -> its seeds, for every clustering run on 2 or more
+        seeds, when the config asks for a consensus over seeds (``consensus``)."""
+        if self.config.get("consensus") is None:  # `consensus: {}` asks with the defaults
+            return {}
+        seeds: dict[tuple, set] = {}
+        for r in self.runs:
+            seeds.setdefault((r["dataset"], r["extractor"], r["clusterer"]), set()).add(r["seed"])
+        return {key: sorted(found) for key, found in seeds.items() if len(found) >= 2}
+
+
+def validate_schema(config: dict, schema: str | Path) -> dict:
+    """``config`` checked against the JSON schema, the schema's defaults filled in (in place,
+    as Snakemake's ``validate`` does; the same function). A failure is one line naming the key."""
+    from snakemake.exceptions import WorkflowError
+    from snakemake.utils import validate
+
+    try:
+        validate(config, str(schema))
+    except WorkflowError as err:
+        raise ConfigError(schema_error(err)) from None
+    return config
+
+
+def resolve(
+    config: dict,
+    base_dir: str | Path = ".",
+    root: str | Path = ROOT,
+    *,
+    plan_cache: str | Path | None = None,
+) -> Plan:
+    """The :class:`Plan` of ``config`` (as Snakemake merged it, or as a file reads).
+
+    ``base_dir``: where relative paths of the config are looked up first (the working
+    directory, as for ``--configfile``); ``root``: the workflow's folder (its schema and bundled
+    configs). ``plan_cache``: where the registry checks are cached between calls (the
+    workflow's ``.snakemake/deepclust``), or ``None`` to check every time.
+    """
+    from deepclust.plan import cached_plan, workflow_plan
+
+    root = Path(root)
+    schema = root / SCHEMA
+    config = validate_schema(compose(copy.deepcopy(config), base_dir, root), schema)
+    config = select_experiments(config)
+    sweeps = sweep_groups(config)
+    expanded = expand_sweeps(config)
+    if expanded != config:  # validated again only when sweeps made new entries
+        config = validate_schema(expanded, schema)
+    checked = cached_plan(config, plan_cache) if plan_cache is not None else workflow_plan(config)
+    return Plan(
+        config=config,
+        sweeps=sweeps,
+        runs=experiment_runs(config),
+        refiners=checked["refiners"],
+        graphs=checked["graphs"],
+        rerun_free=rerun_free_keys(schema),
+    )
+
+
+def load(*paths: str | Path, base_dir: str | Path = ".", root: str | Path = ROOT) -> Plan:
+    """The :class:`Plan` of one config file, or of several merged in order as ``--configfile
+    a.yaml b.yaml`` merges them (an overlay such as ``mfvc_cpu.yaml`` after its base), for tools
+    outside Snakemake (the ledger)."""
+    from snakemake.utils import update_config
+
+    config: dict = {}
+    for path in paths:
+        try:
+            with open(path) as fh:
+                part = yaml.safe_load(fh) or {}
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: no such config file") from None
+        if not isinstance(part, dict):
+            raise ConfigError(f"{path}: not a config (a mapping at the top)")
+        update_config(config, part)
+    return resolve(config, base_dir, root)

@@ -1,0 +1,96 @@
+"""deepclust.spec.resolve: one answer to what a config means, for the workflow and the ledger."""
+
+import pytest
+import yaml
+
+from deepclust import spec
+from deepclust.config import ConfigError
+
+CONFIG = """
+seeds: [0, 1]
+datasets: {usps: {source: npz, path: usps.npz}, coil: {source: npz, path: coil.npz}}
+extractors:
+  ae: {model: dense_ae, model_args: {hidden_dims: [8]}, epochs: 3, checkpoint_every: 1}
+  ae_wide: {extends: ae, model_args: {hidden_dims: [16]}, sweep: {epochs: [2, 4]}}
+clusterers: {kmeans: {method: kmeans, params: {n_init: 2}}}
+experiments:
+  ae_kmeans: {extractor: ae, clusterer: kmeans, datasets: [usps]}
+  wide_kmeans: {extractor: ae_wide, clusterer: kmeans, seeds: [0]}
+"""
+
+
+def test_resolve_fills_defaults_expands_sweeps_and_lists_every_run():
+    plan = spec.resolve(yaml.safe_load(CONFIG))
+    extractors = plan.config["extractors"]
+    assert set(extractors) == {"ae", "ae_wide-epochs2", "ae_wide-epochs4"}
+    assert extractors["ae_wide-epochs4"]["model_args"] == {"hidden_dims": [16]}  # extends
+    assert extractors["ae"]["batch_size"] == 256  # the schema's default
+    assert plan.sweeps == {
+        "wide_kmeans": {"wide_kmeans-epochs2": {"epochs": 2}, "wide_kmeans-epochs4": {"epochs": 4}}
+    }
+    runs = {(r["experiment"], r["dataset"], r["seed"]) for r in plan.runs}
+    assert runs == {
+        ("ae_kmeans", "usps", 0),
+        ("ae_kmeans", "usps", 1),
+        *((f"wide_kmeans-epochs{e}", d, 0) for e in (2, 4) for d in ("usps", "coil")),
+    }
+    assert plan.experiment_of("coil", "ae_wide-epochs2", "kmeans") == "wide_kmeans-epochs2"
+    assert plan.experiment_of("coil", "ae", "kmeans") == ""
+    assert plan.refiners == [] and plan.trained_extractors == list(extractors)
+
+
+def test_params_are_canonical_and_leave_out_what_changes_no_result():
+    """A rule's params: the entry in one spelling (keys sorted), without `x-rerun: false` keys
+    (checkpoint_every), so changing those or re-ordering the config reruns nothing."""
+    plan = spec.resolve(yaml.safe_load(CONFIG))
+    params = plan.params("extractors", "ae")
+    assert "checkpoint_every" not in params and params["epochs"] == 3
+    assert list(params) == sorted(params)
+    reordered = yaml.safe_load(CONFIG)
+    reordered["extractors"]["ae"] = dict(reversed(list(reordered["extractors"]["ae"].items())))
+    reordered["extractors"]["ae"]["checkpoint_every"] = 7
+    assert spec.resolve(reordered).params("extractors", "ae") == params
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda c: c["extractors"]["ae_wide"].update(batch_size=0), r"^extractors\.ae_wide\.batch"),
+        (lambda c: c["experiments"]["ae_kmeans"].update(clusterer="nope"), "experiments.ae_kmeans"),
+        (lambda c: c.update(only_experiments=["gone"]), "only_experiments: 'gone'"),
+    ],
+)
+def test_a_bad_config_is_one_config_error_naming_the_key(edit, message):
+    config = yaml.safe_load(CONFIG)
+    edit(config)
+    with pytest.raises(ConfigError, match=message):
+        spec.resolve(config)
+
+
+def test_load_merges_overlays_in_order_as_configfile_does(tmp_path):
+    base, overlay = tmp_path / "base.yaml", tmp_path / "overlay.yaml"
+    base.write_text(CONFIG)
+    overlay.write_text("extractors: {ae: {epochs: 9}}\nonly_experiments: [ae_kmeans]\n")
+    plan = spec.load(base, overlay)
+    assert plan.config["extractors"]["ae"]["epochs"] == 9
+    assert plan.config["extractors"]["ae"]["model_args"] == {"hidden_dims": [8]}  # merged
+    assert {r["experiment"] for r in plan.runs} == {"ae_kmeans"}
+    with pytest.raises(ConfigError, match="no such config file"):
+        spec.load(tmp_path / "missing.yaml")
+
+
+def test_a_job_reads_its_rerun_free_settings_in_one_place():
+    """Scripts get what is not a param (device, compile, mirrors, an entry's `x-rerun: false`
+    keys) from job_settings, never from the config by hand."""
+    from types import SimpleNamespace
+
+    from deepclust.stages import job_settings
+
+    config = spec.resolve(yaml.safe_load(CONFIG)).config
+    job = SimpleNamespace(config=config, wildcards={"dataset": "usps", "extractor": "ae"})
+    settings = job_settings(job)
+    assert settings["device"] == "auto" and settings["compile"] is False
+    assert settings["entry"] == {"checkpoint_every": 1, "feature_batch_size": 1024}
+    assert settings["data"] == {"mirror": None, "retries": 3}
+    download = SimpleNamespace(config=config, wildcards={"source": "mnist"})
+    assert job_settings(download)["entry"] == {}
