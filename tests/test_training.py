@@ -343,3 +343,32 @@ def test_the_fused_optimizer_on_the_cpu_makes_the_same_update(optimizer):
             opt.step()
         weights[fused] = torch.cat([p.detach().flatten() for p in model.parameters()])
     torch.testing.assert_close(weights[True], weights[False], rtol=1e-5, atol=1e-6)
+
+
+def test_training_defaults_are_the_schemas():
+    """TrainConfig's defaults and the config schema's say the same: a default the schema leaves
+    out (adding one would change every extractor's params and rerun them) is stated at the
+    start of the key's description instead ("Default 0.")."""
+    import dataclasses
+    from pathlib import Path
+
+    import yaml
+
+    schema = yaml.safe_load(
+        (Path(__file__).resolve().parents[1] / "workflow/schemas/config.schema.yaml").read_text()
+    )
+    properties = schema["$defs"]["extractor"]["properties"]
+    for field in dataclasses.fields(TrainConfig):
+        spec = properties[field.name]
+        default = list(field.default) if isinstance(field.default, tuple) else field.default
+        if "default" in spec:
+            assert spec["default"] == default, field.name
+        else:
+            stated = yaml.safe_dump(default).split("\n")[0]
+            assert spec["description"].startswith(f"Default {stated}."), field.name
+
+
+def test_an_unknown_training_key_is_refused_not_dropped():
+    assert TrainConfig.from_dict({"model": "dense_ae", "epochs": 3}).epochs == 3
+    with pytest.raises(ValueError, match="'lrate'.*not a training setting"):
+        TrainConfig.from_dict({"model": "dense_ae", "lrate": 0.1})

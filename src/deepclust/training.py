@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -37,10 +38,8 @@ class TrainConfig:
     ``input_scale`` multiplies the [0, 1] images before they reach the model (ASCAE: 255).
     ``amp`` (``"auto"``, true, false) chooses bfloat16 autocast: ``auto`` where the device
     computes bf16 natively (bf16 GPUs, CPUs with AVX512-BF16 or AMX), ``runtime.autocast_dtype``.
-    ``channels_last`` (the default) stores
-    convolution weights and activations as NHWC, which oneDNN (CPU) and cuDNN run faster: every
-    convolutional network here trained 2-43 % faster on the CPU (bench/RESULTS.md); the network
-    and its maths are the same, so it is not part of a checkpoint's fingerprint.
+    ``channels_last`` (default) stores convolutions' weights and activations as NHWC: 2-43 %
+    faster on the CPU (bench/RESULTS.md), the same maths, so not in a checkpoint's fingerprint.
     ``min_steps`` is the fewest optimiser steps a run takes: a small dataset trains for more
     epochs than ``epochs`` until it has taken them (:meth:`for_samples`), so 400 own images
     train as long, in steps, as a large dataset does without the user doing the arithmetic.
@@ -59,9 +58,16 @@ class TrainConfig:
     input_scale: float = 1.0
     min_steps: int = 0
 
+    #: an extractor entry's keys that are not training settings (and `swept`, a sweep's record)
+    EXTRACTOR_KEYS: ClassVar = frozenset({"model", "model_args", "feature_batch_size", "sweep"})
+
     @classmethod
     def from_dict(cls, cfg: dict) -> TrainConfig:
+        """An extractor entry's training settings; an unknown key is refused, never dropped."""
         names = {f.name for f in fields(cls)}
+        unknown = sorted(set(cfg) - names - cls.EXTRACTOR_KEYS - {"swept"})
+        if unknown:
+            raise ValueError(f"extractor key(s) {unknown}: not a training setting {sorted(names)}")
         values = {k: v for k, v in cfg.items() if k in names}
         if "betas" in values:
             values["betas"] = tuple(values["betas"])

@@ -1,0 +1,115 @@
+"""The files each rule of the workflow reads, for a :class:`~deepclust.spec.Plan`: Snakemake's
+input functions and target lists, as plain functions of a plan and a job's wildcards (any
+mapping of wildcard names to values), so that ``workflow/rules/common.smk`` only names them and
+the tests can call them without Snakemake.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from deepclust.config import PIXELS
+from deepclust.data.registry import BUILTIN_DATASETS
+from deepclust.rerun import canonical
+from deepclust.spec import RUN_DIR, Plan
+
+#: the processed images of a dataset
+PROCESSED = "data/processed/{dataset}.h5"
+#: a consensus over the seeds of one clustering
+CONSENSUS_DIR = "results/{dataset}/{extractor}/consensus/{clusterer}"
+#: the kNN graph a GCN clusterer reads
+GRAPH = "results/{dataset}/graphs/knn{k}_{metric}.h5"
+#: built-in sources with files to download (the others are generated or bundled)
+DOWNLOADED_SOURCES = sorted(name for name, d in BUILTIN_DATASETS.items() if d.files)
+
+
+def preprocess_inputs(plan: Plan, w: Mapping) -> dict:
+    """The download manifest of a built-in source, or the user's own file/folder."""
+    dataset = plan.config["datasets"][w["dataset"]]
+    if dataset["source"] in DOWNLOADED_SOURCES:
+        return {"manifest": f"data/raw/{dataset['source']}/manifest.json"}
+    if dataset.get("path"):
+        return {"own_data": dataset["path"]}
+    return {}
+
+
+def features_inputs(plan: Plan, w: Mapping) -> dict:
+    """The processed images, and the trained model unless the extractor is raw pixels."""
+    inputs = {"data": PROCESSED.format(**w)}
+    if plan.config["extractors"][w["extractor"]]["model"] != PIXELS:
+        inputs["model"] = f"{RUN_DIR}/model.pt".format(**w)
+    return inputs
+
+
+def cluster_inputs(plan: Plan, w: Mapping) -> dict:
+    """features.h5, or the embedding of the clusterer's manifold."""
+    manifold = plan.config["clusterers"][w["clusterer"]].get("manifold")
+    name = f"manifolds/{manifold}.h5" if manifold else "features.h5"
+    return {"features": f"{RUN_DIR}/{name}".format(**w)}
+
+
+def refine_inputs(plan: Plan, w: Mapping) -> dict:
+    """Images and pretrained model, plus the cached kNN graph for a GCN clusterer."""
+    inputs = {"data": PROCESSED.format(**w), "model": f"{RUN_DIR}/model.pt".format(**w)}
+    graph = plan.graphs.get(w["clusterer"])
+    if graph is not None:
+        inputs["graph"] = GRAPH.format(dataset=w["dataset"], **graph)
+    return inputs
+
+
+def run_info(w: Mapping) -> dict:
+    """What a clustering run is, recorded in its metrics.json. Which experiment(s) it belongs to
+    is the aggregate rule's business (:meth:`Plan.memberships`): renaming an experiment, or a
+    new config (crossover.yaml) that shares the run, must not rerun it."""
+    return canonical({key: w[key] for key in ("dataset", "extractor", "clusterer")})
+
+
+def consensus_inputs(plan: Plan, w: Mapping) -> dict:
+    """The processed data and each seed's labels and metrics.json of one clustering."""
+    seeds = plan.consensus_groups()[w["dataset"], w["extractor"], w["clusterer"]]
+    runs = [f"{RUN_DIR}/{{clusterer}}".format(**{**w, "seed": s}) for s in seeds]
+    return {
+        "data": PROCESSED.format(**w),
+        "labels": [f"{run}/labels.h5" for run in runs],
+        "metrics": [f"{run}/metrics.json" for run in runs],
+    }
+
+
+def consensus_info(plan: Plan, w: Mapping) -> dict:
+    key = (w["dataset"], w["extractor"], w["clusterer"])
+    seeds = plan.consensus_groups()[key]
+    return canonical({"dataset": key[0], "extractor": key[1], "clusterer": key[2], "seeds": seeds})
+
+
+def all_consensus(plan: Plan) -> list[str]:
+    return sorted(
+        f"{CONSENSUS_DIR}/metrics.json".format(dataset=d, extractor=e, clusterer=c)
+        for d, e, c in plan.consensus_groups()
+    )
+
+
+def paper_values_file(plan: Plan, root: str | Path) -> str:
+    """The published numbers the tables print beside ours (``paper_values`` or the bundled)."""
+    return plan.config.get("paper_values") or str(
+        Path(root) / "workflow" / "resources" / "paper_values.csv"
+    )
+
+
+def report_runs(plan: Plan) -> list[dict]:
+    """The report's sections and figures (:func:`deepclust.stages.report.report_runs`)."""
+    from deepclust.stages.report import report_runs as sections
+
+    return canonical(
+        sections(
+            plan.runs,
+            run_dir=RUN_DIR,
+            sweeps=plan.sweeps,
+            refining=plan.refiners,
+            trained=plan.trained_extractors,
+        )
+    )
+
+
+def report_figures(plan: Plan) -> list[str]:
+    return [png for run in report_runs(plan) for png, _ in run["figures"]]
