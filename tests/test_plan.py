@@ -1,5 +1,7 @@
 """deepclust.plan: the config facts the Snakefile is built from, checked once and cached."""
 
+import os
+
 import pytest
 
 from deepclust import plan
@@ -37,7 +39,7 @@ def test_cached_plan_is_computed_once_per_config_and_code(tmp_path, monkeypatch)
     assert plan.cached_plan(config, tmp_path) == first  # from the cache
     with pytest.raises(AssertionError, match="checked again"):  # another config: checked
         plan.cached_plan({**config, "seeds": [1]}, tmp_path)
-    monkeypatch.setattr(plan, "code_fingerprint", lambda: [("edited.py", 1, 2)])
+    monkeypatch.setattr(plan, "code_fingerprint", lambda: "edited")
     with pytest.raises(AssertionError, match="checked again"):  # edited code: checked
         plan.cached_plan(config, tmp_path)
 
@@ -55,3 +57,6 @@ def test_code_fingerprint_changes_when_a_module_changes(tmp_path):
     before = plan.code_fingerprint(tmp_path)
     (tmp_path / "a.py").write_text("x = 12\n")
     assert plan.code_fingerprint(tmp_path) != before
+    edited = plan.code_fingerprint(tmp_path)
+    os.utime(tmp_path / "a.py", ns=(1, 1))  # touched, content unchanged: the same code
+    assert plan.code_fingerprint(tmp_path) == edited

@@ -5,8 +5,8 @@ the facts the rules are built from: which clusterers fine-tune a model (the ``re
 and which kNN graph each GCN clusterer reads. Both need the model and clusterer registries,
 that is torch and scikit-learn: seconds that every dry run, and on a cluster every job (each
 parses the workflow again), would pay. :func:`cached_plan` therefore keeps the plan in
-``.snakemake/deepclust/`` under a key of the config and the package's code (every module's size
-and modification time), so an unchanged workflow is parsed without either import, and any edit
+``.snakemake/deepclust/`` under a key of the config and the package's code (every module's
+content), so an unchanged workflow is parsed without either import, and any edit
 to the config or the package checks it again.
 """
 
@@ -38,12 +38,13 @@ def workflow_plan(config: dict) -> dict:
     }
 
 
-def code_fingerprint(package: Path = PACKAGE) -> list:
-    """Every module of the package as (path, size, mtime in ns): changes with any edit."""
-    return [
-        (str(p.relative_to(package)), p.stat().st_size, p.stat().st_mtime_ns)
-        for p in sorted(package.rglob("*.py"))
-    ]
+def code_fingerprint(package: Path = PACKAGE) -> str:
+    """A hash of every module's path and content: changes with an edit, not with a ``touch``
+    or a checkout that rewrites a file unchanged (which a modification time would)."""
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        digest.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 def cached_plan(config: dict, cache_dir: str | Path = CACHE_DIR) -> dict:
