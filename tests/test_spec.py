@@ -34,8 +34,6 @@ def test_resolve_fills_defaults_expands_sweeps_and_lists_every_run():
         ("ae_kmeans", "usps", 1),
         *((f"wide_kmeans-epochs{e}", d, 0) for e in (2, 4) for d in ("usps", "coil")),
     }
-    assert plan.experiment_of("coil", "ae_wide-epochs2", "kmeans") == "wide_kmeans-epochs2"
-    assert plan.experiment_of("coil", "ae", "kmeans") == ""
     assert plan.refiners == [] and plan.trained_extractors == list(extractors)
 
 
@@ -92,5 +90,7 @@ def test_a_job_reads_its_rerun_free_settings_in_one_place():
     assert settings["device"] == "auto" and settings["compile"] is False
     assert settings["entry"] == {"checkpoint_every": 1, "feature_batch_size": 1024}
     assert settings["data"] == {"mirror": None, "retries": 3}
+    refine = {"dataset": "usps", "extractor": "ae", "clusterer": "kmeans"}
+    assert job_settings(SimpleNamespace(config=config, wildcards=refine))["entry"] == {}
     download = SimpleNamespace(config=config, wildcards={"source": "mnist"})
     assert job_settings(download)["entry"] == {}

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import yaml
@@ -109,20 +110,7 @@ class Plan:
             )
         return canonical(rows)
 
-    def experiment_of(self, dataset: str, extractor: str, clusterer: str) -> str:
-        """The experiment(s) of the config that ask for this clustering ("+"-joined; ``""``
-        when none does): the name the ledger records a run under."""
-        return "+".join(
-            sorted(
-                {
-                    r["experiment"]
-                    for r in self.runs
-                    if (r["dataset"], r["extractor"], r["clusterer"])
-                    == (dataset, extractor, clusterer)
-                }
-            )
-        )
-
+    @cached_property
     def consensus_groups(self) -> dict[tuple[str, str, str], list[int]]:
         """(dataset, extractor, clusterer) -> its seeds, for every clustering run on 2 or more
         seeds, when the config asks for a consensus over seeds (``consensus``)."""

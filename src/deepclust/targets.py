@@ -67,7 +67,7 @@ def run_info(w: Mapping) -> dict:
 
 def consensus_inputs(plan: Plan, w: Mapping) -> dict:
     """The processed data and each seed's labels and metrics.json of one clustering."""
-    seeds = plan.consensus_groups()[w["dataset"], w["extractor"], w["clusterer"]]
+    seeds = plan.consensus_groups[w["dataset"], w["extractor"], w["clusterer"]]
     runs = [f"{RUN_DIR}/{{clusterer}}".format(**{**w, "seed": s}) for s in seeds]
     return {
         "data": PROCESSED.format(**w),
@@ -78,14 +78,14 @@ def consensus_inputs(plan: Plan, w: Mapping) -> dict:
 
 def consensus_info(plan: Plan, w: Mapping) -> dict:
     key = (w["dataset"], w["extractor"], w["clusterer"])
-    seeds = plan.consensus_groups()[key]
+    seeds = plan.consensus_groups[key]
     return canonical({"dataset": key[0], "extractor": key[1], "clusterer": key[2], "seeds": seeds})
 
 
 def all_consensus(plan: Plan) -> list[str]:
     return sorted(
         f"{CONSENSUS_DIR}/metrics.json".format(dataset=d, extractor=e, clusterer=c)
-        for d, e, c in plan.consensus_groups()
+        for d, e, c in plan.consensus_groups
     )
 
 

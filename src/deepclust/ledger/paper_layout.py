@@ -79,11 +79,12 @@ def command_for(
             _, name, dataset, experiment = min(found, key=lambda f: f[:2])
             run_seeds = experiment.get("seeds") or seeds
             seed = (
-                f"seed{run_seeds[0]}"
-                if len(run_seeds) == 1
-                else ("seed{" + ",".join(map(str, run_seeds)) + "}")
+                run_seeds[0] if len(run_seeds) == 1 else ("{" + ",".join(map(str, run_seeds)) + "}")
             )
-            target = f"results/{dataset}/{experiment['extractor']}/{seed}/{experiment['clusterer']}/metrics.json"
+            run_dir = config_spec.RUN_DIR.format(
+                dataset=dataset, extractor=experiment["extractor"], seed=seed
+            )
+            target = f"{run_dir}/{experiment['clusterer']}/metrics.json"
             return f"snakemake --cores 8 --resources gpu=1 {target} --configfile {path}"
     return None
 

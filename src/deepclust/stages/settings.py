@@ -12,28 +12,26 @@ from collections.abc import Mapping
 from typing import Any
 
 from deepclust.rerun import rerun_free_keys
+from deepclust.spec import SECTION_DEFS
 
-#: the wildcard naming a job's config entry -> its config section and schema section
-ENTRY_WILDCARDS = {
-    "extractor": ("extractors", "extractor"),
-    "clusterer": ("clusterers", "clusterer"),
-    "manifold": ("manifolds", "manifold"),
-    "dataset": ("datasets", "dataset"),
-}
+#: the config sections whose entry a job's wildcards may name, the most specific first: a
+#: refine job names a clusterer, an extractor and a dataset, and its entry is the clusterer's
+ENTRY_SECTIONS = ("clusterers", "manifolds", "extractors", "datasets")
 
 
 def job_settings(job: Any) -> dict:
     """``{"device", "compile", "data", "entry"}`` of a Snakemake job (``snakemake`` in a
     script): the top-level speed settings, the download settings, and the rerun-free keys of
-    the config entry its wildcards name (an extractor's, else a clusterer's, ...)."""
+    the config entry its wildcards name (:data:`ENTRY_SECTIONS`)."""
     config: Mapping = job.config
     wildcards = dict(job.wildcards.items()) if hasattr(job.wildcards, "items") else {}
     free = rerun_free_keys()
     entry: dict = {}
-    for wildcard, (section, schema_section) in ENTRY_WILDCARDS.items():
+    for section in ENTRY_SECTIONS:
+        wildcard = SECTION_DEFS[section]  # the schema's name for an entry is its wildcard's
         if wildcard in wildcards:
             values = config[section][wildcards[wildcard]]
-            entry = {k: values[k] for k in sorted(free.get(schema_section, ())) if k in values}
+            entry = {k: values[k] for k in sorted(free.get(wildcard, ())) if k in values}
             break
     return {
         "device": config.get("device", "auto"),
