@@ -143,9 +143,10 @@ def keep_freed_memory(trim_threshold: int = 1 << 30) -> bool:
     By default glibc serves a block over 128 KiB-32 MiB (its threshold moves) with a fresh
     ``mmap`` and unmaps it on free, and returns a heap top over its trim threshold: every step
     of a small network then re-faults its activations page by page (a zeroed 4 KiB page per
-    fault). ASCAE on 28x28 at batch 256 took 13,500 page faults a step, the CAE 7,000, the
-    Res-VAE 22,000; with blocks under 32 MiB taken from the heap and up to ``trim_threshold``
-    of free heap kept, 30-250, and 6-15 % more img/s (bench/RESULTS.md). The cost is that a
+    fault). ASCAE on 28x28 at batch 256 took 13,900 page faults a step, the CAE 7,400, the
+    Res-VAE 19,400; with blocks under 32 MiB taken from the heap and up to ``trim_threshold``
+    of free heap kept, 12-860 on every model, and ASCAE, SCAE, DDECN and the CAE ran 6-24 %
+    faster (bench/allocator.py, bench/RESULTS.md). The cost is that a
     process keeps its peak heap until it exits, which a job that ends after training pays
     anyway. Idempotent; called by :func:`resolve_device`."""
     global _freed_memory_kept
