@@ -88,7 +88,7 @@ def main() -> None:
         images = torch.as_tensor(data.images, dtype=torch.float32) * scale
         split = forward_split(model, images, adjacency, k)
         # each clusterer trains the model it is given: a fresh copy of the checkpoint apiece
-        sdcn = SDCN(k, epochs=args.epochs, kmeans_n_init=1, random_state=0)
+        sdcn = SDCN(k, epochs=args.epochs, n_init=1, random_state=0)
         sdcn.fit(data.images, model=load_model(path)[0], input_scale=scale, graph=edges)
         epoch = loop_seconds(sdcn.history_)
         idec = IDEC(
@@ -96,7 +96,7 @@ def main() -> None:
             update_interval=args.update_interval,
             max_iter=2 * args.update_interval,
             tol=0.0,
-            kmeans_n_init=1,
+            n_init=1,
             random_state=0,
         )
         idec.fit(data.images, model=load_model(path)[0], input_scale=scale)

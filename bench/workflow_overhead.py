@@ -93,7 +93,9 @@ def snakemake_floor(workdir: Path) -> float:
     """Seconds of ``snakemake -n`` on a one-rule Snakefile whose output exists: what any
     workflow pays before its own parsing (imports, plugins, the DAG of one job)."""
     workdir.mkdir(parents=True, exist_ok=True)
-    (workdir / "Snakefile").write_text('rule a:\n    output: "a.txt"\n    shell: "touch {output}"\n')
+    (workdir / "Snakefile").write_text(
+        'rule a:\n    output: "a.txt"\n    shell: "touch {output}"\n'
+    )
     (workdir / "a.txt").touch()
     cmd = [sys.executable, "-m", "snakemake", "--directory", str(workdir), "--cores", "1", "-n"]
     tic = time.perf_counter()

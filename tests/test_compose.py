@@ -137,7 +137,7 @@ def test_crossover_refuses_an_experiment_of_the_same_name():
 
 
 def test_bundled_crossover_config_borrows_without_clashes_and_covers_every_network_and_stage():
-    """The issue's six networks x six stages, each a method config's own entry (the runs are
+    """The issue's six networks x six clusterers, each a method config's own entry (the runs are
     those configs' cached runs), and every published pairing a real paper row."""
     import csv
 

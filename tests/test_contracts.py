@@ -28,15 +28,59 @@ def test_plain_clusterers_follow_scikit_learns_estimator_contract(estimator, che
 
 
 def test_the_refiner_routing_table_names_exactly_the_refiner_classes():
-    """The workflow routes by ``REFINERS`` (name -> module, read without importing torch);
-    once every module is imported, its names are exactly the ModelRefiner subclasses."""
-    from deepclust.clustering import CLUSTERERS, get_clusterer
+    """The workflow routes by ``REFINERS`` (names, read without importing torch): they are
+    exactly the clusterers whose class is a ModelRefiner."""
+    from deepclust.clustering import get_clusterer
     from deepclust.clustering.refine import ModelRefiner
 
-    for method in REFINERS:
-        get_clusterer(method)
-    refiners = {name for name, cls in CLUSTERERS.items() if issubclass(cls, ModelRefiner)}
+    refiners = {name for name in CLUSTERERS if issubclass(get_clusterer(name), ModelRefiner)}
     assert refiners == set(REFINERS) == set(TINY_REFINERS)
+
+
+def test_every_clusterer_class_of_the_package_is_in_the_table_and_nothing_registers_on_import():
+    """A new clusterer module cannot be forgotten in CLUSTERERS, and importing the package
+    imports none of them (the table is read without torch)."""
+    import importlib
+    import inspect
+    import pkgutil
+    import subprocess
+    import sys
+
+    from sklearn.base import ClusterMixin
+
+    import deepclust.clustering as package
+
+    classes = set()
+    for info in pkgutil.iter_modules(package.__path__):
+        module = importlib.import_module(f"deepclust.clustering.{info.name}")
+        for name, cls in inspect.getmembers(module, inspect.isclass):
+            if (
+                cls.__module__ == module.__name__
+                and issubclass(cls, ClusterMixin)
+                and not inspect.isabstract(cls)
+                and cls.__name__ not in {"GCNClustering", "ConsensusClustering"}
+            ):
+                classes.add(f"{cls.__module__}:{name}")
+    assert classes == set(CLUSTERERS.values())
+    probe = (
+        "import sys, deepclust.clustering as c; c.get_clusterer('kmeans'); "
+        "print(sorted(m for m in sys.modules if m.startswith('deepclust.clustering.')), "
+        "'torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.split("] ")[1].strip() == "False", out.stdout  # K-means does not load torch
+    assert "deepclust.clustering.dekm" not in out.stdout and "gmm" not in out.stdout
+
+
+def test_the_old_spelling_of_the_kmeans_restarts_is_refused_naming_the_new_one():
+    from deepclust.clustering import build_clusterer as build
+
+    for method in ("dekm", "idec", "sdcn", "sddecc"):
+        assert build(method, n_clusters=3, n_init=2).n_init == 2
+        with pytest.raises(
+            ValueError, match=f"{method!r}: parameter 'kmeans_n_init' is now spelled 'n_init'"
+        ):
+            build(method, n_clusters=3, kmeans_n_init=2)
 
 
 @pytest.mark.parametrize("method", sorted(REFINERS))

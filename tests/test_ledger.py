@@ -287,7 +287,7 @@ def test_a_ledger_written_before_the_label_free_columns_still_reads_one_without_
     tmp_path,
 ):
     from deepclust.ledger import read_ledger
-    from deepclust.ledger.consensus import read_consensus
+    from deepclust.ledger.consensus_rows import read_consensus
     from deepclust.ledger.runs import LATER_COLUMNS
 
     old = [c for c in RUN_COLUMNS if c not in LATER_COLUMNS]
@@ -308,7 +308,7 @@ def test_a_ledger_written_before_the_label_free_columns_still_reads_one_without_
 
 
 def test_grid_and_picks_views_read_cells_whatever_their_experiment_name(tmp_path):
-    """The networks x stages grid (best cell bold, a paper's pairing marked, a missing cell a
+    """The networks x clusterers grid (best cell bold, a paper's pairing marked, a missing cell a
     dash) and the label-free pick with its gap to the best cell."""
     results, ledger = tmp_path / "results", tmp_path / "runs.csv"
     stable = {"silhouette": 0.5}

@@ -77,7 +77,7 @@ def test_features_and_loss_are_the_two_calls_in_one(name, monkeypatch):
 
 
 def test_every_bundled_model_exposes_its_encoder_layers_ending_with_its_clustering_feature():
-    """Every network can be fused with a GCN (issue 22's every network x every stage): the last
+    """Every network can be fused with a GCN (issue 22's every network x every clusterer): the last
     layer is what clustering sees by default, the space the GCN's K-means start is taken in."""
     from deepclust.models import MODELS, gcn_models
 

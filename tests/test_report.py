@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from deepclust import plots
+from deepclust.html_report import write_report
 from deepclust.io import read_h5, write_h5
 from deepclust.metrics import clustering_accuracy
-from deepclust.report import write_report
 from deepclust.stages import run_embed_2d, run_plot_run, run_plot_sweep
 from deepclust.tables import add_paper_values, aggregate, write_table_csv
 
@@ -217,7 +217,7 @@ def test_report_runs_show_each_experiments_lowest_seed_and_each_network_once():
     )
     assert [s["name"] for s in sections] == [
         "Sweeps",
-        "Networks x clustering stages",
+        "Networks x clusterers",
         "ae_dekm on d",
         "ae_km on d",
         "px_km on d",

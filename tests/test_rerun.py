@@ -91,6 +91,36 @@ def test_upgrade_respells_the_old_amp_default():
     assert upgrade_params("cluster", [repr({"amp": True})], free) == [repr({"amp": True})]
 
 
+def test_upgrade_respells_the_old_name_of_a_clusterers_kmeans_restarts():
+    """``kmeans_n_init`` (dekm, idec, sdcn, sddecc until 2026-12) is ``n_init`` now: a finished
+    run whose config is respelled the same way is not rerun; its value is kept."""
+    free = rerun_free_keys(SCHEMA)
+    old = {"method": "dekm", "params": {"tol": 0.001, "kmeans_n_init": 5}}
+    new = {"method": "dekm", "params": {"n_init": 5, "tol": 0.001}}
+    assert upgrade_params("refine", [repr(old)], free) == [repr(result_params(new))]
+    assert upgrade_params("cluster", [repr(new)], free) == [repr(result_params(new))]
+    # an extractor's own keys are not a clusterer's
+    assert "kmeans_n_init" in upgrade_params("pretrain", [repr({"kmeans_n_init": 5})], free)[0]
+
+
+def test_the_upgrade_command_fails_in_one_line(tmp_path, capsys):
+    from deepclust.rerun import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["upgrade", str(tmp_path)])
+    assert exit_.value.code == 1
+    assert "no .snakemake folder here" in capsys.readouterr().err
+    (tmp_path / ".snakemake" / "locks").mkdir(parents=True)
+    (tmp_path / ".snakemake" / "locks" / "0.input.lock").write_text("")
+    with pytest.raises(SystemExit):
+        main(["upgrade", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert "a Snakemake run holds this directory" in err and "Traceback" not in err
+    (tmp_path / ".snakemake" / "locks" / "0.input.lock").unlink()
+    main(["upgrade", str(tmp_path)])
+    assert "0 of 0 records rewritten" in capsys.readouterr().out
+
+
 def _write_record(metadata, output, rule, params, split=None):
     name = urlsafe_b64encode(output.encode()).decode()
     parts = [name[:split], name[split:]] if split else [name]

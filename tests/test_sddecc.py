@@ -19,6 +19,7 @@ from deepclust.config import ConfigError, check_config
 from deepclust.io import read_graph, write_h5
 from deepclust.metrics import evaluate
 from deepclust.models import build_model
+from deepclust.models.base import AutoEncoder
 from deepclust.models.ddecn import jsd_mi_loss
 from deepclust.models.gaussian import gaussian_kl
 from deepclust.stages import run_graph
@@ -474,27 +475,26 @@ def _config(model, params=None):
     }
 
 
-def test_config_rejects_a_gcn_on_a_model_without_encoder_layers_and_a_bad_graph():
+class Opaque(AutoEncoder):
+    """A user's model that does not expose its encoder layers."""
+
+    def __init__(self, input_shape, n_clusters):
+        super().__init__()
+
+    def encode(self, x):
+        return x.flatten(1)
+
+    def decode(self, z):
+        return z
+
+
+def test_config_rejects_a_gcn_on_a_model_without_encoder_layers_and_a_bad_graph(monkeypatch):
     check_config(_config("conv_ae"))
     check_config(_config("ascae"))
     from deepclust.models import MODELS
-    from deepclust.models.base import AutoEncoder
 
-    class Opaque(AutoEncoder):  # a user's model that does not expose its layers
-        def __init__(self, input_shape, n_clusters):
-            super().__init__()
-
-        def encode(self, x):
-            return x.flatten(1)
-
-        def decode(self, z):
-            return z
-
-    MODELS["opaque"] = Opaque
-    try:
-        with pytest.raises(ConfigError, match="experiments.x: .*'opaque' does not expose"):
-            check_config(_config("opaque"))
-    finally:
-        del MODELS["opaque"]
+    monkeypatch.setitem(MODELS, "opaque", f"{__name__}:Opaque")
+    with pytest.raises(ConfigError, match="experiments.x: .*'opaque' does not expose"):
+        check_config(_config("opaque"))
     with pytest.raises(ConfigError, match="clusterers.c.params: the kNN graph"):
         check_config(_config("ddecn", {"metric": "manhattan"}))

@@ -95,7 +95,7 @@ def test_tiny_config_end_to_end_and_caching(tmp_path):
     # the report: per (dataset, experiment) embedding, confusion and samples, per trained
     # extractor its training curve, all inlined; the unlabelled dataset still gets its figures
     report = (tmp_path / "results" / "report.html").read_text()
-    # (+ one networks x clustering stages heatmap per dataset)
+    # (+ one networks x clusterers heatmap per dataset)
     assert report.count('src="data:image/png;base64,') == (4 + 2) * 3 + 2 + 1 + 2
     assert (tmp_path / "results" / "plots" / "sweep_iterations.png").exists()
     assert "ae_kmeans on mine" in report and "pixels_kmeans on digits" in report
@@ -165,7 +165,7 @@ def test_coil20_config_plans_eleven_rows_on_two_sizes_of_one_file(tmp_path):
 
 def test_crossover_config_trains_each_network_once_for_every_stage(tmp_path, blobs_images):
     """workflow/configs/crossover.yaml as bundled (its blocks_from found from another working
-    directory), on a fixture: 6 networks x 6 stages, one pretraining per network and seed."""
+    directory), on a fixture: 6 networks x 6 clusterers, one pretraining per network and seed."""
     images, labels = blobs_images
     np.savez(tmp_path / "blobs.npz", images=images[:, 0], labels=labels)
     config = yaml.safe_load((REPO / "workflow" / "configs" / "crossover.yaml").read_text())

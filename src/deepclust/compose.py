@@ -1,9 +1,9 @@
 """Configs built from other configs: borrowed building blocks and the crossover grid.
 
-``blocks_from`` lets a config use the datasets, networks, clustering stages and manifolds other
+``blocks_from`` lets a config use the datasets, networks, clusterers and manifolds other
 configs define, by name, instead of restating them: the runs then share the cached jobs of those
 configs (a result's path and params come from the entry's name and content). ``crossover`` asks
-for every listed network x every listed clustering stage as one experiment each, which no paper
+for every listed network x every listed clusterer as one experiment each, which no paper
 ran (issue 22; ``workflow/configs/crossover.yaml``).
 
 Both run on the config as Snakemake merged it, before ``extends`` and the schema, so that a

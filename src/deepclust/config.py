@@ -1,6 +1,6 @@
 """Checks on a workflow config that a JSON schema cannot express.
 
-``workflow/schemas/config.schema.yaml`` checks keys, types and ranges (and fills defaults);
+The schema (:data:`SCHEMA`) checks keys, types and ranges (and fills defaults);
 :func:`check_config` then checks that names refer to things that exist: experiments to defined
 extractors, clusterers and datasets, extractors to registered models with arguments those
 models take, clusterers to registered methods, own data to a path. Every error names the key.
@@ -10,8 +10,13 @@ from __future__ import annotations
 
 import copy
 import itertools
+from pathlib import Path
 
 from deepclust.data.registry import BUILTIN_DATASETS, OWN_DATA_SOURCES
+
+#: the config schema: every key, its type, range, default and whether it changes a result; it
+#: ships with the package (``workflow/schemas/config.schema.yaml`` links to it, Snakemake's place)
+SCHEMA = Path(__file__).with_name("config.schema.yaml")
 
 #: neighbour metrics the kNN graph of GCN clustering accepts (also the graph file's name part)
 GRAPH_METRICS = frozenset({"euclidean", "cosine"})

@@ -275,7 +275,7 @@ def crossover_figure(
     path: str | Path,
     title: str = "",
 ) -> None:
-    """Networks (``rows``) x clustering stages (``columns``): each cell's mean ACC over seeds,
+    """Networks (``rows``) x clusterers (``columns``): each cell's mean ACC over seeds,
     with ± std and the number of seeds written in it; a cell whose ``paper`` is true (a
     published pairing) is outlined in red, the ``picked`` one (chosen without labels) dashed;
     an empty cell is a pairing that was not run."""
@@ -304,7 +304,7 @@ def crossover_figure(
             )
     ax.set_xticks(range(len(columns)), columns, rotation=30, ha="right")
     ax.set_yticks(range(len(rows)), rows)
-    ax.set_xlabel("clustering stage")
+    ax.set_xlabel("clusterer")
     ax.set_ylabel("network")
     ax.set_title(title or "mean ACC over seeds (red: a paper's own pairing)", fontsize=9)
     fig.colorbar(image, ax=ax, label="ACC")

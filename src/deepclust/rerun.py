@@ -23,12 +23,11 @@ from typing import Any
 
 import yaml
 
+from deepclust.config import SCHEMA
 from deepclust.io import write_text
 
 #: the schema annotation of a key that changes no result
 ANNOTATION = "x-rerun"
-#: the schema the workflow validates against (the rules read its annotations)
-SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
 #: which config section a rule's entry params come from (the section's result keys only)
 RULE_SECTIONS = {
     "preprocess": "dataset",
@@ -49,6 +48,9 @@ MEMBERSHIP_KEYS = frozenset({"experiment", "swept"})
 #: extractor's ``amp: true`` (the default until 2026-12) meant bf16 on bf16 GPUs and float32 on
 #: every CPU, which is what ``amp: auto`` computes on any machine whose CPU lacks native bf16
 RESPELLED_VALUES = {"extractor": {"amp": {True: "auto"}}}
+#: keys that a later version spells differently, per section: a clusterer's K-means restarts
+#: were ``kmeans_n_init`` for dekm/idec/sdcn/sddecc until 2026-12 (one ``n_init`` for all now)
+RESPELLED_KEYS = {"clusterer": {"kmeans_n_init": "n_init"}}
 
 
 def canonical(value: Any) -> Any:
@@ -61,7 +63,7 @@ def canonical(value: Any) -> Any:
     return value
 
 
-def rerun_free_keys(schema: Mapping | str | os.PathLike = SCHEMA) -> dict[str, frozenset[str]]:
+def rerun_free_keys(schema: Mapping | str | os.PathLike) -> dict[str, frozenset[str]]:
     """``{section: keys}`` marked ``x-rerun: false``; a section is a ``$defs`` entry (dataset,
     extractor, clusterer, manifold) or a top-level mapping key (data)."""
     if not isinstance(schema, Mapping):
@@ -86,13 +88,14 @@ def result_params(entry: Mapping, free: frozenset[str] | set[str] = frozenset())
 def upgrade_params(rule: str, params: list[str], free: Mapping[str, frozenset[str]]) -> list[str]:
     """One finished job's recorded params as this version spells them: each value parsed, made
     :func:`canonical`, its section's rerun-free keys dropped, an old spelling of a value
-    (:data:`RESPELLED_VALUES`) respelled; a value that is not a literal stays as recorded.
+    (:data:`RESPELLED_VALUES`) or of a parameter's name (:data:`RESPELLED_KEYS`) respelled; a value that is not a literal stays as recorded.
     Meanings are never changed, so a job whose config changed still reruns."""
     if rule in RULES_WITHOUT_PARAMS:
         return []
     section = RULE_SECTIONS.get(rule, "")
     drop = free.get(section, frozenset())
     respell = RESPELLED_VALUES.get(section, {})
+    rename = RESPELLED_KEYS.get(section, {})
     upgraded = []
     for text in params:
         try:
@@ -106,6 +109,8 @@ def upgrade_params(rule: str, params: list[str], free: Mapping[str, frozenset[st
                 for k, v in value.items()
                 if k not in drop
             }
+            if isinstance(value.get("params"), Mapping):  # a clusterer entry's own parameters
+                value["params"] = {rename.get(k, k): v for k, v in value["params"].items()}
             if rule in CLUSTERING_RULES and "extractor" in value:  # the `run` param
                 value = {k: v for k, v in value.items() if k not in MEMBERSHIP_KEYS}
         upgraded.append(repr(canonical(value)))
@@ -113,11 +118,17 @@ def upgrade_params(rule: str, params: list[str], free: Mapping[str, frozenset[st
 
 
 def upgrade_metadata(
-    workdir: str | os.PathLike = ".", schema: Mapping | str | os.PathLike = SCHEMA
+    workdir: str | os.PathLike = ".", schema: Mapping | str | os.PathLike | None = None
 ) -> tuple[int, int]:
     """Rewrite the params recorded in ``{workdir}/.snakemake/metadata`` in today's spelling, so
-    results built before it are not rerun. Refuses while a Snakemake run holds the directory's
-    lock. Snakemake's default (file) metadata only. Returns (records rewritten, records read)."""
+    results built before it are not rerun. ``schema``: the config schema (by default the
+    package's, :data:`deepclust.config.SCHEMA`). Refuses while a Snakemake run holds the
+    directory's lock. Snakemake's default (file) metadata only. Returns (records rewritten,
+    records read)."""
+    if schema is None:
+        schema = SCHEMA
+    if not (Path(workdir) / ".snakemake").is_dir():
+        raise FileNotFoundError(f"{workdir}: no .snakemake folder here (not a workflow's folder)")
     root = Path(workdir) / ".snakemake"
     locks = root / "locks"
     if locks.is_dir() and any(locks.iterdir()):
@@ -154,9 +165,14 @@ def main(argv: list[str] | None = None) -> None:
         help="rewrite the params recorded by an older version in today's spelling (values unchanged)",
     )
     upgrade.add_argument("workdir", nargs="?", default=".", help="the workflow's directory")
-    upgrade.add_argument("--schema", default=str(SCHEMA), help="the workflow's config schema")
+    upgrade.add_argument(
+        "--schema", help="the config schema (default: the package's, deepclust/config.schema.yaml)"
+    )
     args = parser.parse_args(argv)
-    rewritten, read = upgrade_metadata(args.workdir, args.schema)
+    try:
+        rewritten, read = upgrade_metadata(args.workdir, args.schema)
+    except (OSError, RuntimeError) as error:
+        parser.exit(1, f"{parser.prog}: {error}\n")
     print(f"{args.workdir}/.snakemake/metadata: {rewritten} of {read} records rewritten")
 
 

@@ -4,7 +4,7 @@ the :class:`Plan` the Snakefile, the ledger and the tests all read.
 The steps, in order, each failure one :class:`~deepclust.config.ConfigError` naming the key:
 ``blocks_from`` borrowed, ``extends`` resolved and the crossover grid expanded
 (:func:`deepclust.compose.compose`); the schema's checks and defaults
-(``workflow/schemas/config.schema.yaml``); ``only_experiments``; sweeps expanded into named
+(:data:`SCHEMA`); ``only_experiments``; sweeps expanded into named
 entries (validated again, swept values included); names checked against the registries
 (:func:`deepclust.plan.cached_plan`: which clusterers fine-tune a model, which kNN graph a GCN
 reads); then the runs. A result's params (what Snakemake compares to rerun a job) come from
@@ -24,6 +24,7 @@ import yaml
 from deepclust.compose import compose
 from deepclust.config import (
     PIXELS,
+    SCHEMA,
     ConfigError,
     expand_sweeps,
     experiment_runs,
@@ -35,8 +36,6 @@ from deepclust.rerun import canonical, rerun_free_keys, result_params
 
 #: the checkout's root (the Snakefile's folder) when the package runs from it
 ROOT = Path(__file__).resolve().parents[2]
-#: where the schema sits under a workflow's root
-SCHEMA = Path("workflow") / "schemas" / "config.schema.yaml"
 #: the folder of one (dataset, network, seed): its model, features and clustering runs
 RUN_DIR = "results/{dataset}/{extractor}/seed{seed}"
 #: the section of the schema (``$defs``) each config section's entries follow
@@ -145,14 +144,13 @@ def resolve(
     """The :class:`Plan` of ``config`` (as Snakemake merged it, or as a file reads).
 
     ``base_dir``: where relative paths of the config are looked up first (the working
-    directory, as for ``--configfile``); ``root``: the workflow's folder (its schema and bundled
-    configs). ``plan_cache``: where the registry checks are cached between calls (the
+    directory, as for ``--configfile``); ``root``: the workflow's folder (its bundled configs). ``plan_cache``: where the registry checks are cached between calls (the
     workflow's ``.snakemake/deepclust``), or ``None`` to check every time.
     """
     from deepclust.plan import cached_plan, workflow_plan
 
     root = Path(root)
-    schema = root / SCHEMA
+    schema = SCHEMA
     config = validate_schema(compose(copy.deepcopy(config), base_dir, root), schema)
     config = select_experiments(config)
     sweeps = sweep_groups(config)

@@ -30,7 +30,7 @@ from deepclust.paper_values import read_paper_values
 METRICS = ("acc", "nmi", "ari", "purity")
 #: also averaged when present: the ACC of the K-means a refining clusterer started from, its best
 #: monitored epoch by ACC (uses labels: SDCN's published protocol, shown beside the final epoch)
-#: and the clustering stage's wall time
+#: and the clusterer's wall time
 OPTIONAL = ("init_acc", "best_epoch_acc", "runtime_s")
 #: the consensus over seeds (config `consensus`): its ACC, NMI and mean ARI with each seed
 CONSENSUS_COLUMNS = ("consensus_acc", "consensus_nmi", "consensus_agreement")
@@ -127,25 +127,32 @@ def summary_rows(
     )
 
 
-def aggregate(rows: Iterable[dict]) -> list[dict]:
-    """Group runs by (dataset, experiment) and reduce each metric over seeds."""
+def group_runs(rows: Iterable[dict]) -> dict[tuple[str, str], list[dict]]:
+    """Runs by (dataset, experiment), in that sorted order, each group's runs by seed: the rows of
+    every results table (the workflow's table.csv and the ledger's docs tables alike)."""
     groups: dict[tuple[str, str], list[dict]] = {}
     for row in rows:
         groups.setdefault((row["dataset"], row["experiment"]), []).append(row)
-    table = []
-    for (dataset, experiment), runs in sorted(groups.items()):
-        entry = {
-            "dataset": dataset,
-            "experiment": experiment,
-            "n_seeds": len(runs),
-            "seeds": sorted(int(r["seed"]) for r in runs),
-        }
-        for metric in (*METRICS, *SCORES, *OPTIONAL):
-            values = np.asarray([float(r[metric]) for r in runs if r.get(metric) not in (None, "")])
-            entry[f"{metric}_mean"], entry[f"{metric}_std"] = mean_std(values)
-        entry["uses_labels"] = any(str(r.get("uses_labels")) == "True" for r in runs)
-        table.append(entry)
-    return table
+    return {key: sorted(groups[key], key=lambda r: int(r["seed"])) for key in sorted(groups)}
+
+
+def reduce_runs(runs: list[dict]) -> dict:
+    """One group's seeds reduced: ``n_seeds``, ``seeds``, ``{metric}_mean``/``_std`` (sample std)
+    of every metric, label-free score and optional column present, and ``uses_labels`` (any)."""
+    entry = {"n_seeds": len(runs), "seeds": sorted(int(r["seed"]) for r in runs)}
+    for metric in (*METRICS, *SCORES, *OPTIONAL):
+        values = np.asarray([float(r[metric]) for r in runs if r.get(metric) not in (None, "")])
+        entry[f"{metric}_mean"], entry[f"{metric}_std"] = mean_std(values)
+    entry["uses_labels"] = any(str(r.get("uses_labels")) == "True" for r in runs)
+    return entry
+
+
+def aggregate(rows: Iterable[dict]) -> list[dict]:
+    """The workflow's results table: one entry per (dataset, experiment), metrics over seeds."""
+    return [
+        {"dataset": dataset, "experiment": experiment, **reduce_runs(runs)}
+        for (dataset, experiment), runs in group_runs(rows).items()
+    ]
 
 
 def mean_std(values: np.ndarray) -> tuple[float | None, float | None]:

@@ -112,7 +112,7 @@ rule plot_crossover:
         summary="results/summary.csv",
         table="results/table.csv",
     output:
-        report("results/plots/crossover_{dataset}.png", category="Networks x clustering stages"),
+        report("results/plots/crossover_{dataset}.png", category="Networks x clusterers"),
     params:
         order=canonical(config.get("crossover")),  # rows and columns in the grid's order
     log:

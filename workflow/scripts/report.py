@@ -3,7 +3,7 @@
 import glob
 import json
 
-from deepclust.report import write_report
+from deepclust.html_report import write_report
 from deepclust.stages import logged
 
 with logged(snakemake.log[0]):

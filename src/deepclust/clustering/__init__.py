@@ -1,7 +1,7 @@
-"""Clusterers, registered by name, with scikit-learn's ``fit``/``fit_predict`` shape.
+"""Clusterers, named in one table, with scikit-learn's ``fit``/``fit_predict`` shape.
 
 ``build_clusterer(method, n_clusters=..., random_state=..., **params)``; each method lives in its
-own module and registers itself with :func:`register`. Refiners (``dekm``, ``idec``, the GCN
+own module, named in :data:`CLUSTERERS`. Refiners (``dekm``, ``idec``, the GCN
 clusterers ``sddecc`` and ``sdcn``) fine-tune
 the extractor's encoder instead of clustering fixed features; see
 :mod:`deepclust.clustering.refine`.
@@ -10,15 +10,13 @@ the extractor's encoder instead of clustering fixed features; see
 from deepclust.clustering.base import (
     CLUSTERERS,
     REFINERS,
+    RENAMED_PARAMS,
     build_clusterer,
     check_clusterer_params,
     get_clusterer,
     graph_spec,
     is_refiner,
-    register,
 )
-
-from deepclust.clustering import kmeans, manifold  # noqa: E402,F401  isort: skip
 
 __all__ = [
     "CLUSTERERS",
@@ -28,5 +26,5 @@ __all__ = [
     "get_clusterer",
     "graph_spec",
     "is_refiner",
-    "register",
+    "RENAMED_PARAMS",
 ]

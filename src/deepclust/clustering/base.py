@@ -1,23 +1,32 @@
-"""The clusterer registry."""
+"""The clusterers by name, and what every clusterer shares (feature checks, parameter checks)."""
 
 from __future__ import annotations
 
 import importlib
 import inspect
-from collections.abc import Callable
 
 import numpy as np
 
-CLUSTERERS: dict[str, type] = {}
-
-#: Clusterers that fine-tune the extractor's model, by name -> module. They need torch, so they
-#: are imported on first use: the many small K-means jobs of a sweep do not pay for torch.
-REFINERS: dict[str, str] = {
-    "dekm": "deepclust.clustering.dekm",
-    "idec": "deepclust.clustering.idec",
-    "sddecc": "deepclust.clustering.gcn",
-    "sdcn": "deepclust.clustering.gcn",
+#: every clusterer, by the name a config's ``clusterers.<name>.method`` uses -> "module:Class".
+#: Read without importing anything: a class is imported when first asked for (:func:`get_clusterer`),
+#: so the many small K-means jobs of a sweep do not pay for torch.
+CLUSTERERS: dict[str, str] = {
+    "kmeans": "deepclust.clustering.kmeans:KMeans",
+    "gmm": "deepclust.clustering.gmm:GMM",
+    "dbscan": "deepclust.clustering.dbscan:DBSCAN",
+    "dekm": "deepclust.clustering.dekm:DEKM",
+    "idec": "deepclust.clustering.idec:IDEC",
+    "sddecc": "deepclust.clustering.gcn:SDDECCClustering",
+    "sdcn": "deepclust.clustering.gcn:SDCN",
 }
+
+#: the clusterers that fine-tune the extractor's model (need model + images; a test keeps this
+#: equal to the :class:`~deepclust.clustering.refine.ModelRefiner` subclasses above)
+REFINERS: frozenset[str] = frozenset({"dekm", "idec", "sddecc", "sdcn"})
+
+#: parameter names an earlier version spelled differently: the old spelling is refused, naming
+#: the new one (``python -m deepclust.rerun upgrade`` respells finished runs' records)
+RENAMED_PARAMS: dict[str, str] = {"kmeans_n_init": "n_init"}
 
 
 def is_refiner(method: str) -> bool:
@@ -26,13 +35,13 @@ def is_refiner(method: str) -> bool:
 
 
 def get_clusterer(method: str) -> type:
-    """The class registered as ``method``, importing a refiner's module when first asked."""
-    if method not in CLUSTERERS and method in REFINERS:
-        importlib.import_module(REFINERS[method])
+    """The class named ``method`` in :data:`CLUSTERERS`, imported on first use."""
     if method not in CLUSTERERS:
-        known = sorted({*CLUSTERERS, *REFINERS})
-        raise ValueError(f"unknown clusterer {method!r}; registered clusterers: {', '.join(known)}")
-    return CLUSTERERS[method]
+        raise ValueError(
+            f"unknown clusterer {method!r}; known clusterers: {', '.join(sorted(CLUSTERERS))}"
+        )
+    module, name = CLUSTERERS[method].split(":")
+    return getattr(importlib.import_module(module), name)
 
 
 def graph_spec(method: str, params: dict) -> dict | None:
@@ -58,18 +67,6 @@ def validated_features(estimator, X) -> np.ndarray:
     return X
 
 
-def register(name: str) -> Callable[[type], type]:
-    """Class decorator: make a clusterer buildable by ``name`` from config."""
-
-    def decorator(cls: type) -> type:
-        if name in CLUSTERERS:
-            raise ValueError(f"clusterer name {name!r} is registered twice")
-        CLUSTERERS[name] = cls
-        return cls
-
-    return decorator
-
-
 def check_clusterer_params(method: str, params: dict) -> None:
     """Fail with the parameter's name when ``params`` has a key clusterer ``method`` does not take."""
     cls = get_clusterer(method)
@@ -78,6 +75,11 @@ def check_clusterer_params(method: str, params: dict) -> None:
         for p in inspect.signature(cls.__init__).parameters
         if p not in {"self", "n_clusters", "random_state"}
     ]
+    for old in sorted(set(params) & set(RENAMED_PARAMS)):
+        raise ValueError(
+            f"clusterer {method!r}: parameter {old!r} is now spelled {RENAMED_PARAMS[old]!r} "
+            "(one name for the K-means restarts of every clusterer); rename it in the config"
+        )
     unknown = sorted(set(params) - set(allowed))
     if unknown:
         raise ValueError(

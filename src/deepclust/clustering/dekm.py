@@ -14,7 +14,7 @@ One iteration:
 The DEKM reference code re-runs K-means from scratch each time and aligns the new clusters to
 the old ones (Hungarian) to count changes; ``warm_start=True`` (the default) instead starts
 K-means from the old clusters' centroids in the new embedding, which keeps the numbering and
-costs one K-means run instead of ``kmeans_n_init``. On a GPU that warm-started K-means runs on
+costs one K-means run instead of ``n_init``. On a GPU that warm-started K-means runs on
 the device (:func:`lloyd`, scikit-learn's Lloyd iteration and stopping rule), so an iteration
 does not wait for a CPU K-means over every sample; on the CPU it is scikit-learn's.
 
@@ -31,7 +31,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from deepclust.clustering.base import register
 from deepclust.clustering.refine import ModelRefiner, label_mapping
 
 
@@ -92,7 +91,6 @@ def greedy_targets(
     return target
 
 
-@register("dekm")
 class DEKM(ModelRefiner):
     """Deep embedded K-means refinement of a pretrained encoder.
 
@@ -103,7 +101,7 @@ class DEKM(ModelRefiner):
     update_interval : mini-batch steps between two K-means updates (DEKM's code: 40).
     tol : stop when fewer than this fraction of samples change cluster (SDEKC: 0.001).
     batch_size, lr : mini-batch size and Adam learning rate (1e-3, betas 0.9/0.999).
-    kmeans_n_init : restarts of the first K-means (and of every one without warm start).
+    n_init : restarts of the first K-means (and of every one without warm start).
     warm_start : start each later K-means from the previous clusters (see the module doc).
     random_state : seed for K-means and batch order.
     """
@@ -116,7 +114,7 @@ class DEKM(ModelRefiner):
         tol: float = 0.001,
         batch_size: int = 256,
         lr: float = 0.001,
-        kmeans_n_init: int = 20,
+        n_init: int = 20,
         warm_start: bool = True,
         random_state: int | None = None,
     ):
@@ -126,7 +124,7 @@ class DEKM(ModelRefiner):
         self.tol = tol
         self.batch_size = batch_size
         self.lr = lr
-        self.kmeans_n_init = kmeans_n_init
+        self.n_init = n_init
         self.warm_start = warm_start
         self.random_state = random_state
 
@@ -136,7 +134,7 @@ class DEKM(ModelRefiner):
         batches = self._batches(self.batch_size)
 
         H = self._embed()
-        km = self._kmeans(H.cpu().numpy(), n_init=self.kmeans_n_init, seed=self._seed(0))
+        km = self._kmeans(H.cpu().numpy(), n_init=self.n_init, seed=self._seed(0))
         labels, centres = km.labels_, km.cluster_centers_
         self.init_labels_ = labels.copy()
         self._record(0, labels, loss=float("nan"), changed=1.0, inertia=float(km.inertia_))
@@ -168,7 +166,7 @@ class DEKM(ModelRefiner):
                 km = self._warm_kmeans(H, H_np, start, seed=self._seed(iteration))
                 new = km.labels_
             else:
-                km = self._kmeans(H_np, n_init=self.kmeans_n_init, seed=self._seed(iteration))
+                km = self._kmeans(H_np, n_init=self.n_init, seed=self._seed(iteration))
                 mapping = label_mapping(km.labels_, labels, self.n_clusters)
                 new = mapping[km.labels_]
                 km.cluster_centers_ = km.cluster_centers_[np.argsort(mapping)]

@@ -1,4 +1,4 @@
-"""GCN clustering trained jointly with the encoder: SDDECC's and SDCN's clustering stages.
+"""GCN clustering trained jointly with the encoder: SDDECC's and SDCN's clusterers.
 
 Both feed a graph convolutional network, propagating over the kNN graph of the input samples,
 with the encoder's layers: GCN layer ``l`` takes ``(1 - delta) * H_(l-1) + delta * Z_(l-1)``,
@@ -47,7 +47,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from deepclust.clustering.base import register
 from deepclust.clustering.fusion_gcn import (
     FusionGCN,
     check_class_prior,
@@ -77,7 +76,7 @@ class GCNClustering(ModelRefiner):
         warmup_lr,
         lr,
         tol,
-        kmeans_n_init,
+        n_init,
         random_state,
     ):
         self.n_clusters = n_clusters
@@ -89,7 +88,7 @@ class GCNClustering(ModelRefiner):
         self.warmup_lr = warmup_lr
         self.lr = lr
         self.tol = tol
-        self.kmeans_n_init = kmeans_n_init
+        self.n_init = n_init
         self.random_state = random_state
 
     @abc.abstractmethod
@@ -107,9 +106,7 @@ class GCNClustering(ModelRefiner):
             edges = knn_graph(pixels, self.k, metric=self.metric, device=device)
         adjacency = sparse_adjacency(edges, n, device)
 
-        km = self._kmeans(
-            self._embed().cpu().numpy(), n_init=self.kmeans_n_init, seed=self._seed(0)
-        )
+        km = self._kmeans(self._embed().cpu().numpy(), n_init=self.n_init, seed=self._seed(0))
         self.init_labels_ = km.labels_.copy()
         centres = nn.Parameter(
             torch.as_tensor(km.cluster_centers_, dtype=torch.float32, device=device)
@@ -191,7 +188,6 @@ class GCNClustering(ModelRefiner):
         return logits.argmax(dim=1).cpu().numpy()
 
 
-@register("sddecc")
 class SDDECCClustering(GCNClustering):
     """SDDECC's GCN module and joint loss (eq. 18-19) on a pretrained encoder.
 
@@ -216,7 +212,7 @@ class SDDECCClustering(GCNClustering):
         written). The encoder is evaluated once for all of them (its mean code, no sampling).
     warmup_lr : Adam learning rate of the warm-up (``None``: ``lr``).
     tol : stop early when fewer than this fraction of labels change in an epoch (0: never).
-    kmeans_n_init : restarts of the K-means that initialises the centres.
+    n_init : restarts of the K-means that initialises the centres.
     """
 
     def __init__(
@@ -236,7 +232,7 @@ class SDDECCClustering(GCNClustering):
         warmup_lr: float | None = None,
         lr: float = 0.001,
         tol: float = 0.0,
-        kmeans_n_init: int = 20,
+        n_init: int = 20,
         random_state: int | None = None,
     ):
         super().__init__(
@@ -249,7 +245,7 @@ class SDDECCClustering(GCNClustering):
             warmup_lr,
             lr,
             tol,
-            kmeans_n_init,
+            n_init,
             random_state,
         )
         self.cluster_weight = cluster_weight
@@ -269,13 +265,12 @@ class SDDECCClustering(GCNClustering):
         return terms
 
 
-@register("sdcn")
 class SDCN(GCNClustering):
     """SDCN's self-supervised loss on the same GCN: ``kl_weight KL(P||Q) + gcn_weight KL(P||Y)``.
 
     Parameters
     ----------
-    n_clusters, k, metric, delta, epochs, warmup_epochs, warmup_lr, lr, tol, kmeans_n_init : as
+    n_clusters, k, metric, delta, epochs, warmup_epochs, warmup_lr, lr, tol, n_init : as
         :class:`SDDECCClustering`.
     kl_weight : weight of KL(P || Q), Q the Student-t assignment of the code (SDCN: 0.1).
     gcn_weight : weight of KL(P || Y), Y the GCN's prediction (SDCN: 0.01).
@@ -296,7 +291,7 @@ class SDCN(GCNClustering):
         warmup_lr: float | None = None,
         lr: float = 0.001,
         tol: float = 0.0,
-        kmeans_n_init: int = 20,
+        n_init: int = 20,
         random_state: int | None = None,
     ):
         super().__init__(
@@ -309,7 +304,7 @@ class SDCN(GCNClustering):
             warmup_lr,
             lr,
             tol,
-            kmeans_n_init,
+            n_init,
             random_state,
         )
         self.kl_weight = kl_weight

@@ -19,7 +19,6 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from deepclust.clustering.base import register
 from deepclust.clustering.refine import ModelRefiner
 
 
@@ -35,7 +34,6 @@ def target_distribution(q: torch.Tensor) -> torch.Tensor:
     return weight / weight.sum(dim=1, keepdim=True)
 
 
-@register("idec")
 class IDEC(ModelRefiner):
     """DEC/IDEC refinement of a pretrained encoder.
 
@@ -49,7 +47,7 @@ class IDEC(ModelRefiner):
     update_interval : steps between target-distribution updates (IDEC: 140).
     tol : stop when fewer than this fraction of samples change cluster between updates.
     batch_size, lr : mini-batch size and Adam learning rate.
-    kmeans_n_init : restarts of the K-means that initialises the centres.
+    n_init : restarts of the K-means that initialises the centres.
     random_state : seed for K-means and batch order.
     """
 
@@ -64,7 +62,7 @@ class IDEC(ModelRefiner):
         tol: float = 0.001,
         batch_size: int = 256,
         lr: float = 0.001,
-        kmeans_n_init: int = 20,
+        n_init: int = 20,
         random_state: int | None = None,
     ):
         self.n_clusters = n_clusters
@@ -76,14 +74,12 @@ class IDEC(ModelRefiner):
         self.tol = tol
         self.batch_size = batch_size
         self.lr = lr
-        self.kmeans_n_init = kmeans_n_init
+        self.n_init = n_init
         self.random_state = random_state
 
     def _refine(self) -> None:
         model, device = self.model_, self._device
-        km = self._kmeans(
-            self._embed().cpu().numpy(), n_init=self.kmeans_n_init, seed=self._seed(0)
-        )
+        km = self._kmeans(self._embed().cpu().numpy(), n_init=self.n_init, seed=self._seed(0))
         self.init_labels_ = km.labels_.copy()
         centres = torch.nn.Parameter(
             torch.as_tensor(km.cluster_centers_, dtype=torch.float32, device=device)

@@ -13,11 +13,10 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.cluster import KMeans as _SKKMeans
 
-from deepclust.clustering.base import register, validated_features
+from deepclust.clustering.base import validated_features
 from deepclust.metrics import clustering_accuracy
 
 
-@register("kmeans")
 class KMeans(ClusterMixin, BaseEstimator):
     """scikit-learn's K-means (k-means++ init, Lloyd) with an optional label-using selection.
 

@@ -1,4 +1,5 @@
-"""Manifold learning before clustering (N2D, MFVC): UMAP, then K-means, DBSCAN or a Gaussian mixture.
+"""Manifold learning before clustering (N2D, MFVC): UMAP, whose embedding K-means, DBSCAN
+(:mod:`deepclust.clustering.dbscan`) or a Gaussian mixture (:mod:`deepclust.clustering.gmm`) cluster.
 
 The embedding is its own workflow stage (``manifolds:`` in the config, one HDF5 file per run and
 manifold), so switching the clusterer that reads it (K-means -> DBSCAN) does not recompute UMAP.
@@ -20,14 +21,7 @@ from __future__ import annotations
 import inspect
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
-from sklearn.cluster import DBSCAN as _SKDBSCAN
-from sklearn.mixture import GaussianMixture
-
-from deepclust.clustering.base import register, validated_features
-
-#: manifold methods, by the name a config's ``manifolds.<name>.method`` uses
-MANIFOLDS: dict[str, type] = {}
+from sklearn.base import BaseEstimator, TransformerMixin
 
 
 class UMAPEmbedding(TransformerMixin, BaseEstimator):
@@ -88,7 +82,8 @@ class UMAPEmbedding(TransformerMixin, BaseEstimator):
         return self
 
 
-MANIFOLDS["umap"] = UMAPEmbedding
+#: manifold methods, by the name a config's ``manifolds.<name>.method`` uses
+MANIFOLDS: dict[str, type] = {"umap": UMAPEmbedding}
 
 
 def check_manifold_params(method: str, params: dict) -> None:
@@ -121,81 +116,3 @@ def build_manifold(
     return MANIFOLDS[method](
         n_clusters=n_clusters, random_state=random_state, n_jobs=n_jobs, **params
     )
-
-
-@register("dbscan")
-class DBSCAN(ClusterMixin, BaseEstimator):
-    """scikit-learn's DBSCAN; label -1 is noise, which the metrics count as wrong, never mapped.
-
-    Parameters
-    ----------
-    n_clusters : not used to cluster (DBSCAN finds its own number); kept for the common signature.
-    eps, min_samples, metric : DBSCAN's.
-    random_state : unused (DBSCAN is deterministic).
-    """
-
-    def __init__(
-        self,
-        n_clusters: int = 10,
-        eps: float = 0.5,
-        min_samples: int = 10,
-        metric: str = "euclidean",
-        random_state: int | None = None,
-    ):
-        self.n_clusters = n_clusters
-        self.eps = eps
-        self.min_samples = min_samples
-        self.metric = metric
-        self.random_state = random_state
-
-    def fit(self, X: np.ndarray, y=None) -> DBSCAN:
-        X = validated_features(self, X)
-        model = _SKDBSCAN(eps=self.eps, min_samples=self.min_samples, metric=self.metric).fit(X)
-        self.labels_ = model.labels_.astype(np.int64)
-        self.noise_fraction_ = float(np.mean(self.labels_ == -1))
-        return self
-
-
-@register("gmm")
-class GMM(ClusterMixin, BaseEstimator):
-    """A Gaussian mixture (N2D's clusterer of the UMAP embedding); label = most likely component.
-
-    Parameters
-    ----------
-    n_clusters : components.
-    covariance_type : ``full`` as N2D.
-    n_init, max_iter, tol : EM restarts (best likelihood kept), iterations, tolerance.
-    random_state : seed.
-    """
-
-    def __init__(
-        self,
-        n_clusters: int = 10,
-        covariance_type: str = "full",
-        n_init: int = 1,
-        max_iter: int = 100,
-        tol: float = 1e-3,
-        random_state: int | None = None,
-    ):
-        self.n_clusters = n_clusters
-        self.covariance_type = covariance_type
-        self.n_init = n_init
-        self.max_iter = max_iter
-        self.tol = tol
-        self.random_state = random_state
-
-    def fit(self, X: np.ndarray, y=None) -> GMM:
-        X = validated_features(self, X)
-        if self.n_clusters > len(X):
-            raise ValueError(f"n_clusters = {self.n_clusters} exceeds the {len(X)} samples")
-        self.mixture_ = GaussianMixture(
-            self.n_clusters,
-            covariance_type=self.covariance_type,
-            n_init=self.n_init,
-            max_iter=self.max_iter,
-            tol=self.tol,
-            random_state=self.random_state,
-        ).fit(X)
-        self.labels_ = self.mixture_.predict(X).astype(np.int64)
-        self.n_iter_ = int(self.mixture_.n_iter_)
-        return self

@@ -21,7 +21,7 @@ extractor, clusterer, seed), the run's files: recording a run again replaces its
 config's current experiment name.
 
 A consensus over seeds (the ``consensus`` stage) is recorded by the same command into
-``docs/consensus.csv`` beside the ledger (:mod:`deepclust.ledger.consensus`); a block with
+``docs/consensus.csv`` beside the ledger (:mod:`deepclust.ledger.consensus_rows`); a block with
 ``view=consensus`` sets each beside its seeds.
 
 Columns flagged "uses labels" (the best epoch by ACC, K-means' best of N by ACC) are never
@@ -42,9 +42,9 @@ from deepclust.ledger.results import (
     RESULTS_CSV,
     RESULTS_MD,
     build,
+    entries_markdown,
+    ledger_table,
     parse_filters,
-    results_table,
-    to_markdown,
 )
 from deepclust.ledger.runs import LEDGER, RUN_COLUMNS, dead_units, read_ledger, record_runs, run_row
 
@@ -57,13 +57,13 @@ __all__ = [
     "RUN_COLUMNS",
     "build",
     "dead_units",
+    "entries_markdown",
+    "ledger_table",
     "main",
     "parse_filters",
     "read_ledger",
     "record_runs",
-    "results_table",
     "run_row",
-    "to_markdown",
 ]
 
 

@@ -1,10 +1,10 @@
-"""Ledger views over (network, clustering stage) cells rather than named experiments: the
-networks x stages grid of one dataset and the label-free pick per dataset (issue 22).
+"""Ledger views over (network, clusterer) cells rather than named experiments: the
+networks x clusterers grid of one dataset and the label-free pick per dataset (issue 22).
 
 A cell is every recorded run of one (dataset, extractor, clusterer), whatever experiment name
 it was recorded under, so a crossover cell that a method config already ran is that run.
 Blocks in docs/results.md ask for them with ``view=grid`` / ``view=picks`` and list the
-networks and stages: ``<!-- ledger: view=grid dataset=usps extractor=a,b clusterer=x,y -->``.
+networks and clusterers: ``<!-- ledger: view=grid dataset=usps extractor=a,b clusterer=x,y -->``.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ def grid_markdown(
     clusterers: list[str],
     paper_values: dict,
 ) -> str:
-    """Networks as rows, stages as columns: ``mean ± std (seeds)`` ACC per cell, the best cell
+    """Networks as rows, clusterers as columns: ``mean ± std (seeds)`` ACC per cell, the best cell
     in bold, a published pairing (its method has a paper value on this dataset) marked with
     † and the paper's number under the table; ``—`` where a pairing did not run."""
     found = cells(rows, dataset, extractors, clusterers)

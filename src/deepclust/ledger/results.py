@@ -13,12 +13,12 @@ from pathlib import Path
 import numpy as np
 
 from deepclust.io import write_text
-from deepclust.ledger.consensus import consensus_ledger, consensus_markdown, read_consensus
+from deepclust.ledger.consensus_rows import consensus_ledger, consensus_markdown, read_consensus
 from deepclust.ledger.papers import PAGES_DIR, build_pages, summary_markdown
 from deepclust.ledger.rows import column_floats
 from deepclust.ledger.runs import LEDGER, read_ledger
 from deepclust.paper_values import read_paper_rows, values_by_cell
-from deepclust.tables import csv_cell, entry_text, mean_std
+from deepclust.tables import csv_cell, entry_text, group_runs, reduce_runs
 
 RESULTS_CSV = Path("docs/results.csv")
 RESULTS_MD = Path("docs/results.md")
@@ -51,7 +51,7 @@ BLOCK = re.compile(r"(<!-- ledger:(?P<filters>[^>]*)-->\n)(?P<body>.*?)(<!-- /le
 FILTER_KEYS = ("dataset", "experiment", "show", "view", "extractor", "clusterer")
 #: extra columns a block may ask for with ``show=...``
 SHOW = ("train", "dead", "runs")
-#: what a block shows: the per-experiment table (default), the networks x stages grid of each
+#: what a block shows: the per-experiment table (default), the networks x clusterers grid of each
 #: dataset, the label-free pick per dataset, or each cell's consensus over seeds beside the seeds
 #: (the last three need extractor= and clusterer=)
 VIEWS = ("table", "grid", "picks", "consensus", "papers")
@@ -78,19 +78,15 @@ def _span(values: np.ndarray) -> str | None:
     return f"{low:.0f}" if round(low) == round(high) else f"{low:.0f}-{high:.0f}"
 
 
-def results_table(rows: list[dict], paper_values: dict | None = None) -> list[dict]:
-    """One entry per (method, dataset, variant): mean ± std over seeds, with the paper's value."""
-    groups: dict[tuple[str, str], list[dict]] = {}
-    for row in rows:
-        groups.setdefault((row["dataset"], row["experiment"]), []).append(row)
+def ledger_table(rows: list[dict], paper_values: dict | None = None) -> list[dict]:
+    """One entry per (method, dataset, variant): the workflow's reduction over seeds
+    (:func:`deepclust.tables.reduce_runs`), with the paper's value and what the ledger adds (per
+    seed ACC, epochs, loss terms, dead units, device, times, data, command)."""
     table = []
-    for (dataset, experiment), runs in sorted(groups.items()):
-        runs.sort(key=lambda r: int(r["seed"]))
+    for (dataset, experiment), runs in group_runs(rows).items():
         method, paper_dataset = runs[0]["method"], runs[0]["paper_dataset"]
         paper = paper_values or {}
-        (acc_mean, acc_std), (nmi_mean, nmi_std), (purity_mean, purity_std) = (
-            mean_std(column_floats(runs, m)) for m in ("acc", "nmi", "purity")
-        )
+        reduced = reduce_runs(runs)
         devices = "; ".join(
             dict.fromkeys(
                 (r["device"] or "?") + (f", {r['threads']} thread(s)" if r.get("threads") else "")
@@ -107,15 +103,15 @@ def results_table(rows: list[dict], paper_values: dict | None = None) -> list[di
                 "extractor": _distinct(runs, "extractor"),
                 "paper_acc": (paper.get((method, paper_dataset, "acc")) or {}).get("value"),
                 "paper_nmi": (paper.get((method, paper_dataset, "nmi")) or {}).get("value"),
-                "acc_mean": acc_mean,
-                "acc_std": acc_std,
-                "nmi_mean": nmi_mean,
-                "nmi_std": nmi_std,
-                "purity_mean": purity_mean,
-                "purity_std": purity_std,
-                "init_acc_mean": mean_std(column_floats(runs, "init_acc"))[0],
-                "best_epoch_acc_mean": mean_std(column_floats(runs, "best_epoch_acc"))[0],
-                "n_seeds": len(runs),
+                "acc_mean": reduced["acc_mean"],
+                "acc_std": reduced["acc_std"],
+                "nmi_mean": reduced["nmi_mean"],
+                "nmi_std": reduced["nmi_std"],
+                "purity_mean": reduced["purity_mean"],
+                "purity_std": reduced["purity_std"],
+                "init_acc_mean": reduced["init_acc_mean"],
+                "best_epoch_acc_mean": reduced["best_epoch_acc_mean"],
+                "n_seeds": reduced["n_seeds"],
                 "seeds": " ".join(r["seed"] for r in runs),
                 "per_seed_acc": " ".join(f"{float(r['acc']):.3f}" for r in runs if r.get("acc")),
                 "epochs": _distinct(runs, "epochs"),
@@ -123,7 +119,7 @@ def results_table(rows: list[dict], paper_values: dict | None = None) -> list[di
                 "train_final": _mean_terms(runs),
                 "dead_units": "; ".join(r.get("dead_units") or "—" for r in runs),
                 "kmeans_runs": _runs_text(runs),
-                "uses_labels": any(r["uses_labels"] == "True" for r in runs),
+                "uses_labels": reduced["uses_labels"],
                 "device": devices,
                 "precision": _distinct(runs, "precision"),
                 "pretrain_s": _span(column_floats(runs, "pretrain_s")),
@@ -206,7 +202,7 @@ def _epochs_text(entry: dict) -> str:
     return f"{text} + {entry['refine_iterations']} it." if entry["refine_iterations"] else text
 
 
-def to_markdown(entries: list[dict], show: Iterable[str] = ()) -> str:
+def entries_markdown(entries: list[dict], show: Iterable[str] = ()) -> str:
     """A results table: paper value, measured mean ± std, seeds, epochs, device, times; the
     label-using columns only when some entry has them, the command under the table when shared;
     ``show`` adds the final training loss terms (``"train"``, mean over seeds), the dead units
@@ -290,7 +286,7 @@ def render_blocks(
         entries = select(table, filters)
         if not entries:
             raise ValueError(f"{where}: ledger block '{match['filters'].strip()}' matches no runs")
-        table_text = to_markdown(entries, show=filters.get("show", ()))
+        table_text = entries_markdown(entries, show=filters.get("show", ()))
         return f"{match.group(1)}{table_text}\n{match.group(4)}"
 
     return BLOCK.sub(replace, text)
@@ -350,7 +346,7 @@ def build(
     rows, paper_rows = read_ledger(ledger), read_paper_rows(paper)
     paper_values = values_by_cell(paper_rows)
     consensus = read_consensus(consensus_ledger(ledger))
-    table = results_table(rows, paper_values)
+    table = ledger_table(rows, paper_values)
     outputs = {Path(results_csv): results_csv_text(table)}
     if pages is not None:
         outputs.update(build_pages(table, paper_rows, pages, pages_dir, base_dir))

@@ -13,7 +13,7 @@ import numpy as np
 
 from deepclust.io import read_csv, read_labels, write_csv
 from deepclust.label_free import SCORES, seed_stability
-from deepclust.ledger.consensus import consensus_ledger, is_consensus, record_consensus
+from deepclust.ledger.consensus_rows import consensus_ledger, is_consensus, record_consensus
 from deepclust.ledger.rows import read_rows
 from deepclust.tables import csv_cell
 

@@ -34,7 +34,7 @@ Readings chosen where the paper is silent (each is a constructor argument):
   (~6e5). Under means lambda weighs the 50-value consistency term against a per-pixel error,
   i.e. ``pixels / 50`` times more than under sums (5.1x on USPS, 15.7x on MNIST).
 
-SCAE is the same network without D1 (``asymmetric=False``, registered as ``scae``).
+SCAE is the same network without D1 (``asymmetric=False``, named ``scae`` in :data:`~deepclust.models.base.MODELS`).
 
 References
 ----------
@@ -53,7 +53,6 @@ from torch import nn
 from deepclust.models.base import (
     AutoEncoder,
     check_reduction,
-    register,
     squared_error,
     xavier_init,
 )
@@ -173,7 +172,6 @@ class _SameDeconv(nn.Module):
         return out[..., top : top + self.out_size[0], left : left + self.out_size[1]]
 
 
-@register("ascae")
 class ASCAE(AutoEncoder):
     """The ASCAE network; ``asymmetric=False`` drops D1 (SCAE).
 
@@ -301,7 +299,6 @@ class ASCAE(AutoEncoder):
         }
 
 
-@register("scae")
 class SCAE(ASCAE):
     """The symmetric ablation: ASCAE without D1."""
 

@@ -3,28 +3,33 @@
 from __future__ import annotations
 
 import abc
+import importlib
 import inspect
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-MODELS: dict[str, type[AutoEncoder]] = {}
+#: every model, by the name a config's ``extractors.<name>.model`` uses -> "module:Class",
+#: imported when first built (nothing registers itself on import)
+MODELS: dict[str, str] = {
+    "dense_ae": "deepclust.models.dense_ae:DenseAE",
+    "conv_ae": "deepclust.models.conv_ae:ConvAE",
+    "skip_cae": "deepclust.models.skip_cae:SkipCAE",
+    "ascae": "deepclust.models.ascae:ASCAE",
+    "scae": "deepclust.models.ascae:SCAE",
+    "ddecn": "deepclust.models.ddecn:DDECN",
+    "res_vae": "deepclust.models.res_vae:ResVAE",
+}
 
 
-def register(name: str) -> Callable[[type[AutoEncoder]], type[AutoEncoder]]:
-    """Class decorator: make a model buildable by ``name`` from config."""
-
-    def decorator(cls: type[AutoEncoder]) -> type[AutoEncoder]:
-        if name in MODELS:
-            raise ValueError(f"model name {name!r} is registered twice")
-        MODELS[name] = cls
-        cls.registered_name = name
-        return cls
-
-    return decorator
+def model_class(name: str) -> type[AutoEncoder]:
+    """The class named ``name`` in :data:`MODELS`, imported on first use."""
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; known models: {', '.join(sorted(MODELS))}")
+    module, attr = MODELS[name].split(":")
+    return getattr(importlib.import_module(module), attr)
 
 
 @dataclass
@@ -53,8 +58,6 @@ class AutoEncoder(nn.Module, metaclass=abc.ABCMeta):
     ``encode`` and ``decode``, and override :meth:`loss` when their objective is more than the
     reconstruction error.
     """
-
-    registered_name = ""
 
     @abc.abstractmethod
     def encode(self, x: torch.Tensor) -> torch.Tensor:
@@ -104,7 +107,7 @@ class AutoEncoder(nn.Module, metaclass=abc.ABCMeta):
         Models that support GCN clustering (SDCN-style layer-wise fusion) override this.
         """
         raise NotImplementedError(
-            f"model {self.registered_name or type(self).__name__!r} does not expose its encoder "
+            f"model {type(self).__name__!r} does not expose its encoder "
             f"layers, so it cannot be clustered with a GCN; use {', '.join(gcn_models())}"
         )
 
@@ -120,17 +123,17 @@ class AutoEncoder(nn.Module, metaclass=abc.ABCMeta):
 
 
 def gcn_models() -> list[str]:
-    """The registered models that expose their encoder layers, so a GCN can be fused with them."""
+    """The models that expose their encoder layers, so a GCN can be fused with them."""
     return sorted(
-        name for name, cls in MODELS.items() if cls.encoder_layers is not AutoEncoder.encoder_layers
+        name
+        for name in MODELS
+        if model_class(name).encoder_layers is not AutoEncoder.encoder_layers
     )
 
 
 def check_model_args(name: str, args: dict) -> None:
     """Fail with the argument's name when ``args`` has a key model ``name`` does not take."""
-    if name not in MODELS:
-        raise ValueError(f"unknown model {name!r}; registered models: {', '.join(sorted(MODELS))}")
-    params = inspect.signature(MODELS[name].__init__).parameters
+    params = inspect.signature(model_class(name).__init__).parameters
     allowed = [p for p in params if p not in {"self", "input_shape", "n_clusters"}]
     unknown = sorted(set(args) - set(allowed))
     if unknown:
@@ -142,9 +145,9 @@ def check_model_args(name: str, args: dict) -> None:
 def build_model(
     name: str, input_shape: tuple[int, int, int], n_clusters: int, **args
 ) -> AutoEncoder:
-    """Instantiate registered model ``name`` for images of ``input_shape`` = (C, H, W)."""
+    """Instantiate model ``name`` for images of ``input_shape`` = (C, H, W)."""
     check_model_args(name, args)
-    return MODELS[name](tuple(input_shape), int(n_clusters), **args)
+    return model_class(name)(tuple(input_shape), int(n_clusters), **args)
 
 
 REDUCTIONS = ("sum", "mean")

@@ -18,10 +18,9 @@ import math
 import torch
 from torch import nn
 
-from deepclust.models.base import AutoEncoder, register, xavier_init
+from deepclust.models.base import AutoEncoder, xavier_init
 
 
-@register("conv_ae")
 class ConvAE(AutoEncoder):
     """Strided conv encoder, FC embedding, mirrored transposed-conv decoder; ReLU throughout.
 

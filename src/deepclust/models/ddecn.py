@@ -49,7 +49,6 @@ from deepclust.models.base import (
     AutoEncoder,
     JointPass,
     check_reduction,
-    register,
     squared_error,
     xavier_init,
 )
@@ -103,7 +102,6 @@ class LocalCritic(nn.Module):
         return self.net(torch.cat([feature_map, tiled], dim=1)).squeeze(1)  # (N, M, M)
 
 
-@register("ddecn")
 class DDECN(AutoEncoder):
     """Conv AE with a Gaussian code, Deep-InfoMax critics and a prior (SDDECC's feature network).
 

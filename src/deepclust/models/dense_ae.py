@@ -13,7 +13,7 @@ import math
 import torch
 from torch import nn
 
-from deepclust.models.base import AutoEncoder, register, xavier_init
+from deepclust.models.base import AutoEncoder, xavier_init
 
 #: hidden-layer activations: DEC's and N2D's code use ReLU; ClustPy's autoencoders LeakyReLU
 ACTIVATIONS = {"relu": lambda: nn.ReLU(inplace=True), "leaky_relu": lambda: nn.LeakyReLU(0.01)}
@@ -22,7 +22,6 @@ ACTIVATIONS = {"relu": lambda: nn.ReLU(inplace=True), "leaky_relu": lambda: nn.L
 INITS = ("xavier", "torch")
 
 
-@register("dense_ae")
 class DenseAE(AutoEncoder):
     """Fully connected AE on flattened pixels; ReLU hidden layers, linear embedding and output.
 

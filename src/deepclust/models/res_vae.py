@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from deepclust.models.base import AutoEncoder, register, squared_error
+from deepclust.models.base import AutoEncoder, squared_error
 from deepclust.models.gaussian import gaussian_kl, reparameterize
 
 
@@ -68,7 +68,6 @@ class ResVAEBlock(nn.Module):
         return self.act(self.main(x) + self.shortcut(x))
 
 
-@register("res_vae")
 class ResVAE(AutoEncoder):
     """MFVC's network (see the module docstring).
 

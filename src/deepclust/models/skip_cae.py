@@ -22,11 +22,9 @@ from __future__ import annotations
 
 import torch
 
-from deepclust.models.base import register
 from deepclust.models.conv_ae import ConvAE
 
 
-@register("skip_cae")
 class SkipCAE(ConvAE):
     """:class:`ConvAE` whose decoder adds ``w1`` x the matching encoder map to ``w2`` x its own.
 

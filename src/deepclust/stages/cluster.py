@@ -1,7 +1,7 @@
 """Stages of ``workflow/rules/cluster.smk``: a manifold embedding of the features, a clusterer
 of fixed features (``run_cluster``), the kNN graph of a GCN, and a clusterer that fine-tunes the
 pretrained model (``run_refine``), and the consensus of a clustering's seeds (``run_consensus``).
-Both clustering stages build their clusterer and write their labels and metrics.json the same
+Both clusterers build their clusterer and write their labels and metrics.json the same
 way (:func:`_build_clusterer`, :func:`_write_clustering`)."""
 
 from __future__ import annotations

@@ -46,7 +46,7 @@ def report_runs(
     trained: Collection[str] = (),
 ) -> list[dict]:
     """What the report shows, in order: a section of sweep figures (``sweeps``: the swept
-    experiments), one of networks x clustering stages heatmaps (per dataset with more than one
+    experiments), one of networks x clusterers heatmaps (per dataset with more than one
     pairing), then per (dataset, experiment) the figures of its lowest seed, with the
     refinement curve for a ``refining`` clusterer and, once per (dataset, extractor, seed), the
     pretraining curve of a ``trained`` extractor. Each section: name, note, figures as
@@ -77,11 +77,11 @@ def report_runs(
     if crossed:
         sections.append(
             {
-                "name": "Networks x clustering stages",
-                "note": "mean ACC over seeds of every network with every clustering stage run on "
+                "name": "Networks x clusterers",
+                "note": "mean ACC over seeds of every network with every clusterer run on "
                 "the dataset; outlined in red, a paper's own pairing; blank, a pairing not run",
                 "figures": [
-                    [f"results/plots/crossover_{d}.png", f"{d}: networks x clustering stages"]
+                    [f"results/plots/crossover_{d}.png", f"{d}: networks x clusterers"]
                     for d in crossed
                 ],
             }
@@ -196,8 +196,8 @@ def run_embed_2d(
     features_h5: str, output_h5: str, *, seed: int = 0, max_points: int = 5000
 ) -> None:
     """The 2-D UMAP of one network's features (a seeded sample of at most ``max_points``), its
-    own cached stage: every clustering stage of the network draws its figure on it, so a grid
-    of networks x stages computes one UMAP per network, not one per cell."""
+    own cached stage: every clusterer of the network draws its figure on it, so a grid
+    of networks x clusterers computes one UMAP per network, not one per cell."""
     from deepclust import plots
 
     features, _, attrs = read_features(features_h5)
@@ -327,9 +327,9 @@ def crossover_cells(
 def run_plot_crossover(
     summary_csv: str, table_csv: str, dataset: str, output: str, order: dict | None = None
 ) -> None:
-    """The networks x clustering stages heatmap of one dataset (``plots.crossover_figure``).
+    """The networks x clusterers heatmap of one dataset (``plots.crossover_figure``).
 
-    ``order``: the config's ``crossover`` grid; its networks and stages come first, in its order
+    ``order``: the config's ``crossover`` grid; its networks and clusterers come first, in its order
     (the rest follow, sorted)."""
     from deepclust import plots
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from deepclust.rerun import rerun_free_keys
-from deepclust.spec import SECTION_DEFS
+from deepclust.spec import SCHEMA, SECTION_DEFS
 
 #: the config sections whose entry a job's wildcards may name, the most specific first: a
 #: refine job names a clusterer, an extractor and a dataset, and its entry is the clusterer's
@@ -25,7 +25,7 @@ def job_settings(job: Any) -> dict:
     the config entry its wildcards name (:data:`ENTRY_SECTIONS`)."""
     config: Mapping = job.config
     wildcards = dict(job.wildcards.items()) if hasattr(job.wildcards, "items") else {}
-    free = rerun_free_keys()
+    free = rerun_free_keys(SCHEMA)
     entry: dict = {}
     for section in ENTRY_SECTIONS:
         wildcard = SECTION_DEFS[section]  # the schema's name for an entry is its wildcard's

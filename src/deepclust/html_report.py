@@ -63,7 +63,7 @@ def _paper(row: dict, metric: str) -> str | None:
     return paper_text(_number(row.get(f"{metric}_paper")), _number(row.get(f"{metric}_diff")))
 
 
-def results_table(table_csv: str | Path) -> str:
+def results_html(table_csv: str | Path) -> str:
     """The per (dataset, experiment) table: mean ± std over seeds, papers' numbers, wall time."""
     rows = []
     for r in read_csv(table_csv):
@@ -209,7 +209,7 @@ def write_report(
         "<p>Mean ± sample standard deviation over seeds of the final labels. "
         "“uses labels” marks a protocol that chose with the ground truth. The paper's value is "
         "printed with measured − published in brackets.</p>",
-        results_table(table_csv),
+        results_html(table_csv),
         "<h2>Choosing without labels</h2>",
         "<p>Scores that need no ground truth, on the space each clusterer partitioned (mean ± "
         "std over seeds), and how alike the seeds' partitions are (mean pairwise ARI). The pick "

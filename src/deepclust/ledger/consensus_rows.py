@@ -1,4 +1,4 @@
-"""Consensus rows: one per (dataset, network, stage) whose seeds' partitions the workflow's
+"""Consensus rows: one per (dataset, network, clusterer) whose seeds' partitions the workflow's
 ``consensus`` stage combined (:mod:`deepclust.clustering.consensus`).
 
 A consensus is not a seed, so it does not fit the run ledger's (dataset, extractor, clusterer,

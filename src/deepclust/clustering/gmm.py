@@ -1,0 +1,53 @@
+"""A Gaussian mixture on features (N2D clusters its UMAP embedding with one)."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClusterMixin
+from sklearn.mixture import GaussianMixture
+
+from deepclust.clustering.base import validated_features
+
+
+class GMM(ClusterMixin, BaseEstimator):
+    """A Gaussian mixture (N2D's clusterer of the UMAP embedding); label = most likely component.
+
+    Parameters
+    ----------
+    n_clusters : components.
+    covariance_type : ``full`` as N2D.
+    n_init, max_iter, tol : EM restarts (best likelihood kept), iterations, tolerance.
+    random_state : seed.
+    """
+
+    def __init__(
+        self,
+        n_clusters: int = 10,
+        covariance_type: str = "full",
+        n_init: int = 1,
+        max_iter: int = 100,
+        tol: float = 1e-3,
+        random_state: int | None = None,
+    ):
+        self.n_clusters = n_clusters
+        self.covariance_type = covariance_type
+        self.n_init = n_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.random_state = random_state
+
+    def fit(self, X: np.ndarray, y=None) -> GMM:
+        X = validated_features(self, X)
+        if self.n_clusters > len(X):
+            raise ValueError(f"n_clusters = {self.n_clusters} exceeds the {len(X)} samples")
+        self.mixture_ = GaussianMixture(
+            self.n_clusters,
+            covariance_type=self.covariance_type,
+            n_init=self.n_init,
+            max_iter=self.max_iter,
+            tol=self.tol,
+            random_state=self.random_state,
+        ).fit(X)
+        self.labels_ = self.mixture_.predict(X).astype(np.int64)
+        self.n_iter_ = int(self.mixture_.n_iter_)
+        return self
