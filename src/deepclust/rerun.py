@@ -5,7 +5,8 @@ differ. A dict's ``repr`` follows its key order, so a config re-ordered or re-fo
 rewritten by ``yaml.safe_dump``) would rerun everything. The rules therefore get
 :func:`result_params`: mapping keys sorted at every level, tuples as lists, and without the keys
 the schema marks ``x-rerun: false`` (checkpoint frequency, batch size of inference, download
-mirrors: settings that do not change a result). The scripts read those from ``snakemake.config``.
+mirrors: settings that do not change a result). The scripts read those through
+:func:`deepclust.stages.job_settings`.
 
 Results recorded before this spelling are upgraded in place, values untouched, by
 ``python -m deepclust.rerun upgrade`` (see :func:`upgrade_metadata`).

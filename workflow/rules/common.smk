@@ -26,6 +26,9 @@ try:
 except ConfigError as err:
     raise WorkflowError(f"invalid config: {err}") from None
 config.update(PLAN.config)
+# Params are what Snakemake compares to rerun a job: each rule takes its config entry's result
+# keys in one canonical spelling from the plan (PLAN.params), so re-ordering or re-formatting a
+# config, or changing a setting such as checkpoint_every, reruns nothing.
 SWEEPS = PLAN.sweeps
 TRAINED_EXTRACTORS, REFINING_CLUSTERERS = PLAN.trained_extractors, PLAN.refiners
 FEATURE_CLUSTERERS = PLAN.feature_clusterers
@@ -47,13 +50,6 @@ wildcard_constraints:
     metric=_alternatives(sorted(GRAPH_METRICS)),
 
 
-# Params are what Snakemake compares to rerun a job: each rule gets its config entry's result
-# keys in one canonical spelling (Plan.params), so re-ordering or re-formatting a config, or
-# changing a setting such as checkpoint_every, reruns nothing.
-dataset_params = lambda w: PLAN.params("datasets", w.dataset)
-extractor_params = lambda w: PLAN.params("extractors", w.extractor)
-clusterer_params = lambda w: PLAN.params("clusterers", w.clusterer)
-manifold_params = lambda w: PLAN.params("manifolds", w.manifold)
 # Input functions and target lists (deepclust.targets)
 preprocess_inputs = lambda w: targets.preprocess_inputs(PLAN, w)
 features_inputs = lambda w: targets.features_inputs(PLAN, w)

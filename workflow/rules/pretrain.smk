@@ -9,7 +9,7 @@ rule pretrain:
         model=f"{RUN_DIR}/model.pt",
         train_log=f"{RUN_DIR}/train_log.csv",
     params:
-        extractor=extractor_params,
+        extractor=lambda w: PLAN.params("extractors", w.extractor),
         checkpoint=f"{RUN_DIR}/checkpoint.pt",
     wildcard_constraints:
         extractor=_alternatives(TRAINED_EXTRACTORS),
@@ -32,7 +32,7 @@ rule features:
     output:
         f"{RUN_DIR}/features.h5",
     params:
-        extractor=extractor_params,
+        extractor=lambda w: PLAN.params("extractors", w.extractor),
     threads: config["threads"]["features"]
     resources:
         gpu=1,
