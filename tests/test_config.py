@@ -176,3 +176,18 @@ def test_bundled_configs_resolve_to_what_they_were_before_extends():
                 assert json.dumps(resolved[section][name]) == json.dumps(entry), (path, name)
     uses = [p for p in before if "extends:" in (REPO / p).read_text()]
     assert len(uses) >= 5  # the rewrite is there to check
+
+
+def test_a_config_file_with_a_key_written_twice_is_refused_wherever_it_is_read(tmp_path):
+    """The ledger's spec.load and a blocks_from source refuse it too, naming file and lines."""
+    from deepclust import spec
+    from deepclust.config import ConfigError
+
+    twice = tmp_path / "twice.yaml"
+    twice.write_text("extractors:\n  ae:\n    model: dense_ae\n    lr: 0.1\n    lr: 0.01\n")
+    with pytest.raises(ConfigError, match=r"twice.yaml: line 5: key 'lr' is written twice .*line 4"):
+        spec.load(twice)
+    borrower = tmp_path / "borrower.yaml"
+    borrower.write_text(f"blocks_from: [{twice}]\n")
+    with pytest.raises(ConfigError, match="key 'lr' is written twice"):
+        spec.load(borrower)

@@ -163,6 +163,24 @@ def test_coil20_config_plans_eleven_rows_on_two_sizes_of_one_file(tmp_path):
     }, jobs
 
 
+def test_a_key_written_twice_is_refused_naming_both_lines(tmp_path):
+    """PyYAML (and so Snakemake) keeps the last of a key written twice in one mapping; the
+    workflow refuses it before any job, naming the file and both lines (issue 35)."""
+    config = tiny_config(tmp_path)
+    command = snakemake_command(tmp_path, config, "-n")
+    path = tmp_path / "config.yaml"
+    lines = path.read_text().splitlines()
+    at = next(i for i, line in enumerate(lines) if line.strip().startswith("n_init:"))
+    lines.insert(at + 1, lines[at])
+    path.write_text("\n".join(lines) + "\n")
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert result.returncode != 0
+    assert f"line {at + 2}: key 'n_init' is written twice in one mapping (first on line {at + 1})" in (
+        result.stdout + result.stderr
+    )
+    assert not (tmp_path / "results").exists()
+
+
 def test_crossover_config_trains_each_network_once_for_every_stage(tmp_path, blobs_images):
     """workflow/configs/crossover.yaml as bundled (its blocks_from found from another working
     directory), on a fixture: 6 networks x 6 clusterers, one pretraining per network and seed."""
@@ -278,6 +296,18 @@ def test_sweep_in_config_expands_to_runs_without_editing_the_snakefile(tmp_path)
         (  # an entry that extends another is checked as the merged entry
             lambda c: c["extractors"].update(deeper={"extends": "dense_ae", "epochz": 3}),
             "invalid config: extractors.deeper: Additional properties are not allowed ('epochz'",
+        ),
+        (  # a parameter's value, checked before any job (issue 35)
+            lambda c: c["clusterers"]["kmeans"]["params"].update(n_init="five"),
+            "invalid config: clusterers.kmeans.params: n_init: expected int, got 'five'",
+        ),
+        (  # ... and against the scikit-learn estimator's own constraints
+            lambda c: c["clusterers"]["kmeans"]["params"].update(n_init=0),
+            "clusterers.kmeans.params: The 'n_init' parameter must be",
+        ),
+        (
+            lambda c: c["extractors"]["dense_ae"]["model_args"].update(hidden_dims=[8, "x"]),
+            "extractors.dense_ae.model_args: hidden_dims: expected",
         ),
     ],
 )

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-from deepclust.config import ConfigError, resolve_extends
+from deepclust.config import ConfigError, load_yaml, resolve_extends
 from deepclust.rerun import canonical
 
 #: the sections a config may borrow from others (not experiments, seeds or settings)
@@ -78,8 +78,7 @@ def borrow_blocks(
 def _blocks_of(path: Path, shown: str):
     """(section, name, entry) for every building block of one config file, extends resolved."""
     try:
-        with open(path) as fh:
-            data = yaml.safe_load(fh) or {}
+        data = load_yaml(path) or {}
     except FileNotFoundError:
         raise ConfigError(
             f"blocks_from: {shown!r} not found (a relative path is looked up in the working "

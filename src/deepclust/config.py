@@ -12,6 +12,8 @@ import copy
 import itertools
 from pathlib import Path
 
+import yaml
+
 from deepclust.data.registry import BUILTIN_DATASETS, OWN_DATA_SOURCES
 
 #: the config schema: every key, its type, range, default and whether it changes a result; it
@@ -25,6 +27,30 @@ PIXELS = "pixels"  # the extractor "model" that uses raw pixels as features: no 
 
 class ConfigError(ValueError):
     """The config is well-formed but refers to something that does not exist."""
+
+
+class _UniqueKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+    """YAML's safe loader, refusing a key written twice in one mapping (PyYAML keeps the last)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: dict = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                raise ConfigError(
+                    f"{key_node.start_mark.name}: line {line}: key {key!r} is written twice in "
+                    f"one mapping (first on line {seen[key]}); YAML would keep only the last"
+                )
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+def load_yaml(path: str | Path) -> object:
+    """A YAML config file's content; a key written twice in one mapping is a ConfigError naming
+    the file and both lines, not a silent last-wins."""
+    with open(path) as fh:
+        return yaml.load(fh, Loader=_UniqueKeyLoader)
 
 
 def schema_error(err: Exception) -> str:

@@ -19,8 +19,6 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-import yaml
-
 from deepclust.compose import compose
 from deepclust.config import (
     PIXELS,
@@ -28,6 +26,7 @@ from deepclust.config import (
     ConfigError,
     expand_sweeps,
     experiment_runs,
+    load_yaml,
     schema_error,
     select_experiments,
     sweep_groups,
@@ -177,8 +176,7 @@ def load(*paths: str | Path, base_dir: str | Path = ".", root: str | Path = ROOT
     config: dict = {}
     for path in paths:
         try:
-            with open(path) as fh:
-                part = yaml.safe_load(fh) or {}
+            part = load_yaml(path) or {}
         except FileNotFoundError:
             raise ConfigError(f"{path}: no such config file") from None
         if not isinstance(part, dict):

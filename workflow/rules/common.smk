@@ -12,7 +12,7 @@ if _SRC not in sys.path:
 os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_SRC, os.environ.get("PYTHONPATH")) if p)
 
 from deepclust import targets
-from deepclust.config import GRAPH_METRICS, ConfigError
+from deepclust.config import GRAPH_METRICS, ConfigError, load_yaml
 from deepclust.plan import CACHE_DIR
 from deepclust.rerun import canonical
 from deepclust.spec import RUN_DIR, resolve
@@ -22,6 +22,8 @@ from deepclust.tables import paper_names
 # sweeps, the names checked) is worked out once, by deepclust.spec.resolve, for this file, the
 # ledger and the tests alike; every failure is one line naming the key.
 try:
+    for path in workflow.configfiles:  # Snakemake keeps the last of a key written twice: refuse
+        load_yaml(path)
     PLAN = resolve(config, ".", workflow.basedir, plan_cache=CACHE_DIR)
 except ConfigError as err:
     raise WorkflowError(f"invalid config: {err}") from None

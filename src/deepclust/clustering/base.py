@@ -7,6 +7,8 @@ import inspect
 
 import numpy as np
 
+from deepclust.arguments import check_values
+
 #: every clusterer, by the name a config's ``clusterers.<name>.method`` uses -> "module:Class".
 #: Read without importing anything: a class is imported when first asked for (:func:`get_clusterer`),
 #: so the many small K-means jobs of a sweep do not pay for torch.
@@ -68,7 +70,8 @@ def validated_features(estimator, X) -> np.ndarray:
 
 
 def check_clusterer_params(method: str, params: dict) -> None:
-    """Fail with the parameter's name when ``params`` has a key clusterer ``method`` does not take."""
+    """Fail with the parameter's name when ``params`` has a key clusterer ``method`` does not take,
+    or a value it cannot take (:func:`deepclust.arguments.check_values`)."""
     cls = get_clusterer(method)
     allowed = [
         p
@@ -85,6 +88,7 @@ def check_clusterer_params(method: str, params: dict) -> None:
         raise ValueError(
             f"clusterer {method!r} takes no parameter {unknown[0]!r}; it takes: {', '.join(allowed)}"
         )
+    check_values(cls, params, delegate=getattr(cls, "sklearn_delegate", None))
 
 
 def build_clusterer(method: str, *, n_clusters: int, random_state: int | None = None, **params):

@@ -19,6 +19,9 @@ class DBSCAN(ClusterMixin, BaseEstimator):
     random_state : unused (DBSCAN is deterministic).
     """
 
+    #: the scikit-learn estimator whose constraints its shared parameters follow (checked at plan time)
+    sklearn_delegate = _SKDBSCAN
+
     def __init__(
         self,
         n_clusters: int = 10,

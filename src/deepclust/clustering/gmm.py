@@ -20,6 +20,9 @@ class GMM(ClusterMixin, BaseEstimator):
     random_state : seed.
     """
 
+    #: the scikit-learn estimator whose constraints its shared parameters follow (checked at plan time)
+    sklearn_delegate = GaussianMixture
+
     def __init__(
         self,
         n_clusters: int = 10,

@@ -32,6 +32,9 @@ class KMeans(ClusterMixin, BaseEstimator):
     random_state : seed.
     """
 
+    #: the scikit-learn estimator whose constraints its shared parameters follow (checked at plan time)
+    sklearn_delegate = _SKKMeans
+
     def __init__(
         self,
         n_clusters: int = 10,

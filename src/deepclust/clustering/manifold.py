@@ -23,6 +23,8 @@ import inspect
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from deepclust.arguments import check_values
+
 
 class UMAPEmbedding(TransformerMixin, BaseEstimator):
     """UMAP to ``n_components`` dimensions (``None``: the number of clusters).
@@ -87,7 +89,7 @@ MANIFOLDS: dict[str, type] = {"umap": UMAPEmbedding}
 
 
 def check_manifold_params(method: str, params: dict) -> None:
-    """Fail with the name of an unknown method or parameter."""
+    """Fail with the name of an unknown method or parameter, or of a value it cannot take."""
     if method not in MANIFOLDS:
         raise ValueError(
             f"unknown manifold method {method!r}; known: {', '.join(sorted(MANIFOLDS))}"
@@ -102,6 +104,7 @@ def check_manifold_params(method: str, params: dict) -> None:
         raise ValueError(
             f"manifold {method!r} takes no parameter {unknown[0]!r}; it takes: {', '.join(allowed)}"
         )
+    check_values(MANIFOLDS[method], params)
 
 
 def build_manifold(

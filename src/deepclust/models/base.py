@@ -11,6 +11,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from deepclust.arguments import check_values
+
 #: every model, by the name a config's ``extractors.<name>.model`` uses -> "module:Class",
 #: imported when first built (nothing registers itself on import)
 MODELS: dict[str, str] = {
@@ -132,7 +134,8 @@ def gcn_models() -> list[str]:
 
 
 def check_model_args(name: str, args: dict) -> None:
-    """Fail with the argument's name when ``args`` has a key model ``name`` does not take."""
+    """Fail with the argument's name when ``args`` has a key model ``name`` does not take, or a
+    value it cannot take (:func:`deepclust.arguments.check_values`)."""
     params = inspect.signature(model_class(name).__init__).parameters
     allowed = [p for p in params if p not in {"self", "input_shape", "n_clusters"}]
     unknown = sorted(set(args) - set(allowed))
@@ -140,6 +143,7 @@ def check_model_args(name: str, args: dict) -> None:
         raise ValueError(
             f"model {name!r} takes no argument {unknown[0]!r}; it takes: {', '.join(allowed)}"
         )
+    check_values(model_class(name), args)
 
 
 def build_model(
