@@ -185,7 +185,9 @@ def test_a_config_file_with_a_key_written_twice_is_refused_wherever_it_is_read(t
 
     twice = tmp_path / "twice.yaml"
     twice.write_text("extractors:\n  ae:\n    model: dense_ae\n    lr: 0.1\n    lr: 0.01\n")
-    with pytest.raises(ConfigError, match=r"twice.yaml: line 5: key 'lr' is written twice .*line 4"):
+    with pytest.raises(
+        ConfigError, match=r"twice.yaml: line 5: key 'lr' is written twice .*line 4"
+    ):
         spec.load(twice)
     borrower = tmp_path / "borrower.yaml"
     borrower.write_text(f"blocks_from: [{twice}]\n")

@@ -157,7 +157,7 @@ def test_bad_own_data_is_refused_and_nothing_written(tmp_path, content, message)
 def test_more_clusters_than_images_is_refused(tmp_path):
     np.savez(tmp_path / "d.npz", images=np.zeros((4, 5, 5), dtype=np.uint8))
     cfg = {"source": "npz", "path": str(tmp_path / "d.npz"), "n_clusters": 5}
-    with pytest.raises(ValueError, match="datasets.few.n_clusters = 5 exceeds the 4 samples"):
+    with pytest.raises(ValueError, match="datasets.few.n_clusters: K = 5 clusters for 4 samples puts every sample alone"):
         preprocess("few", cfg, tmp_path / "o.h5")
     assert not (tmp_path / "o.h5").exists()
 
@@ -188,21 +188,23 @@ def test_image_folder_with_classes(tmp_path):
 def test_image_folder_mixed_sizes_need_a_size(tmp_path):
     _save(tmp_path / "imgs" / "a.png", np.zeros((6, 6), dtype=np.uint8))
     _save(tmp_path / "imgs" / "b.png", np.zeros((7, 5), dtype=np.uint8))
+    _save(tmp_path / "imgs" / "c.png", np.zeros((6, 6), dtype=np.uint8))
     cfg = {"source": "folder", "path": str(tmp_path / "imgs"), "n_clusters": 2}
     with pytest.raises(ValueError, match="different sizes.*datasets.shapes.size"):
         preprocess("shapes", cfg, tmp_path / "o.h5")
     preprocess("shapes", {**cfg, "size": 4}, tmp_path / "o.h5")
-    assert load_processed(tmp_path / "o.h5").images.shape == (2, 1, 4, 4)
+    assert load_processed(tmp_path / "o.h5").images.shape == (3, 1, 4, 4)
 
 
 def test_image_folder_mixed_grey_and_colour_need_channels(tmp_path):
     _save(tmp_path / "imgs" / "a.png", np.zeros((6, 6), dtype=np.uint8))
     _save(tmp_path / "imgs" / "b.png", np.zeros((6, 6, 3), dtype=np.uint8))
+    _save(tmp_path / "imgs" / "c.png", np.zeros((6, 6), dtype=np.uint8))
     cfg = {"source": "folder", "path": str(tmp_path / "imgs"), "n_clusters": 2}
     with pytest.raises(ValueError, match="mixes grey and colour"):
         preprocess("mix", cfg, tmp_path / "o.h5")
     preprocess("mix", {**cfg, "channels": "grey"}, tmp_path / "o.h5")
-    assert load_processed(tmp_path / "o.h5").images.shape == (2, 1, 6, 6)
+    assert load_processed(tmp_path / "o.h5").images.shape == (3, 1, 6, 6)
 
 
 def test_image_folder_errors(tmp_path):
@@ -215,7 +217,7 @@ def test_image_folder_errors(tmp_path):
     with pytest.raises(ValueError, match="fake.png: not a readable image"):
         preprocess(
             "x",
-            {"source": "folder", "path": str(tmp_path / "bad"), "n_clusters": 1},
+            {"source": "folder", "path": str(tmp_path / "bad"), "n_clusters": 2},
             tmp_path / "o.h5",
         )
 

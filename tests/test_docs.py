@@ -62,7 +62,7 @@ def test_slurm_page_numbers_are_the_profiles():
     # the grouped runs of the SLURM test, as tests/test_slurm.py counts them
     runs = re.search(r"the (\d+) K-means runs", text)[1]
     source = (REPO / "tests" / "test_slurm.py").read_text()
-    assert f"assert len(metrics(tmp_path / \"local\")) == {runs}" in source
+    assert f'assert len(metrics(tmp_path / "local")) == {runs}' in source
 
 
 def test_configuration_page_numbers_and_lists_are_the_codes():

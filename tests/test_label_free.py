@@ -59,8 +59,7 @@ def test_seed_stability_is_the_mean_pairwise_ari(blobs):
 
 
 def test_the_label_free_pick_and_its_distance_from_the_best_by_acc():
-    from deepclust.label_free import pick_without_labels
-    from deepclust.tables import picks_markdown
+    from deepclust.label_free import pick_without_labels, picks_markdown
 
     def entry(dataset, name, stability, silhouette, acc, uses_labels=False):
         return {

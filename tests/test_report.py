@@ -166,9 +166,9 @@ def test_report_is_self_contained_and_shows_missing_metrics_as_dashes(tmp_path):
     choosing = text.split("<h2>Choosing without labels</h2>")[1].split("<h2>")[0]
     assert "0.400 ± 0.000" in choosing and "<td>0.900</td>" in choosing
     pick = choosing[choosing.index("picked without labels") :]
-    assert '<td class="text">sdekc_swapped</td><td class="text">seed stability</td>' in pick
+    assert "<td class=\"text\">sdekc_swapped</td><td class=\"text\">the only candidate</td>" in pick
     mine_pick = pick[pick.index('<td class="text">mine</td>') :].split("</tr>")[0]
-    assert '<td class="text">silhouette</td><td>—</td><td>—</td>' in mine_pick
+    assert '<td class="text">the only candidate</td><td>—</td><td>—</td>' in mine_pick
     with open(tmp_path / "table.csv") as f:
         assert len(list(csv.DictReader(f))) == 2
 

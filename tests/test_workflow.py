@@ -175,8 +175,9 @@ def test_a_key_written_twice_is_refused_naming_both_lines(tmp_path):
     path.write_text("\n".join(lines) + "\n")
     result = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert result.returncode != 0
-    assert f"line {at + 2}: key 'n_init' is written twice in one mapping (first on line {at + 1})" in (
-        result.stdout + result.stderr
+    assert (
+        f"line {at + 2}: key 'n_init' is written twice in one mapping (first on line {at + 1})"
+        in (result.stdout + result.stderr)
     )
     assert not (tmp_path / "results").exists()
 

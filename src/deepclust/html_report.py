@@ -18,7 +18,8 @@ from pathlib import Path
 import yaml
 
 from deepclust.io import read_csv, write_text
-from deepclust.tables import mean_std_text, paper_text, pick_entry
+from deepclust.label_free import pick_entry
+from deepclust.tables import mean_std_text, paper_text
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; }
@@ -30,6 +31,7 @@ figure img { max-width: 560px; border: 1px solid #eee; }
 figcaption { font-size: 0.85em; color: #555; }
 pre { background: #f7f7f7; padding: 1em; overflow-x: auto; font-size: 0.85em; }
 details { margin: 0.5em 0 1.5em; }
+.warning { background: #fff4e0; border-left: 4px solid #e08a00; padding: 0.2em 1em; }
 """
 
 
@@ -71,7 +73,8 @@ def results_html(table_csv: str | Path) -> str:
             {
                 "dataset": r["dataset"],
                 "experiment": r["experiment"]
-                + (" (uses labels)" if r.get("uses_labels") == "True" else ""),
+                + (" (uses labels)" if r.get("uses_labels") == "True" else "")
+                + (" (warning)" if r.get("warnings") else ""),
                 "seeds": f"{r['n_seeds']} ({r['seeds'].replace(' ', ', ')})",
                 **{m: _mean_std(r, m) for m in ("acc", "nmi", "ari", "purity")},
                 "acc_paper": _paper(r, "acc"),
@@ -94,6 +97,21 @@ def results_html(table_csv: str | Path) -> str:
         ("runtime", "clustering s"),
     ]
     return html_table(rows, columns)
+
+
+def warnings_html(table_csv: str | Path) -> str:
+    """The rows whose scores mean little (``warnings``: deepclust.degenerate), or nothing."""
+    items = [
+        f"<li><b>{html.escape(r['dataset'])} / {html.escape(r['experiment'])}</b>: "
+        f"{html.escape(r['warnings'])}</li>"
+        for r in read_csv(table_csv)
+        if r.get("warnings")
+    ]
+    if not items:
+        return ""
+    return '<div class="warning"><p>Warnings: the scores of these rows mean little.</p><ul>' + (
+        "".join(items) + "</ul></div>"
+    )
 
 
 def label_free_table(table_csv: str | Path) -> str:
@@ -210,6 +228,7 @@ def write_report(
         "“uses labels” marks a protocol that chose with the ground truth. The paper's value is "
         "printed with measured − published in brackets.</p>",
         results_html(table_csv),
+        warnings_html(table_csv),
         "<h2>Choosing without labels</h2>",
         "<p>Scores that need no ground truth, on the space each clusterer partitioned (mean ± "
         "std over seeds), and how alike the seeds' partitions are (mean pairwise ARI). The pick "

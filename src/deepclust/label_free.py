@@ -102,6 +102,12 @@ def pick_without_labels(table: list[dict], tie: float = STABILITY_TIE) -> list[d
             decided_by = "seed stability" if len(tied) == 1 else "seed stability, then silhouette"
         else:
             tied, decided_by = entries, "silhouette"
+        if len(entries) == 1:
+            decided_by = "the only candidate"
+        elif len(tied) > 1 and all(e.get("silhouette_mean") is None for e in tied):
+            # nothing breaks the tie: say so rather than claim a score that is blank
+            decided_by = f"undecided: {len(tied)} tied, no silhouette (the first by name)"
+            tied = [min(tied, key=lambda e: e["experiment"])]
         picked = max(tied, key=lambda e: value(e, "silhouette_mean"))
         scored = [e for e in entries if e.get("acc_mean") is not None]
         best = max(scored, key=lambda e: e["acc_mean"]) if scored else None
@@ -121,3 +127,43 @@ def pick_without_labels(table: list[dict], tie: float = STABILITY_TIE) -> list[d
             }
         )
     return picks
+
+
+def picks_markdown(picks: list[dict], tolerance: float | None = None) -> str:
+    """The label-free pick per dataset (``deepclust.label_free.pick_without_labels``) beside the
+    best experiment by ACC; with ``tolerance``, whether the gap is within it."""
+
+    def acc(value):
+        return "—" if value is None else f"{value:.3f}"
+
+    def within(gap):
+        return "—" if gap is None else ("yes" if gap <= tolerance + 1e-12 else "no")
+
+    extra = [] if tolerance is None else [f"within {tolerance:.2f}"]
+    header = ["dataset", "picked without labels", "decided by", "its ACC", "best by ACC"]
+    lines = [
+        "| " + " | ".join([*header, "best ACC", "gap", *extra]) + " |",
+        "|" + "---|" * (len(header) + 2 + len(extra)),
+    ]
+    for p in picks:
+        cells = [p["dataset"], p["picked"], p["decided_by"], acc(p["picked_acc"])]
+        cells += [p["best"] or "—", acc(p["best_acc"]), acc(p["gap"])]
+        cells += [within(p["gap"])] if tolerance is not None else []
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def pick_entry(row: dict) -> dict:
+    """A table.csv row (CSV text) as ``deepclust.label_free.pick_without_labels`` reads it."""
+
+    def number(key):
+        return None if row.get(key) in (None, "") else float(row[key])
+
+    return {
+        "dataset": row["dataset"],
+        "experiment": row["experiment"],
+        "uses_labels": row.get("uses_labels") == "True",
+        "seed_stability": number("seed_stability"),
+        "silhouette_mean": number("silhouette_mean"),
+        "acc_mean": number("acc_mean"),
+    }

@@ -53,6 +53,8 @@ SUMMARY_COLUMNS = [
     # label-free, on the space the clusterer partitioned (deepclust.label_free)
     *SCORES,
     "uses_labels",
+    # what makes the scores suspect (deepclust.degenerate), "; "-joined
+    "warnings",
     "runtime_s",
     # refining clusterers only: the K-means they started from, and how long they ran
     "init_acc",
@@ -95,6 +97,7 @@ def summary_row(record: dict, memberships: dict | None = None) -> dict:
         }
     )
     row.update({k: (record.get("label_free") or {}).get(k) for k in SCORES})
+    row["warnings"] = "; ".join(record.get("warnings") or [])
     if "refinement" in record:
         refinement = record["refinement"]
         row["init_acc"] = refinement["init_metrics"].get("acc")
@@ -138,12 +141,15 @@ def group_runs(rows: Iterable[dict]) -> dict[tuple[str, str], list[dict]]:
 
 def reduce_runs(runs: list[dict]) -> dict:
     """One group's seeds reduced: ``n_seeds``, ``seeds``, ``{metric}_mean``/``_std`` (sample std)
-    of every metric, label-free score and optional column present, and ``uses_labels`` (any)."""
+    of every metric, label-free score and optional column present, ``uses_labels`` (any) and
+    the seeds' ``warnings`` (each said once)."""
     entry = {"n_seeds": len(runs), "seeds": sorted(int(r["seed"]) for r in runs)}
     for metric in (*METRICS, *SCORES, *OPTIONAL):
         values = np.asarray([float(r[metric]) for r in runs if r.get(metric) not in (None, "")])
         entry[f"{metric}_mean"], entry[f"{metric}_std"] = mean_std(values)
     entry["uses_labels"] = any(str(r.get("uses_labels")) == "True" for r in runs)
+    said = [w for r in runs for w in (r.get("warnings") or "").split("; ") if w]
+    entry["warnings"] = "; ".join(dict.fromkeys(said))
     return entry
 
 
@@ -223,7 +229,7 @@ def write_table_csv(path: str | Path, table: list[dict]) -> None:
         columns += [f"{metric}_mean", f"{metric}_std"]
         if metric in METRICS:
             columns += [f"{metric}_paper", f"{metric}_diff"]
-    columns += ["seed_stability", *CONSENSUS_COLUMNS, "paper_source"]
+    columns += ["seed_stability", *CONSENSUS_COLUMNS, "paper_source", "warnings"]
     write_csv(path, [{c: csv_cell(e.get(c)) for c in columns} for e in table], columns)
 
 
@@ -290,52 +296,18 @@ def to_markdown(table: list[dict]) -> str:
     ]
     for e in table:
         name = e["experiment"] + (" (uses labels)" if e["uses_labels"] else "")
+        name += " (warning)" if e.get("warnings") else ""
         lines.append(
             f"| {e['dataset']} | {name} | {e['n_seeds']} | "
             + " | ".join(render(e) for render, _ in columns)
             + " |"
         )
-    return "\n".join(lines)
-
-
-def picks_markdown(picks: list[dict], tolerance: float | None = None) -> str:
-    """The label-free pick per dataset (``deepclust.label_free.pick_without_labels``) beside the
-    best experiment by ACC; with ``tolerance``, whether the gap is within it."""
-
-    def acc(value):
-        return "—" if value is None else f"{value:.3f}"
-
-    def within(gap):
-        return "—" if gap is None else ("yes" if gap <= tolerance + 1e-12 else "no")
-
-    extra = [] if tolerance is None else [f"within {tolerance:.2f}"]
-    header = ["dataset", "picked without labels", "decided by", "its ACC", "best by ACC"]
-    lines = [
-        "| " + " | ".join([*header, "best ACC", "gap", *extra]) + " |",
-        "|" + "---|" * (len(header) + 2 + len(extra)),
+    warned = [
+        f"- {e['dataset']} / {e['experiment']}: {e['warnings']}" for e in table if e.get("warnings")
     ]
-    for p in picks:
-        cells = [p["dataset"], p["picked"], p["decided_by"], acc(p["picked_acc"])]
-        cells += [p["best"] or "—", acc(p["best_acc"]), acc(p["gap"])]
-        cells += [within(p["gap"])] if tolerance is not None else []
-        lines.append("| " + " | ".join(cells) + " |")
+    if warned:
+        lines += ["", "Warnings: the scores of these rows mean little.", "", *warned]
     return "\n".join(lines)
-
-
-def pick_entry(row: dict) -> dict:
-    """A table.csv row (CSV text) as ``deepclust.label_free.pick_without_labels`` reads it."""
-
-    def number(key):
-        return None if row.get(key) in (None, "") else float(row[key])
-
-    return {
-        "dataset": row["dataset"],
-        "experiment": row["experiment"],
-        "uses_labels": row.get("uses_labels") == "True",
-        "seed_stability": number("seed_stability"),
-        "silhouette_mean": number("silhouette_mean"),
-        "acc_mean": number("acc_mean"),
-    }
 
 
 def load_rows(paths: Iterable[str | Path]) -> list[dict]:

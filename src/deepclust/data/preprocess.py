@@ -8,6 +8,7 @@ The transforms applied (resize, grey/RGB) are recorded in the file's attributes.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -17,7 +18,10 @@ import torch.nn.functional as F
 
 from deepclust.data import readers
 from deepclust.data.registry import OWN_DATA_SOURCES, get_builtin
+from deepclust.degenerate import check_cluster_count, data_warnings
 from deepclust.io import write_h5
+
+log = logging.getLogger("deepclust")
 
 _LUMA = np.asarray([0.299, 0.587, 0.114], dtype=np.float32)
 
@@ -40,7 +44,9 @@ def to_unit_nchw(image: np.ndarray, where: str) -> np.ndarray:
         elif array.shape[1] not in (1, 3):
             raise ValueError(f"{where}: images of shape {image.shape}: expected 1 or 3 channels")
     else:
-        raise ValueError(f"{where}: images of shape {np.shape(image)}: expected (N, H, W), (N, H, W, C) or (N, C, H, W)")
+        raise ValueError(
+            f"{where}: images of shape {np.shape(image)}: expected (N, H, W), (N, H, W, C) or (N, C, H, W)"
+        )
     if array.dtype == np.uint8:
         return array.astype(np.float32) / 255.0
     if array.dtype == bool or not np.issubdtype(array.dtype, np.number):
@@ -50,7 +56,9 @@ def to_unit_nchw(image: np.ndarray, where: str) -> np.ndarray:
         raise ValueError(f"{where}: images contain NaN or Inf values")
     low, high = float(array.min(initial=0.0)), float(array.max(initial=0.0))
     if low < 0.0 or high > 255.0:
-        raise ValueError(f"{where}: pixel values span [{low}, {high}]; expected [0, 1], [0, 255] or uint8")
+        raise ValueError(
+            f"{where}: pixel values span [{low}, {high}]; expected [0, 1], [0, 255] or uint8"
+        )
     return array / 255.0 if high > 1.0 else array
 
 
@@ -69,7 +77,13 @@ def resize(images: np.ndarray, size: Sequence[int] | None) -> np.ndarray:
     """Antialiased bilinear resize of (N, C, H, W) to ``size`` = (H, W); ``None`` keeps the size."""
     if size is None or tuple(images.shape[2:]) == tuple(size):
         return images
-    out = F.interpolate(torch.from_numpy(images), size=tuple(size), mode="bilinear", antialias=True, align_corners=False)
+    out = F.interpolate(
+        torch.from_numpy(images),
+        size=tuple(size),
+        mode="bilinear",
+        antialias=True,
+        align_corners=False,
+    )
     return out.clamp_(0.0, 1.0).numpy()
 
 
@@ -81,7 +95,9 @@ def normalise_size(size: int | Sequence[int] | None) -> tuple[int, int] | None:
     return (int(size[0]), int(size[1]))
 
 
-def load_raw(name: str, cfg: dict, raw_dir: str | Path | None) -> tuple[np.ndarray | list, np.ndarray | None, dict]:
+def load_raw(
+    name: str, cfg: dict, raw_dir: str | Path | None
+) -> tuple[np.ndarray | list, np.ndarray | None, dict]:
     """Read a configured dataset's raw data: a built-in from ``raw_dir`` or own data from ``cfg['path']``."""
     source = cfg["source"]
     meta: dict = {"source": source}
@@ -99,7 +115,13 @@ def load_raw(name: str, cfg: dict, raw_dir: str | Path | None) -> tuple[np.ndarr
     return images, labels, meta
 
 
-def preprocess(name: str, cfg: dict, out_path: str | Path, raw_dir: str | Path | None = None, manifest: dict | None = None) -> dict:
+def preprocess(
+    name: str,
+    cfg: dict,
+    out_path: str | Path,
+    raw_dir: str | Path | None = None,
+    manifest: dict | None = None,
+) -> dict:
     """Read, convert, resize and validate dataset ``name`` and write its processed HDF5 file.
 
     Returns the attributes written. Raises ``ValueError`` naming the file and the problem; the
@@ -113,7 +135,9 @@ def preprocess(name: str, cfg: dict, out_path: str | Path, raw_dir: str | Path |
         stack = [resize(convert_channels(to_unit_nchw(img, where), channels), size) for img in raw]
         shapes = {s.shape[1:] for s in stack}
         if len(shapes) > 1:
-            raise ValueError(f"{where}: images have different sizes {sorted(shapes)}; set datasets.{name}.size")
+            raise ValueError(
+                f"{where}: images have different sizes {sorted(shapes)}; set datasets.{name}.size"
+            )
         images = np.concatenate(stack)
     else:
         images = resize(convert_channels(to_unit_nchw(raw, where), channels), size)
@@ -124,9 +148,17 @@ def preprocess(name: str, cfg: dict, out_path: str | Path, raw_dir: str | Path |
     n_classes = int(len(np.unique(labels))) if labels is not None else None
     n_clusters = cfg.get("n_clusters") or n_classes
     if n_clusters is None:
-        raise ValueError(f"{where}: the data has no labels, so datasets.{name}.n_clusters must be set")
-    if n_clusters > len(images):
-        raise ValueError(f"datasets.{name}.n_clusters = {n_clusters} exceeds the {len(images)} samples")
+        raise ValueError(
+            f"{where}: the data has no labels, so datasets.{name}.n_clusters must be set"
+        )
+    key = (
+        f"datasets.{name}.n_clusters"
+        if cfg.get("n_clusters")
+        else f"{where} ({n_classes} class(es))"
+    )
+    check_cluster_count(len(images), int(n_clusters), key)
+    for warning in data_warnings(len(images), int(n_clusters), n_classes):
+        log.warning("datasets.%s: %s", name, warning)
     attrs = {
         **meta,
         "dataset": name,

@@ -9,7 +9,7 @@ networks and clusterers: ``<!-- ledger: view=grid dataset=usps extractor=a,b clu
 
 from __future__ import annotations
 
-from deepclust import tables
+from deepclust import label_free
 from deepclust.label_free import SCORES, STABILITY_TIE, pick_without_labels
 from deepclust.ledger.rows import column_floats
 from deepclust.tables import mean_std
@@ -107,7 +107,7 @@ def picks_markdown(
     rows: list[dict], datasets: list[str], extractors: list[str], clusterers: list[str]
 ) -> str:
     """The picks as a table, with whether each is within :data:`PICK_TOLERANCE` of the best."""
-    table = tables.picks_markdown(picks(rows, datasets, extractors, clusterers), PICK_TOLERANCE)
+    table = label_free.picks_markdown(picks(rows, datasets, extractors, clusterers), PICK_TOLERANCE)
     return (
         f"{table}\n\nRule: the highest seed stability (mean pairwise ARI of the seeds' "
         f"partitions); within {STABILITY_TIE} of it, the highest mean silhouette. No label is "

@@ -15,6 +15,7 @@ import numpy as np
 
 from deepclust.clustering import build_clusterer
 from deepclust.data.dataset import load_processed
+from deepclust.degenerate import check_cluster_count, data_warnings, partition_warnings
 from deepclust.io import read_features, read_graph, read_labels, write_csv, write_h5, write_json
 from deepclust.label_free import internal_scores
 from deepclust.metrics import evaluate
@@ -78,12 +79,10 @@ def _build_clusterer(
     """The configured clusterer for ``n_samples`` samples, seeded: ``(n_clusters, clusterer)``.
     ``n_clusters`` is the entry's, else the dataset's (``n_default``)."""
     n_clusters = int(clusterer_cfg.get("n_clusters") or n_default)
-    if n_clusters > n_samples:
-        key = "n_clusters" if clusterer_cfg.get("n_clusters") else "the dataset's n_clusters"
-        raise ValueError(
-            f"{source}: {n_clusters} clusters asked (clusterers.{run.get('clusterer')}: "
-            f"{key}) but it holds {n_samples} samples"
-        )
+    key = "n_clusters" if clusterer_cfg.get("n_clusters") else "the dataset's n_clusters"
+    check_cluster_count(
+        n_samples, n_clusters, f"{source} (clusterers.{run.get('clusterer')}: {key})"
+    )
     seed_everything(seed)
     clusterer = build_clusterer(
         clusterer_cfg["method"],
@@ -283,9 +282,18 @@ def _write_clustering(
     metrics_out: str,
     record: dict,
 ) -> dict:
-    """Score ``predicted`` against ``labels`` (when known) and write labels.h5 and metrics.json."""
+    """Score ``predicted`` against ``labels`` (when known) and write labels.h5 and metrics.json,
+    with what makes the scores suspect (:mod:`deepclust.degenerate`) logged and kept as
+    ``warnings``."""
     metrics = evaluate(labels, predicted)
-    record = {**record, "metrics": metrics}
+    n_classes = None if labels is None else len(np.unique(labels))
+    warnings = [
+        *data_warnings(len(predicted), record["n_clusters"], n_classes),
+        *partition_warnings(predicted),
+    ]
+    for warning in warnings:
+        log.warning("%s: %s", metrics_out, warning)
+    record = {**record, "metrics": metrics, "warnings": warnings}
     write_h5(
         labels_out,
         {"labels": np.asarray(predicted, dtype=np.int64)},

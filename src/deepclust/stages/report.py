@@ -20,14 +20,18 @@ from deepclust.io import (
     write_h5,
     write_text,
 )
-from deepclust.label_free import STABILITY_TIE, pick_without_labels, seed_stability
+from deepclust.label_free import (
+    STABILITY_TIE,
+    pick_entry,
+    pick_without_labels,
+    picks_markdown,
+    seed_stability,
+)
 from deepclust.tables import (
     SUMMARY_COLUMNS,
     add_paper_values,
     aggregate,
     csv_cell,
-    pick_entry,
-    picks_markdown,
     read_paper_values,
     run_key,
     sort_summary,

@@ -1,0 +1,65 @@
+"""Data and partitions on which the scores mean little, said out loud.
+
+A partition of N samples into N clusters, or of one class into one cluster, scores ACC 1.0 by
+construction; a silhouette over one cluster is undefined. Such a run is not an error of the
+code, so it runs, but every place that shows its numbers (the job log, metrics.json's
+``warnings``, table.md, the report) says why they mean little. What cannot mean anything (fewer
+than two clusters, as many clusters as samples) is refused before the work starts.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: fewer samples than this per cluster on average, and a partition scores high by construction
+MIN_SAMPLES_PER_CLUSTER = 5
+
+
+def check_cluster_count(n_samples: int, n_clusters: int, where: str) -> None:
+    """Refuse a clustering that cannot mean anything: fewer than 2 clusters, or at least as
+    many clusters as samples (every sample alone). ``where`` names the config key or file."""
+    if n_clusters < 2:
+        raise ValueError(
+            f"{where}: K = {n_clusters}: a partition into one cluster scores perfectly by "
+            "construction; clustering needs at least 2 clusters (give the data 2 or more "
+            "classes, or set n_clusters)"
+        )
+    if n_clusters >= n_samples:
+        raise ValueError(
+            f"{where}: K = {n_clusters} clusters for {n_samples} samples puts every sample alone; "
+            "clustering needs fewer clusters than samples"
+        )
+
+
+def data_warnings(n_samples: int, n_clusters: int, n_classes: int | None) -> list[str]:
+    """What about the data makes a run's scores suspect: K close to N, labels of one class."""
+    warnings = []
+    if n_samples < MIN_SAMPLES_PER_CLUSTER * n_clusters:
+        warnings.append(
+            f"K = {n_clusters} clusters for {n_samples} samples (fewer than "
+            f"{MIN_SAMPLES_PER_CLUSTER} a cluster on average): a near-identity partition scores "
+            "high on every metric by construction"
+        )
+    if n_classes is not None and n_classes < 2:
+        warnings.append(
+            f"the labels hold {n_classes} class: ACC, NMI, ARI and purity of any partition "
+            "measure nothing"
+        )
+    return warnings
+
+
+def partition_warnings(predicted: np.ndarray) -> list[str]:
+    """What about a partition makes its scores suspect: one cluster, clusters of one sample
+    (DBSCAN's noise, label -1, is not a cluster)."""
+    predicted = np.asarray(predicted)
+    _, sizes = np.unique(predicted[predicted >= 0], return_counts=True)
+    warnings = []
+    if len(sizes) < 2:
+        warnings.append(
+            f"the partition has {len(sizes)} cluster: its label-free scores are undefined and its "
+            "metrics measure nothing"
+        )
+    singles = int((sizes == 1).sum())
+    if singles:
+        warnings.append(f"{singles} of {len(sizes)} clusters hold a single sample")
+    return warnings

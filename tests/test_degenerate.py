@@ -1,0 +1,98 @@
+"""Data and partitions on which the scores mean little are said out loud (issue 35): a single
+class or every sample its own class is refused; K close to N and one-sample clusters are a
+warning in the job log, metrics.json, table.md and the report."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import snakemake
+from deepclust.data.preprocess import preprocess
+from deepclust.degenerate import check_cluster_count, data_warnings, partition_warnings
+
+
+def test_counts_that_cannot_mean_anything_are_refused_and_near_identity_is_warned():
+    with pytest.raises(ValueError, match="where: K = 1: a partition into one cluster"):
+        check_cluster_count(70, 1, "where")
+    with pytest.raises(ValueError, match="K = 120 clusters for 120 samples puts every sample"):
+        check_cluster_count(120, 120, "where")
+    check_cluster_count(121, 120, "where")
+    assert data_warnings(100, 10, 10) == []
+    assert "K = 30 clusters for 100 samples" in data_warnings(100, 30, 30)[0]
+    assert "the labels hold 1 class" in data_warnings(100, 3, 1)[0]
+
+
+def test_partition_warnings_name_one_cluster_and_singletons_but_not_noise():
+    assert partition_warnings(np.array([0, 0, 1, 1])) == []
+    assert "the partition has 1 cluster" in partition_warnings(np.zeros(5, dtype=int))[0]
+    assert partition_warnings(np.array([0, 0, 1, 2, -1, -1])) == [
+        "2 of 3 clusters hold a single sample"
+    ]
+
+
+def _folder(root, counts: dict[str, int]):
+    rng = np.random.default_rng(0)
+    for cls, n in counts.items():
+        (root / cls).mkdir(parents=True)
+        for i in range(n):
+            pixels = rng.integers(0, 256, (6, 6), dtype=np.uint8)
+            Image.fromarray(pixels).save(root / cls / f"{i}.png")
+    return root
+
+
+def test_a_single_class_folder_and_one_image_per_class_are_refused_at_preprocessing(tmp_path):
+    one = _folder(tmp_path / "one", {"circles": 7})
+    with pytest.raises(ValueError, match=r"\(1 class\(es\)\): K = 1: a partition into one"):
+        preprocess("one", {"source": "folder", "path": str(one)}, tmp_path / "one.h5")
+    alone = _folder(tmp_path / "alone", {f"c{i:03d}": 1 for i in range(12)})
+    with pytest.raises(ValueError, match="K = 12 clusters for 12 samples puts every sample alone"):
+        preprocess("alone", {"source": "folder", "path": str(alone)}, tmp_path / "alone.h5")
+    assert not (tmp_path / "one.h5").exists() and not (tmp_path / "alone.h5").exists()
+
+
+@pytest.mark.slow
+def test_a_near_identity_run_is_warned_in_the_log_metrics_and_table(tmp_path):
+    """4 classes of 3 images: K = 4 for 12 samples runs, and every place says its scores mean
+    little; a clustering whose K leaves every sample alone fails naming the clusterer."""
+    folder = _folder(tmp_path / "imgs", {f"c{i}": 3 for i in range(4)})
+    config = {
+        "device": "cpu",
+        "seeds": [0],
+        "datasets": {"few": {"source": "folder", "path": str(folder)}},
+        "extractors": {"pixels": {"model": "pixels"}},
+        "clusterers": {"kmeans": {"method": "kmeans", "params": {"n_init": 2}}},
+        "experiments": {"pixels_kmeans": {"extractor": "pixels", "clusterer": "kmeans"}},
+    }
+    result = snakemake(tmp_path, config, "results/table.md")
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads((tmp_path / "results/few/pixels/seed0/kmeans/metrics.json").read_text())
+    assert "K = 4 clusters for 12 samples" in metrics["warnings"][0]
+    log = (tmp_path / "results/logs/cluster/few/pixels/seed0/kmeans.log").read_text()
+    assert "WARNING" in log and "K = 4 clusters for 12 samples" in log
+    table = (tmp_path / "results/table.md").read_text()
+    assert "| few | pixels_kmeans (warning) |" in table
+    assert "- few / pixels_kmeans: K = 4 clusters for 12 samples" in table
+    csv = (tmp_path / "results/table.csv").read_text()
+    assert "K = 4 clusters for 12 samples" in csv
+
+    config["clusterers"]["kmeans"]["n_clusters"] = 12
+    result = snakemake(tmp_path, config, "results/table.md")
+    assert result.returncode != 0
+    assert "(clusterers.kmeans: n_clusters): K = 12 clusters for 12 samples" in (
+        result.stdout + result.stderr
+    )
+
+
+def test_the_report_lists_the_warned_rows(tmp_path):
+    from deepclust.html_report import warnings_html
+
+    table = tmp_path / "table.csv"
+    table.write_text("dataset,experiment,warnings\nfew,a,K = 4 clusters for 12 samples\nfew,b,\n")
+    text = warnings_html(table)
+    assert "<b>few / a</b>: K = 4 clusters for 12 samples" in text and "few / b" not in text
+    table.write_text("dataset,experiment,warnings\nfew,b,\n")
+    assert warnings_html(table) == ""
