@@ -208,3 +208,41 @@ def test_second_run_in_the_same_folder_refuses_and_the_first_completes(tmp_path)
     out, _ = first.communicate(timeout=600)
     assert first.returncode == 0, out
     assert (tmp_path / TARGET).exists()
+
+
+@pytest.mark.slow
+def test_an_orphaned_trainer_keeps_its_run_and_a_second_trainer_is_refused(tmp_path):
+    """``kill -KILL`` of the Snakemake process alone (not its group) leaves its pretraining job
+    running; after ``--unlock``, ``--rerun-incomplete`` must not start a second trainer on the
+    same checkpoint: the job fails at once naming the orphan (issue 35)."""
+    import json
+
+    cfg = config()
+    cfg["extractors"]["dense_ae"]["epochs"] = 100_000  # runs until the test stops it
+    first = start(tmp_path, cfg)
+    log = tmp_path / "results/logs/pretrain/digits/dense_ae/seed0.log"
+    deadline = time.monotonic() + 300
+    while "epoch 1/" not in (log.read_text() if log.exists() else ""):
+        assert first.poll() is None, first.communicate()[0]
+        assert time.monotonic() < deadline, "pretraining never started"
+        time.sleep(0.2)
+    os.kill(first.pid, signal.SIGKILL)  # Snakemake only: its job lives on as an orphan
+    first.wait()
+    first.stdout.close()  # the orphan holds the pipe's other end: never read it to its end
+    lock = tmp_path / "results/digits/dense_ae/seed0/.lock"
+    orphan = json.loads(lock.read_text())["pid"]
+    try:
+        os.kill(orphan, 0)  # alive
+        rc, out = run(tmp_path, cfg, "--unlock")
+        assert rc == 0, out
+        tic = time.monotonic()
+        rc, out = run(tmp_path, cfg, "--rerun-incomplete")
+        said = out + (log.read_text(errors="replace") if log.exists() else "")
+        assert rc != 0 and f"PID {orphan}" in said and "is still running on this run" in said, said
+        assert time.monotonic() - tic < 120  # at once, not after a second training
+        os.kill(orphan, 0)  # the orphan was left alone
+    finally:
+        try:
+            os.kill(orphan, signal.SIGKILL)
+        except ProcessLookupError:
+            pass

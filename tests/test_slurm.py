@@ -154,7 +154,7 @@ def test_requeued_pretraining_resumes_from_its_checkpoint(slurm, tmp_path):
         # Wait until the job has written a checkpoint a few epochs in, then requeue it, as
         # SLURM does when a higher-priority job preempts it (PreemptMode=REQUEUE).
         deadline = time.monotonic() + 300
-        while not (run_dir / "train_log.csv").exists() or _epochs(run_dir) < 3:
+        while _epochs(run_dir, "train_log.live.csv") < 3:  # the log of a run still training
             assert proc.poll() is None, proc.stdout.read()[-3000:]
             assert time.monotonic() < deadline, "pretraining never got going"
             time.sleep(0.5)
@@ -188,9 +188,9 @@ def _state(slurm, job_id: str) -> str:
     return next(j["state"] for j in slurm.jobs() if j["id"] == job_id)
 
 
-def _epochs(run_dir: Path) -> int:
+def _epochs(run_dir: Path, name: str = "train_log.csv") -> int:
     try:
-        return len(list(csv.DictReader(open(run_dir / "train_log.csv"))))
+        return len(list(csv.DictReader(open(run_dir / name))))
     except (FileNotFoundError, csv.Error):
         return 0
 

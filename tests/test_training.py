@@ -114,6 +114,10 @@ def test_killed_run_resumes_from_checkpoint_and_matches_uninterrupted(tmp_path):
     assert killed.returncode == -9  # really killed, mid-run, after epoch 3
     assert (tmp_path / "ckpt.pt").exists() and not (tmp_path / "model.pt").exists()
     assert torch.load(tmp_path / "ckpt.pt", weights_only=True)["epoch"] == 2
+    # a live run's log is never under the output's name (issue 35): a killed run leaves no
+    # half-written train_log an interrupted Snakemake could mistake for complete
+    assert not (tmp_path / "log.csv").exists()
+    assert len(list(csv.DictReader(open(tmp_path / "log.live.csv")))) == 3
 
     cfg = TrainConfig(epochs=6, batch_size=16, checkpoint_every=2)
     images = _images()
@@ -133,6 +137,7 @@ def test_killed_run_resumes_from_checkpoint_and_matches_uninterrupted(tmp_path):
     assert not (tmp_path / "ckpt.pt").exists()  # removed once the model is written
     rows = list(csv.DictReader(open(tmp_path / "log.csv")))
     assert [int(r["epoch"]) for r in rows] == [1, 2, 3, 4, 5, 6]
+    assert not (tmp_path / "log.live.csv").exists()
 
     fresh, _ = pretrain(
         "conv_ae", {}, cfg, images, 4, seed=3, device=CPU, model_path=tmp_path / "fresh.pt"

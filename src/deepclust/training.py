@@ -40,9 +40,8 @@ class TrainConfig:
     computes bf16 natively (bf16 GPUs, CPUs with AVX512-BF16 or AMX), ``runtime.autocast_dtype``.
     ``channels_last`` (default) stores convolutions' weights and activations as NHWC: 2-43 %
     faster on the CPU (bench/RESULTS.md), the same maths, so not in a checkpoint's fingerprint.
-    ``min_steps`` is the fewest optimiser steps a run takes: a small dataset trains for more
-    epochs than ``epochs`` until it has taken them (:meth:`for_samples`), so 400 own images
-    train as long, in steps, as a large dataset does without the user doing the arithmetic.
+    ``min_steps`` is the fewest optimiser steps a run takes: a small dataset trains more epochs
+    than ``epochs`` until it has taken them (:meth:`for_samples`), as long in steps as a large one.
     """
 
     epochs: int = 100
@@ -198,8 +197,6 @@ class Trainer:
         scheduler = make_scheduler(optimizer, cfg)
         shuffle = torch.Generator().manual_seed(seed)
         start = self._resume(model, optimizer, scheduler, shuffle)
-        if start:  # the log is an output: a run resumed after its last epoch still writes it
-            self._write_log()
         last_saved = time.monotonic()
         loss_of = compiled_loss(model, self.device) if self.compile else model.loss
         n = len(data)
@@ -256,10 +253,10 @@ class Trainer:
                 "epoch %d/%d loss %.5g (%.0f img/s)",
                 epoch + 1,
                 cfg.epochs,
-                totals["loss"],
-                n / seconds,
+                row["loss"],
+                row["img_per_s"],
             )
-            self._write_log()
+            self._write_log(live=True)
             last = epoch + 1 == cfg.epochs
             due = (epoch + 1) % cfg.checkpoint_every == 0 and (
                 time.monotonic() - last_saved >= self.checkpoint_min_seconds
@@ -269,12 +266,17 @@ class Trainer:
                 last_saved = time.monotonic()
             for callback in self.callbacks:
                 callback(epoch + 1, row)
+        self._write_log(live=False)  # complete: under its final name, the live copy gone
         return model
 
-    def _write_log(self) -> None:
+    def _write_log(self, live: bool) -> None:
+        """Per epoch to ``{name}.live.csv``; the finished run's log alone takes the output's name."""
         if self.log_csv is None:
             return
-        write_csv(self.log_csv, self.history)
+        live_path = self.log_csv.with_suffix(".live.csv")
+        write_csv(live_path if live else self.log_csv, self.history)
+        if not live:
+            live_path.unlink(missing_ok=True)
 
     def _save_checkpoint(self, model, optimizer, scheduler, shuffle, epoch: int) -> None:
         state = {

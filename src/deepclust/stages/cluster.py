@@ -19,6 +19,7 @@ from deepclust.degenerate import check_cluster_count, data_warnings, partition_w
 from deepclust.io import read_features, read_graph, read_labels, write_csv, write_h5, write_json
 from deepclust.label_free import internal_scores
 from deepclust.metrics import evaluate
+from deepclust.run_lock import hold_run
 from deepclust.runtime import environment_info, seed_everything
 
 log = logging.getLogger("deepclust")
@@ -230,18 +231,20 @@ def run_refine(
     spec = graph_spec(clusterer_cfg["method"], clusterer_cfg.get("params", {}))
     if spec is not None and graph_h5 is not None:
         graph = read_graph(graph_h5, **spec, n_samples=len(data.images))
-    tic = time.perf_counter()
-    refiner.fit(
-        data.images,
-        data.labels,
-        model=model,
-        input_scale=hparams["input_scale"],
-        device=torch_device,
-        graph=graph,
-    )
-    runtime = time.perf_counter() - tic
-    save_model(model_out, refiner.model_, {**hparams, "refined_by": clusterer_cfg})
-    write_csv(log_csv, refiner.history_)
+    # one refinement per run folder (an orphan still writing model.pt fails this job at once)
+    with hold_run(Path(model_out).parent, f"refinement ({run.get('clusterer')})"):
+        tic = time.perf_counter()
+        refiner.fit(
+            data.images,
+            data.labels,
+            model=model,
+            input_scale=hparams["input_scale"],
+            device=torch_device,
+            graph=graph,
+        )
+        runtime = time.perf_counter() - tic
+        save_model(model_out, refiner.model_, {**hparams, "refined_by": clusterer_cfg})
+        write_csv(log_csv, refiner.history_)
     init_metrics = evaluate(data.labels, refiner.init_labels_)
     return _write_clustering(
         refiner.labels_,

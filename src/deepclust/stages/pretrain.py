@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import logging
 import time
+from pathlib import Path
 
 from deepclust.config import PIXELS
 from deepclust.data.dataset import load_processed
 from deepclust.io import write_h5
+from deepclust.run_lock import hold_run
 from deepclust.runtime import environment_info
 
 log = logging.getLogger("deepclust")
@@ -51,19 +53,21 @@ def run_pretrain(
     )
     log.info("config: %s", json.dumps(extractor_cfg, sort_keys=True))
     log.info("environment: %s", json.dumps(environment_info(torch_device), sort_keys=True))
-    _, trainer = pretrain(
-        extractor_cfg["model"],
-        extractor_cfg.get("model_args", {}),
-        train_cfg,
-        data.images,
-        data.n_clusters,
-        seed=seed,
-        device=torch_device,
-        model_path=model_path,
-        log_csv=log_csv,
-        checkpoint_path=checkpoint_path,
-        compile=bool(compile),
-    )
+    # one trainer per run: an orphan of a killed Snakemake still holding it fails this job at once
+    with hold_run(Path(model_path).parent, "pretraining"):
+        _, trainer = pretrain(
+            extractor_cfg["model"],
+            extractor_cfg.get("model_args", {}),
+            train_cfg,
+            data.images,
+            data.n_clusters,
+            seed=seed,
+            device=torch_device,
+            model_path=model_path,
+            log_csv=log_csv,
+            checkpoint_path=checkpoint_path,
+            compile=bool(compile),
+        )
     if trainer.resumed_from:
         log.info("resumed from epoch %d", trainer.resumed_from)
     final = trainer.history[-1]
