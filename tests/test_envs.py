@@ -24,3 +24,13 @@ def test_every_rule_that_runs_code_has_the_env_log_and_benchmark():
             assert "benchmark:" in block, f"{smk.name}: rule {name} has no benchmark"
             if "script:" in block:
                 assert "conda:" in block, f"{smk.name}: rule {name} has no conda env"
+
+
+def test_what_snakemakes_own_report_imports_is_installed_with_the_package():
+    """``snakemake --report report.zip`` needs pygments, which only snakemake's ``reports``
+    extra brings: on a plain install (the README's first command) the report failed (issue 35)."""
+    from importlib.metadata import requires
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert 'pygments; extra == "reports"' in (requires("snakemake") or [])
+    assert any(d.startswith("snakemake[reports]") for d in project)

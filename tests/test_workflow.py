@@ -113,6 +113,10 @@ def test_tiny_config_end_to_end_and_caching(tmp_path):
         tmp_path / "results" / "logs" / "pretrain" / "digits" / "dense_ae" / "seed0.log"
     ).exists()
 
+    # Snakemake's own report of the run (the figures are marked with report())
+    zipped = snakemake(tmp_path, config, "--report", str(tmp_path / "report.zip"))
+    assert zipped.returncode == 0 and (tmp_path / "report.zip").stat().st_size, zipped.stderr
+
     # Nothing changed: nothing to do.
     assert planned_jobs(snakemake(tmp_path, config, "-n")) == {}
     # The same config with every key in another order and in YAML's flow style: nothing to do.

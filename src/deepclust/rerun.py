@@ -14,7 +14,6 @@ Results recorded before this spelling are upgraded in place, values untouched, b
 
 from __future__ import annotations
 
-import argparse
 import ast
 import json
 import os
@@ -24,6 +23,7 @@ from typing import Any
 
 import yaml
 
+from deepclust import cli
 from deepclust.config import SCHEMA
 from deepclust.io import write_text
 
@@ -156,10 +156,8 @@ def upgrade_metadata(
     return rewritten, read
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m deepclust.rerun", description=__doc__.split("\n")[0]
-    )
+def main(argv: list[str] | None = None) -> int:
+    parser = cli.parser("python -m deepclust.rerun", __doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     upgrade = sub.add_parser(
         "upgrade",
@@ -170,12 +168,13 @@ def main(argv: list[str] | None = None) -> None:
         "--schema", help="the config schema (default: the package's, deepclust/config.schema.yaml)"
     )
     args = parser.parse_args(argv)
-    try:
+
+    def body() -> None:
         rewritten, read = upgrade_metadata(args.workdir, args.schema)
-    except (OSError, RuntimeError) as error:
-        parser.exit(1, f"{parser.prog}: {error}\n")
-    print(f"{args.workdir}/.snakemake/metadata: {rewritten} of {read} records rewritten")
+        print(f"{args.workdir}/.snakemake/metadata: {rewritten} of {read} records rewritten")
+
+    return cli.run(parser, body)
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -16,13 +16,14 @@ USPS and ``sdekc_swapped`` with SDEKC's row.
 
 from __future__ import annotations
 
-import argparse
 import json
 from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 
+from deepclust import cli
+from deepclust.config import load_yaml
 from deepclust.io import read_csv, write_csv
 from deepclust.label_free import SCORES
 from deepclust.paper_values import read_paper_values
@@ -321,10 +322,8 @@ def load_rows(paths: Iterable[str | Path]) -> list[dict]:
     return rows
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m deepclust.tables", description=__doc__.split("\n")[0]
-    )
+def main(argv: list[str] | None = None) -> int:
+    parser = cli.parser("python -m deepclust.tables", __doc__)
     parser.add_argument(
         "paths",
         nargs="*",
@@ -338,21 +337,21 @@ def main(argv: list[str] | None = None) -> None:
         "--config", help="a workflow config whose `paper` / `paper_name` keys rename its entries"
     )
     args = parser.parse_args(argv)
-    table = aggregate(load_rows(args.paths))
-    if args.paper:
-        names = {}
-        if args.config:
-            import yaml
 
-            names = paper_names(yaml.safe_load(Path(args.config).read_text()))
-        add_paper_values(
-            table,
-            read_paper_values(args.paper),
-            names.get("experiments"),
-            names.get("datasets"),
-        )
-    print(to_markdown(table))
+    def body() -> None:
+        table = aggregate(load_rows(args.paths))
+        if args.paper:
+            names = paper_names(load_yaml(args.config)) if args.config else {}
+            add_paper_values(
+                table,
+                read_paper_values(args.paper),
+                names.get("experiments"),
+                names.get("datasets"),
+            )
+        print(to_markdown(table))
+
+    return cli.run(parser, body)
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -32,9 +32,7 @@ Recording lives in :mod:`deepclust.ledger.runs`, the tables in :mod:`deepclust.l
 
 from __future__ import annotations
 
-import argparse
-
-from deepclust import spec
+from deepclust import cli, spec
 from deepclust.ledger.papers import PAGES_DIR, PAGES_SPEC
 from deepclust.ledger.results import (
     PAPER_VALUES,
@@ -68,9 +66,7 @@ __all__ = [
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m deepclust.ledger", description=__doc__.split("\n")[0]
-    )
+    parser = cli.parser("python -m deepclust.ledger", __doc__)
     sub = parser.add_subparsers(dest="action", required=True)
     rec = sub.add_parser("record", help="add runs (metrics.json files or folders) to the ledger")
     rec.add_argument("paths", nargs="+")
@@ -97,30 +93,33 @@ def main(argv: list[str] | None = None) -> int:
     bld.add_argument("--check", action="store_true", help="exit 1 if anything is stale")
     args = parser.parse_args(argv)
 
-    if args.action == "record":
-        config = spec.load(*args.config).config if args.config else None
-        new = record_runs(
-            args.paths,
+    def body() -> int:
+        if args.action == "record":
+            config = spec.load(*args.config).config if args.config else None
+            new = record_runs(
+                args.paths,
+                args.ledger,
+                config=config,
+                command=args.command,
+                source=args.source,
+                keep_names=args.keep_names,
+            )
+            print(f"{args.ledger}: recorded {len(new)} run(s)")
+            return 0
+        stale = build(
             args.ledger,
-            config=config,
-            command=args.command,
-            source=args.source,
-            keep_names=args.keep_names,
+            args.csv,
+            args.markdown,
+            args.paper,
+            check=args.check,
+            pages=args.pages,
+            pages_dir=args.pages_dir,
+            base_dir=args.root,
         )
-        print(f"{args.ledger}: recorded {len(new)} run(s)")
+        if args.check and stale:
+            print(f"stale (run `python -m deepclust.ledger build`): {', '.join(stale)}")
+            return 1
+        print("up to date" if not stale else f"rewrote {', '.join(stale)}")
         return 0
-    stale = build(
-        args.ledger,
-        args.csv,
-        args.markdown,
-        args.paper,
-        check=args.check,
-        pages=args.pages,
-        pages_dir=args.pages_dir,
-        base_dir=args.root,
-    )
-    if args.check and stale:
-        print(f"stale (run `python -m deepclust.ledger build`): {', '.join(stale)}")
-        return 1
-    print("up to date" if not stale else f"rewrote {', '.join(stale)}")
-    return 0
+
+    return cli.run(parser, body)
