@@ -103,7 +103,8 @@ def test_crossover_makes_one_experiment_per_network_and_stage():
         },
     }
     plain = expand_crossover(_grid_config())["experiments"]
-    assert list(plain) == ["pixels.kmeans", "pixels.dekm", "cae.kmeans", "cae.dekm"]
+    # raw pixels x DEKM (it fine-tunes a model) is left out by itself, excluded or not
+    assert list(plain) == ["pixels.kmeans", "cae.kmeans", "cae.dekm"]
     assert plain["cae.dekm"] == {
         "extractor": "cae",
         "clusterer": "dekm",
@@ -166,3 +167,23 @@ def test_a_relative_source_is_looked_up_in_the_working_then_the_workflow_directo
     _write(tmp_path / "configs" / "m.yaml", {"clusterers": {"km": KMEANS}})
     config = borrow_blocks({"blocks_from": ["configs/m.yaml"]}, tmp_path, workflow_dir)
     assert config["clusterers"] == {"km": KMEANS}
+
+
+def test_a_crossover_cell_no_clusterer_could_run_is_left_out_and_listed(tmp_path):
+    """Raw pixels x a clusterer that fine-tunes a model: left out of the grid and said, instead
+    of stopping the dry run on an experiment the user never wrote (issue 35)."""
+    from deepclust import spec
+
+    config = {
+        "datasets": {"digits": {"source": "digits"}},
+        "extractors": {"pixels": {"model": "pixels"}, "ae": {"model": "dense_ae", "epochs": 2}},
+        "clusterers": {"kmeans": {"method": "kmeans"}, "dekm": {"method": "dekm"}},
+        "crossover": {"extractors": ["pixels", "ae"], "clusterers": ["kmeans", "dekm"]},
+    }
+    expanded = expand_crossover(config)
+    assert sorted(expanded["experiments"]) == ["ae.dekm", "ae.kmeans", "pixels.kmeans"]
+    plan = spec.resolve(config, tmp_path)
+    assert plan.skipped == {
+        "pixels.dekm": "'dekm' fine-tunes a trained model; 'pixels' is raw pixels"
+    }
+    assert {r["experiment"] for r in plan.runs} == {"ae.dekm", "ae.kmeans", "pixels.kmeans"}

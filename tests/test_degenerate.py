@@ -96,3 +96,48 @@ def test_the_report_lists_the_warned_rows(tmp_path):
     assert "<b>few / a</b>: K = 4 clusters for 12 samples" in text and "few / b" not in text
     table.write_text("dataset,experiment,warnings\nfew,b,\n")
     assert warnings_html(table) == ""
+
+
+def test_dead_code_units_are_counted_logged_recorded_and_warned(tmp_path, blobs_images, caplog):
+    """A network whose code units never vary (ASCAE's F on own data: 43-46 of 50): the features
+    job counts them per layer, and the clustering run records them with a warning past half."""
+    import torch
+
+    from deepclust.io import write_h5
+    from deepclust.model_file import save_model
+    from deepclust.models import build_model
+    from deepclust.stages import run_cluster, run_features
+
+    images, labels = blobs_images
+    write_h5(tmp_path / "data.h5", {"images": images, "labels": labels}, {"n_clusters": 3})
+    args = {"hidden_dims": [16], "latent_dim": 8}
+    model = build_model("dense_ae", images.shape[1:], 3, **args)
+    with torch.no_grad():  # 6 of the 8 code units: zero weights and bias, the same for every image
+        model.encoder[-1].weight[:6] = 0
+        model.encoder[-1].bias[:6] = 0
+    hparams = {"model": "dense_ae", "model_args": args, "input_shape": list(images.shape[1:])}
+    save_model(tmp_path / "model.pt", model, {**hparams, "n_clusters": 3, "input_scale": 1.0})
+    cfg = {"model": "dense_ae", "model_args": args}
+    with caplog.at_level("WARNING", logger="deepclust"):
+        run_features(
+            str(tmp_path / "data.h5"),
+            cfg,
+            str(tmp_path / "features.h5"),
+            device="cpu",
+            model_path=str(tmp_path / "model.pt"),
+        )
+    assert "6 of 8 units of layer z are dead" in caplog.text
+    run = {"experiment": "x", "dataset": "d", "extractor": "ae", "clusterer": "km", "swept": ""}
+    record = run_cluster(
+        str(tmp_path / "features.h5"),
+        {"method": "kmeans", "params": {"n_init": 2}},
+        seed=0,
+        labels_out=str(tmp_path / "l.h5"),
+        metrics_out=str(tmp_path / "m.json"),
+        run=run,
+    )
+    assert record["dead_units"]["z"] == [6, 8]
+    assert any("6 of 8 units of layer z are dead" in w for w in record["warnings"])
+    from deepclust.tables import summary_row
+
+    assert summary_row(json.loads((tmp_path / "m.json").read_text()))["dead_share"] == 0.75

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import yaml
 
-from deepclust.config import ConfigError, load_yaml, resolve_extends
+from deepclust.clustering.base import REFINERS
+from deepclust.config import PIXELS, ConfigError, load_yaml, resolve_extends
 from deepclust.rerun import canonical
 
 #: the sections a config may borrow from others (not experiments, seeds or settings)
@@ -111,7 +112,8 @@ def expand_crossover(config: dict) -> dict:
     exclude: [pairs], papers: {pair: paper row}}``: each pair not excluded becomes experiment
     ``extractor.clusterer`` on the datasets and seeds given (default: the config's), with
     ``paper`` set where ``papers`` names the published row it stands for (the heatmap outlines
-    those cells). Names must be defined; an experiment of the same name already defined is an
+    those cells); a cell no clusterer could run is left out (:func:`skipped_cells`). Names must
+    be defined; an experiment of the same name already defined is an
     error. Returns a new config; one without ``crossover`` comes back unchanged.
     """
     grid = config.get("crossover")
@@ -139,10 +141,11 @@ def expand_crossover(config: dict) -> dict:
                 f"(extractor{PAIR_SEPARATOR}clusterer)"
             )
     experiments = dict(config.get("experiments") or {})
+    skipped = skipped_cells(config)
     for extractor in names["extractors"]:
         for clusterer in names["clusterers"]:
             name = crossover_name(extractor, clusterer)
-            if name in (grid.get("exclude") or []):
+            if name in (grid.get("exclude") or []) or name in skipped:
                 continue
             if name in experiments:
                 raise ConfigError(
@@ -158,6 +161,22 @@ def expand_crossover(config: dict) -> dict:
     expanded = copy.copy(config)
     expanded["experiments"] = experiments
     return expanded
+
+
+def skipped_cells(config: dict) -> dict[str, str]:
+    """The cells of a config's crossover grid that no clusterer could run, by name, with why:
+    a clusterer that fine-tunes a trained model paired with raw pixels. The grid leaves them out
+    (the workflow says so when it parses) instead of stopping on an experiment nobody wrote."""
+    grid = config.get("crossover") or {}
+    extractors, clusterers = config.get("extractors") or {}, config.get("clusterers") or {}
+    skipped = {}
+    for extractor in grid.get("extractors") or []:
+        for clusterer in grid.get("clusterers") or []:
+            name = crossover_name(extractor, clusterer)
+            method = (clusterers.get(clusterer) or {}).get("method")
+            if (extractors.get(extractor) or {}).get("model") == PIXELS and method in REFINERS:
+                skipped[name] = f"{method!r} fine-tunes a trained model; {extractor!r} is raw pixels"
+    return skipped
 
 
 def compose(

@@ -63,3 +63,43 @@ def partition_warnings(predicted: np.ndarray) -> list[str]:
     if singles:
         warnings.append(f"{singles} of {len(sizes)} clusters hold a single sample")
     return warnings
+
+
+#: a layer with more than this share of dead units is warned about
+DEAD_SHARE_WARN = 0.5
+
+
+def constant_units(values: np.ndarray) -> int:
+    """Units with the same value for every sample (a ReLU that never fires is 0 throughout; a
+    linear unit merely negative for every sample is not dead): their spread over the samples is
+    float rounding (batches of different sizes differ in the last bits) relative to their size."""
+    values = np.asarray(values, dtype=np.float64).reshape(len(values), -1)
+    scale = np.maximum(1.0, np.abs(values).max(axis=0))
+    return int((np.ptp(values, axis=0) <= 1e-6 * scale).sum())
+
+
+def dead_units(layers: dict[str, np.ndarray]) -> dict[str, list[int]]:
+    """``{layer: [dead, width]}`` for each of a network's feature layers, in the given order
+    (the code, the default clustering layer, first)."""
+    return {
+        name: [constant_units(values), int(np.prod(values.shape[1:]))]
+        for name, values in layers.items()
+    }
+
+
+def dead_unit_warnings(dead: dict[str, list[int]] | None) -> list[str]:
+    """A warning per layer with more than :data:`DEAD_SHARE_WARN` of its units dead."""
+    return [
+        f"{n} of {width} units of layer {name} are dead (the same value for every sample): the "
+        "network carries little to cluster there"
+        for name, (n, width) in (dead or {}).items()
+        if width and n / width > DEAD_SHARE_WARN
+    ]
+
+
+def dead_share(dead: dict[str, list[int]] | None) -> float | None:
+    """The share of dead units in the code (the first layer of ``dead``), or None."""
+    if not dead:
+        return None
+    n, width = next(iter(dead.values()))
+    return n / width if width else None

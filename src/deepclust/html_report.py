@@ -81,6 +81,7 @@ def results_html(table_csv: str | Path) -> str:
                 "nmi_paper": _paper(r, "nmi"),
                 "source": r.get("paper_source", ""),
                 "runtime": f"{float(r['runtime_s_mean']):.1f}" if r.get("runtime_s_mean") else "",
+                "dead": f"{float(r['dead_share_mean']):.0%}" if r.get("dead_share_mean") else "",
             }
         )
     columns = [
@@ -96,6 +97,8 @@ def results_html(table_csv: str | Path) -> str:
         ("source", "paper, table"),
         ("runtime", "clustering s"),
     ]
+    if any(r["dead"] for r in rows):  # a network's code units that never vary
+        columns.append(("dead", "dead code units"))
     return html_table(rows, columns)
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from deepclust.compose import compose
+from deepclust.compose import compose, skipped_cells
 from deepclust.config import (
     PIXELS,
     SCHEMA,
@@ -64,6 +64,8 @@ class Plan:
     refiners: list[str]
     graphs: dict[str, dict]
     rerun_free: dict[str, frozenset[str]] = field(default_factory=dict)
+    #: crossover cells left out because no clusterer could run them, by name, with why
+    skipped: dict[str, str] = field(default_factory=dict)
 
     def params(self, section: str, name: str) -> dict:
         """Entry ``name`` of config ``section`` (``extractors``, ...) as a rule's params."""
@@ -164,6 +166,7 @@ def resolve(
         refiners=checked["refiners"],
         graphs=checked["graphs"],
         rerun_free=rerun_free_keys(schema),
+        skipped=skipped_cells(config),
     )
 
 

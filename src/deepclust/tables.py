@@ -24,15 +24,16 @@ import numpy as np
 
 from deepclust import cli
 from deepclust.config import load_yaml
+from deepclust.degenerate import dead_share
 from deepclust.io import read_csv, write_csv
 from deepclust.label_free import SCORES
 from deepclust.paper_values import read_paper_values
 
 METRICS = ("acc", "nmi", "ari", "purity")
 #: also averaged when present: the ACC of the K-means a refining clusterer started from, its best
-#: monitored epoch by ACC (uses labels: SDCN's published protocol, shown beside the final epoch)
-#: and the clusterer's wall time
-OPTIONAL = ("init_acc", "best_epoch_acc", "runtime_s")
+#: monitored epoch by ACC (uses labels: SDCN's published protocol, shown beside the final epoch),
+#: the clusterer's wall time and the share of the network's code units that are dead
+OPTIONAL = ("init_acc", "best_epoch_acc", "runtime_s", "dead_share")
 #: the consensus over seeds (config `consensus`): its ACC, NMI and mean ARI with each seed
 CONSENSUS_COLUMNS = ("consensus_acc", "consensus_nmi", "consensus_agreement")
 
@@ -54,8 +55,10 @@ SUMMARY_COLUMNS = [
     # label-free, on the space the clusterer partitioned (deepclust.label_free)
     *SCORES,
     "uses_labels",
-    # what makes the scores suspect (deepclust.degenerate), "; "-joined
+    # what makes the scores suspect (deepclust.degenerate), "; "-joined, and the share of the
+    # network's code units that are dead
     "warnings",
+    "dead_share",
     "runtime_s",
     # refining clusterers only: the K-means they started from, and how long they ran
     "init_acc",
@@ -99,6 +102,7 @@ def summary_row(record: dict, memberships: dict | None = None) -> dict:
     )
     row.update({k: (record.get("label_free") or {}).get(k) for k in SCORES})
     row["warnings"] = "; ".join(record.get("warnings") or [])
+    row["dead_share"] = dead_share(record.get("dead_units"))
     if "refinement" in record:
         refinement = record["refinement"]
         row["init_acc"] = refinement["init_metrics"].get("acc")

@@ -28,6 +28,8 @@ try:
 except ConfigError as err:
     raise WorkflowError(f"invalid config: {err}") from None
 config.update(PLAN.config)
+for _cell, _why in PLAN.skipped.items():
+    print(f"crossover: cell {_cell} left out: {_why}", file=sys.stderr)
 # Params are what Snakemake compares to rerun a job: each rule takes its config entry's result
 # keys in one canonical spelling from the plan (PLAN.params), so re-ordering or re-formatting a
 # config, or changing a setting such as checkpoint_every, reruns nothing.

@@ -9,8 +9,8 @@ from datetime import date
 from pathlib import Path
 
 import h5py
-import numpy as np
 
+from deepclust.degenerate import constant_units
 from deepclust.io import read_csv, read_labels, write_csv
 from deepclust.label_free import SCORES, seed_stability
 from deepclust.ledger.consensus_rows import consensus_ledger, is_consensus, record_consensus
@@ -96,17 +96,9 @@ def dead_units(features_h5: Path) -> str | None:
         if "layers" in f and isinstance(f["layers"], h5py.Group):
             layers.update({name: f["layers"][name][()] for name in f["layers"]})
     return " ".join(
-        f"{name}={_constant_units(values)}/{values.shape[1]}"
+        f"{name}={constant_units(values)}/{values.shape[1]}"
         for name, values in sorted(layers.items())
     )
-
-
-def _constant_units(values: np.ndarray) -> int:
-    """Units whose spread over the samples is float rounding (batches of different sizes can
-    differ in the last bits) relative to their size."""
-    values = values.astype(np.float64)
-    scale = np.maximum(1.0, np.abs(values).max(axis=0))
-    return int((np.ptp(values, axis=0) <= 1e-6 * scale).sum())
 
 
 def run_row(metrics_json: Path, config: dict | None, command: str, source: str) -> dict:

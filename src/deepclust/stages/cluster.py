@@ -15,7 +15,13 @@ import numpy as np
 
 from deepclust.clustering import build_clusterer
 from deepclust.data.dataset import load_processed
-from deepclust.degenerate import check_cluster_count, data_warnings, partition_warnings
+from deepclust.degenerate import (
+    check_cluster_count,
+    data_warnings,
+    dead_unit_warnings,
+    dead_units,
+    partition_warnings,
+)
 from deepclust.io import read_features, read_graph, read_labels, write_csv, write_h5, write_json
 from deepclust.label_free import internal_scores
 from deepclust.metrics import evaluate
@@ -60,6 +66,7 @@ def run_manifold(
             "n_clusters": attrs["n_clusters"],
             "dataset_attrs": attrs.get("dataset_attrs", {}),
             "pretraining": attrs.get("pretraining"),
+            "dead_units": attrs.get("dead_units"),
             "manifold": manifold_cfg,
             "seconds": seconds,
         },
@@ -136,6 +143,8 @@ def run_cluster(
             # on the space it partitioned: the feature layer or the manifold embedding
             "label_free": internal_scores(features, predicted, seed=seed),
             "pretraining": attrs.get("pretraining"),
+            # the network's dead units per layer, as its features job counted them
+            "dead_units": attrs.get("dead_units"),
             "environment": environment_info(),
         },
     )
@@ -270,6 +279,7 @@ def run_refine(
             },
             # on the space it partitioned: the refined encoder's output
             "label_free": internal_scores(refiner.embedding_, refiner.labels_, seed=seed),
+            "dead_units": dead_units({"code": refiner.embedding_}),
             # where and in what precision the network was pretrained (older models: unknown)
             "pretraining": hparams.get("trained_on"),
             "environment": environment_info(torch_device),
@@ -293,6 +303,7 @@ def _write_clustering(
     warnings = [
         *data_warnings(len(predicted), record["n_clusters"], n_classes),
         *partition_warnings(predicted),
+        *dead_unit_warnings(record.get("dead_units")),
     ]
     for warning in warnings:
         log.warning("%s: %s", metrics_out, warning)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from deepclust.config import PIXELS
 from deepclust.data.dataset import load_processed
+from deepclust.degenerate import dead_unit_warnings, dead_units
 from deepclust.io import write_h5
 from deepclust.run_lock import hold_run
 from deepclust.runtime import environment_info
@@ -100,6 +101,7 @@ def run_features(
     pretraining = None
     if extractor_cfg["model"] == PIXELS:
         layers, default, source = {"pixels": pixel_features(data.images)}, "pixels", "pixels"
+        dead = None  # a constant pixel (a border) is the data's, not a network's
     else:
         from deepclust.model_file import load_model
         from deepclust.runtime import resolve_device
@@ -119,6 +121,11 @@ def run_features(
             raise FloatingPointError(f"{model_path}: {err}") from err
         default, source = model.default_feature_layer, str(model_path)
         pretraining = hparams.get("trained_on")
+        # units with one value for every sample carry nothing to cluster: count them per layer
+        dead = dead_units({default: layers[default], **layers})
+        log.info("dead units per layer (dead, width): %s", json.dumps(dead))
+        for warning in dead_unit_warnings(dead):
+            log.warning("%s: %s", model_path, warning)
     seconds = time.perf_counter() - tic
     # The default layer is stored once, as `features`; other layers under `layers/{name}`.
     arrays = {
@@ -133,6 +140,7 @@ def run_features(
         "n_clusters": data.n_clusters,
         "dataset_attrs": data.attrs,
         "pretraining": pretraining,
+        "dead_units": dead,
         "seconds": seconds,
     }
     write_h5(output, arrays, attrs)
