@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+from deepclust import code_versions
 from deepclust.compose import compose, skipped_cells
 from deepclust.config import (
     PIXELS,
@@ -67,10 +68,15 @@ class Plan:
     #: crossover cells left out because no clusterer could run them, by name, with why
     skipped: dict[str, str] = field(default_factory=dict)
 
-    def params(self, section: str, name: str) -> dict:
-        """Entry ``name`` of config ``section`` (``extractors``, ...) as a rule's params."""
+    def params(self, section: str, name: str, stage: str | None = None) -> dict:
+        """Entry ``name`` of config ``section`` (``extractors``, ...) as a rule's params; with
+        ``stage``, its code's version once above 1 (:mod:`deepclust.code_versions`), so a
+        change that alters that stage's results reruns it and what follows."""
         free = self.rerun_free.get(SECTION_DEFS[section], frozenset())
-        return result_params(self.config[section][name], free)
+        entry = self.config[section][name]
+        if stage is not None and (code := code_versions.version(stage)) > 1:
+            entry = {**entry, "code_version": code}
+        return result_params(entry, free)
 
     @property
     def trained_extractors(self) -> list[str]:

@@ -57,8 +57,8 @@ class TrainConfig:
     input_scale: float = 1.0
     min_steps: int = 0
 
-    #: an extractor entry's keys that are not training settings (and `swept`, a sweep's record)
-    EXTRACTOR_KEYS: ClassVar = frozenset({"model", "model_args", "feature_batch_size", "sweep"})
+    #: an entry's keys that are not training settings (`code_version`: deepclust.code_versions)
+    EXTRACTOR_KEYS: ClassVar = set("model model_args feature_batch_size sweep code_version".split())
 
     @classmethod
     def from_dict(cls, cfg: dict) -> TrainConfig:

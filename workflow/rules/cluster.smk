@@ -12,7 +12,7 @@ rule manifold:
     output:
         f"{RUN_DIR}/manifolds/{{manifold}}.h5",
     params:
-        manifold=lambda w: PLAN.params("manifolds", w.manifold),
+        manifold=lambda w: PLAN.params("manifolds", w.manifold, "manifold"),
     threads: config["threads"]["manifold"]
     log:
         f"results/logs/manifold/{{dataset}}/{{extractor}}/seed{{seed}}/{{manifold}}.log",
@@ -31,7 +31,7 @@ rule cluster:
         labels=f"{RUN_DIR}/{{clusterer}}/labels.h5",
         metrics=f"{RUN_DIR}/{{clusterer}}/metrics.json",
     params:
-        clusterer=lambda w: PLAN.params("clusterers", w.clusterer),
+        clusterer=lambda w: PLAN.params("clusterers", w.clusterer, "cluster"),
         run=run_info,
     wildcard_constraints:
         clusterer=_alternatives(FEATURE_CLUSTERERS),
@@ -91,7 +91,7 @@ rule refine:
         model=f"{RUN_DIR}/{{clusterer}}/model.pt",
         refine_log=f"{RUN_DIR}/{{clusterer}}/refine_log.csv",
     params:
-        clusterer=lambda w: PLAN.params("clusterers", w.clusterer),
+        clusterer=lambda w: PLAN.params("clusterers", w.clusterer, "refine"),
         run=run_info,
     wildcard_constraints:
         clusterer=_alternatives(REFINING_CLUSTERERS),

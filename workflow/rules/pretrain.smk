@@ -9,7 +9,7 @@ rule pretrain:
         model=f"{RUN_DIR}/model.pt",
         train_log=f"{RUN_DIR}/train_log.csv",
     params:
-        extractor=lambda w: PLAN.params("extractors", w.extractor),
+        extractor=lambda w: PLAN.params("extractors", w.extractor, "pretrain"),
         checkpoint=f"{RUN_DIR}/checkpoint.pt",
     wildcard_constraints:
         extractor=_alternatives(TRAINED_EXTRACTORS),
@@ -32,7 +32,7 @@ rule features:
     output:
         f"{RUN_DIR}/features.h5",
     params:
-        extractor=lambda w: PLAN.params("extractors", w.extractor),
+        extractor=lambda w: PLAN.params("extractors", w.extractor, "features"),
     threads: config["threads"]["features"]
     resources:
         gpu=1,
