@@ -94,3 +94,34 @@ def test_a_job_reads_its_rerun_free_settings_in_one_place():
     assert job_settings(SimpleNamespace(config=config, wildcards=refine))["entry"] == {}
     download = SimpleNamespace(config=config, wildcards={"source": "mnist"})
     assert job_settings(download)["entry"] == {}
+
+
+def test_the_reports_job_runtimes_are_this_configs_jobs(tmp_path):
+    """Benchmark files an earlier config left (another dataset, network or clusterer) are not
+    listed in the report (issue 35)."""
+    from deepclust.targets import report_benchmarks
+
+    config = {
+        "datasets": {"digits": {"source": "digits"}},
+        "extractors": {"ae": {"model": "dense_ae", "epochs": 2}},
+        "clusterers": {"km": {"method": "kmeans"}},
+        "experiments": {"ae_km": {"extractor": "ae", "clusterer": "km"}},
+    }
+    prefixes = tuple(report_benchmarks(spec.resolve(config, tmp_path)))
+    mine = [
+        "pretrain/digits/ae/seed0.tsv",
+        "cluster/digits/ae/seed0/km.tsv",
+        "plot/digits/ae/seed0/km.tsv",
+        "plot/digits/ae/seed0/training.tsv",
+        "preprocess/digits.tsv",
+        "aggregate.tsv",
+    ]
+    earlier = [
+        "pretrain/usps/ae/seed0.tsv",
+        "pretrain/digits/cae/seed0.tsv",
+        "cluster/digits/ae/seed0/dekm.tsv",
+        "plot/digits/ae/seed0/km2.tsv",
+        "pretrain/digits/ae/seed1.tsv",
+    ]
+    assert all(p.startswith(prefixes) for p in mine)
+    assert not any(p.startswith(prefixes) for p in earlier)

@@ -35,6 +35,13 @@ details { margin: 0.5em 0 1.5em; }
 """
 
 
+class _NoAliases(yaml.SafeDumper):
+    """YAML without anchors: a value the config shares (``betas: &id001``) is written out."""
+
+    def ignore_aliases(self, data):
+        return True
+
+
 def html_table(rows: Sequence[dict], columns: Sequence[tuple[str, str]]) -> str:
     """``columns`` are (key, header); numbers right-aligned, text left, empty cells as a dash."""
 
@@ -97,8 +104,10 @@ def results_html(table_csv: str | Path) -> str:
         ("source", "paper, table"),
         ("runtime", "clustering s"),
     ]
-    if any(r["dead"] for r in rows):  # a network's code units that never vary
-        columns.append(("dead", "dead code units"))
+    columns.append(("dead", "dead code units"))  # a network's code units that never vary
+    # an optional column with nothing in it (the papers' for own data) only widens the page
+    optional = {"acc_paper", "nmi_paper", "source", "runtime", "dead"}
+    columns = [(k, name) for k, name in columns if k not in optional or any(r[k] for r in rows)]
     return html_table(rows, columns)
 
 
@@ -252,7 +261,7 @@ def write_report(
         runtimes_table(benchmarks, benchmark_root),
         "</details>",
         "<h2>Configuration</h2>",
-        f"<pre>{html.escape(yaml.safe_dump(config, sort_keys=False))}</pre>",
+        f"<pre>{html.escape(yaml.dump(config, Dumper=_NoAliases, sort_keys=False))}</pre>",
     ]
     if environment:
         parts += [

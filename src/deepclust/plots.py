@@ -192,9 +192,13 @@ def training_figure(log_csv: str | Path, path: str | Path, title: str = "") -> N
     log = _read_log(log_csv)
     skip = {"epoch", "lr", "seconds", "img_per_s"}
     terms = [k for k, v in log.items() if k not in skip and v.dtype.kind == "f"]
+    # a term equal to the loss (a plain AE's mse) is the same curve: named with it, drawn once
+    same = [t for t in terms if t != "loss" and np.array_equal(log[t], log.get("loss"))]
+    terms = [t for t in terms if t not in same]
     fig, ax = plt.subplots(figsize=(6, 4))
     for name in terms:
-        ax.plot(log["epoch"], log[name], label=name, lw=1.5 if name == "loss" else 1.0)
+        label = f"loss (= {', '.join(same)})" if name == "loss" and same else name
+        ax.plot(log["epoch"], log[name], label=label, lw=1.5 if name == "loss" else 1.0)
     if all(np.nanmin(log[t]) > 0 for t in terms):
         ax.set_yscale("log")
     ax.set_xlabel("epoch")
@@ -214,7 +218,8 @@ def refinement_figure(log_csv: str | Path, path: str | Path, title: str = "") ->
     )
     it = log["iteration"]
     ax = axes[0][0]
-    ax.plot(it, 100 * log["changed"], color="tab:red")
+    after = it > it.min()  # the first row has no previous labels to change from
+    ax.plot(it[after], 100 * log["changed"][after], color="tab:red")
     ax.set_yscale("symlog", linthresh=0.1)
     ax.set_xlabel("iteration")
     ax.set_ylabel("labels changed (%)")

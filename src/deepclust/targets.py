@@ -113,3 +113,27 @@ def report_runs(plan: Plan) -> list[dict]:
 
 def report_figures(plan: Plan) -> list[str]:
     return [png for run in report_runs(plan) for png, _ in run["figures"]]
+
+
+def report_benchmarks(plan: Plan) -> list[str]:
+    """How this config's jobs' benchmark files begin (under results/benchmarks/): the report's
+    job runtimes list only these, not those an earlier config left in the folder."""
+    prefixes = {"aggregate.", "report."}
+    prefixes |= {f"plot/sweep_{name}." for name in plan.sweeps}
+    for r in plan.runs:
+        dataset, clusterer = plan.config["datasets"][r["dataset"]], r["clusterer"]
+        run = f"{r['dataset']}/{r['extractor']}/seed{r['seed']}"
+        prefixes |= {f"preprocess/{r['dataset']}.", f"plot/crossover_{r['dataset']}."}
+        prefixes |= {f"pretrain/{run}.", f"features/{run}.", f"plot/{run}/training."}
+        prefixes |= {f"plot/{run}/embedding_2d.", f"plot/{run}/{clusterer}."}
+        prefixes |= {f"cluster/{run}/{clusterer}.", f"refine/{run}/{clusterer}."}
+        prefixes |= {f"plot/{run}/{clusterer}-refinement."}
+        prefixes.add(f"consensus/{r['dataset']}/{r['extractor']}/{clusterer}.")
+        manifold = plan.config["clusterers"][clusterer].get("manifold")
+        if manifold:
+            prefixes.add(f"manifold/{run}/{manifold}.")
+        if clusterer in plan.graphs:
+            prefixes.add(f"graph/{r['dataset']}/knn")
+        if dataset["source"] in DOWNLOADED_SOURCES:
+            prefixes.add(f"download/{dataset['source']}.")
+    return sorted(prefixes)

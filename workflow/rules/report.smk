@@ -135,6 +135,7 @@ rule report:
         report("results/report.html", category="Report"),
     params:
         runs=report_runs(),
+        benchmarks=report_benchmarks(),
     log:
         "results/logs/report.log",
     benchmark:

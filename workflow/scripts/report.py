@@ -14,6 +14,12 @@ with logged(snakemake.log[0]):
         runs=snakemake.params.runs,
         config=snakemake.config,
         environment=first.get("environment"),
-        benchmarks=glob.glob("results/benchmarks/**/*.tsv", recursive=True),
+        benchmarks=[  # this config's jobs only
+            path
+            for path in glob.glob("results/benchmarks/**/*.tsv", recursive=True)
+            if path.removeprefix("results/benchmarks/").startswith(
+                tuple(snakemake.params.benchmarks)
+            )
+        ],
         benchmark_root="results/benchmarks",
     )
