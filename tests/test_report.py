@@ -1,5 +1,6 @@
 import csv
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
@@ -18,9 +19,30 @@ def test_confusion_matrix_maps_clusters_to_classes():
     # cluster 7 is class 0, cluster 3 class 1, cluster 5 class 2; cluster 9 left over; one noise
     pred = np.array([7, 7, 3, 3, 3, 3, 5, 5, 9, -1])
     counts, rows, columns = plots.confusion_matrix_mapped(truth, pred)
-    assert rows == ["0", "1", "2"] and columns == ["0", "1", "2", "c9", "noise"]
+    assert rows == ["0", "1", "2"] and columns == ["c7 → 0", "c3 → 1", "c5 → 2", "c9", "noise"]
     np.testing.assert_array_equal(counts, [[2, 1, 0, 0, 0], [0, 3, 0, 0, 0], [0, 0, 2, 1, 1]])
     assert np.trace(counts[:, :3]) / counts.sum() == pytest.approx(clustering_accuracy(truth, pred))
+
+
+def test_every_figure_names_a_cluster_the_same_way_with_class_names_where_known():
+    """The sample grid once said "c0" where the confusion matrix said "1" for the same cluster,
+    and class names stored with the data were never shown (issue 35)."""
+    truth = np.array([0, 0, 1, 1, 2, 2])
+    pred = np.array([4, 4, 0, 0, 0, 2])
+    names = ["cat", "dog", "eel"]
+    assert plots.cluster_names(pred) == {0: "c0", 2: "c2", 4: "c4"}
+    assert plots.cluster_names(pred, truth, names) == {0: "c0 → dog", 2: "c2 → eel", 4: "c4 → cat"}
+    counts, rows, columns = plots.confusion_matrix_mapped(truth, pred, names)
+    assert rows == names and columns == ["c4 → cat", "c0 → dog", "c2 → eel"]
+    few = np.array([0, 0, 0, 0, 1, 1])  # three classes, two clusters: one class unmapped
+    columns = plots.confusion_matrix_mapped(truth, few, names)[2]
+    assert sum(c.startswith("– → ") for c in columns) == 1 and "c1 → eel" in columns
+
+
+def test_the_palette_keeps_forty_clusters_apart():
+    colours = plots.palette(40)
+    assert len(set(colours)) == 40
+    assert plots.palette(10) == list(plt.get_cmap("tab10").colors)
 
 
 def _logs(tmp_path):
@@ -166,7 +188,7 @@ def test_report_is_self_contained_and_shows_missing_metrics_as_dashes(tmp_path):
     choosing = text.split("<h2>Choosing without labels</h2>")[1].split("<h2>")[0]
     assert "0.400 ± 0.000" in choosing and "<td>0.900</td>" in choosing
     pick = choosing[choosing.index("picked without labels") :]
-    assert "<td class=\"text\">sdekc_swapped</td><td class=\"text\">the only candidate</td>" in pick
+    assert '<td class="text">sdekc_swapped</td><td class="text">the only candidate</td>' in pick
     mine_pick = pick[pick.index('<td class="text">mine</td>') :].split("</tr>")[0]
     assert '<td class="text">the only candidate</td><td>—</td><td>—</td>' in mine_pick
     with open(tmp_path / "table.csv") as f:

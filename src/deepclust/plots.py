@@ -23,6 +23,44 @@ from deepclust.metrics import cluster_to_class_map  # noqa: E402
 NOISE = -1
 
 
+def class_label(k, class_names: Sequence[str] | None) -> str:
+    """Class ``k`` by its name where the data has names (an image folder's sub-folders)."""
+    k = int(k)
+    return str(class_names[k]) if class_names is not None and 0 <= k < len(class_names) else str(k)
+
+
+def cluster_names(
+    labels_pred: np.ndarray,
+    labels_true: np.ndarray | None = None,
+    class_names: Sequence[str] | None = None,
+) -> dict[int, str]:
+    """One name per cluster for every figure of a run: ``c3`` (its own number), with the class
+    the Hungarian map (ACC's) gives it where there are labels: ``c3 → 7``; noise is ``noise``."""
+    mapping = {} if labels_true is None else cluster_to_class_map(labels_true, labels_pred)
+    names = {}
+    for c in np.unique(labels_pred):
+        c = int(c)
+        if c == NOISE:
+            names[c] = "noise"
+        else:
+            names[c] = f"c{c}" + (
+                f" → {class_label(mapping[c], class_names)}" if c in mapping else ""
+            )
+    return names
+
+
+def palette(n: int) -> list:
+    """``n`` colours that stay apart: tab10 up to 10, tab20 up to 20, then tab20, tab20b and
+    tab20c (60), then evenly spaced hues."""
+    if n <= 10:
+        return list(plt.get_cmap("tab10").colors[:n])
+    if n <= 20:
+        return list(plt.get_cmap("tab20").colors[:n])
+    if n <= 60:
+        return [c for m in ("tab20", "tab20b", "tab20c") for c in plt.get_cmap(m).colors][:n]
+    return [plt.get_cmap("hsv")(i / n) for i in range(n)]
+
+
 def _save(fig, path: str | Path) -> None:
     """Write ``fig`` atomically (a half-written PNG never sits at the output path)."""
     with atomic_path(path) as tmp:
@@ -46,16 +84,19 @@ def _read_log(path: str | Path) -> dict[str, np.ndarray]:
 
 
 def confusion_matrix_mapped(
-    labels_true: np.ndarray, labels_pred: np.ndarray
+    labels_true: np.ndarray, labels_pred: np.ndarray, class_names: Sequence[str] | None = None
 ) -> tuple[np.ndarray, list[str], list[str]]:
     """Counts (true class x column) where each cluster's column is the class the Hungarian map
     (the one ACC uses) gives it, so the diagonal holds the correct samples.
 
-    Clusters left unmapped (more clusters than classes) get columns ``c{k}`` after the classes,
-    and noise one column ``noise`` at the end. Returns counts, row names and column names.
+    Columns are named as every figure of the run names its clusters (:func:`cluster_names`:
+    ``c7 → 0``); a class no cluster maps to gets ``– → 2``; clusters left unmapped (more
+    clusters than classes) follow as ``c9``, and noise one column ``noise`` at the end. Rows
+    are the classes, by name where the data has names. Returns counts, row and column names.
     """
     labels_true, labels_pred = np.asarray(labels_true), np.asarray(labels_pred)
     mapping = cluster_to_class_map(labels_true, labels_pred)
+    named = cluster_names(labels_pred, labels_true, class_names)
     classes = np.unique(labels_true).tolist()
     extra = sorted(int(c) for c in np.unique(labels_pred) if c != NOISE and int(c) not in mapping)
     has_noise = bool((labels_pred == NOISE).any())
@@ -65,19 +106,27 @@ def confusion_matrix_mapped(
     counts = np.zeros((len(classes), len(classes) + len(extra) + has_noise), dtype=np.int64)
     rows = np.searchsorted(classes, labels_true)
     np.add.at(counts, (rows, [column[int(p)] for p in labels_pred]), 1)
-    names = [str(k) for k in classes] + [f"c{c}" for c in extra] + ["noise"] * has_noise
-    return counts, [str(k) for k in classes], names
+    by_class = {k: named[c] for c, k in mapping.items()}
+    row_names = [class_label(k, class_names) for k in classes]
+    names = [by_class.get(k, f"– → {name}") for k, name in zip(classes, row_names, strict=True)]
+    names += [named[c] for c in extra] + ["noise"] * has_noise
+    return counts, row_names, names
 
 
-def confusion_figure(labels_true: np.ndarray, labels_pred: np.ndarray, path: str | Path) -> None:
+def confusion_figure(
+    labels_true: np.ndarray,
+    labels_pred: np.ndarray,
+    path: str | Path,
+    class_names: Sequence[str] | None = None,
+) -> None:
     """The Hungarian-mapped confusion matrix, its diagonal the samples ACC counts as correct."""
-    counts, rows, columns = confusion_matrix_mapped(labels_true, labels_pred)
+    counts, rows, columns = confusion_matrix_mapped(labels_true, labels_pred, class_names)
     size = max(4.0, 0.45 * max(counts.shape) + 1.5)
     fig, ax = plt.subplots(figsize=(size, size * 0.9))
     im = ax.imshow(counts, cmap="Blues")
-    ax.set_xticks(range(len(columns)), columns, rotation=90 if len(columns) > 12 else 0)
+    ax.set_xticks(range(len(columns)), columns, rotation=90 if len(columns) > 6 else 0)
     ax.set_yticks(range(len(rows)), rows)
-    ax.set_xlabel("cluster (named by the class it is mapped to)")
+    ax.set_xlabel("cluster → the class it is mapped to")
     ax.set_ylabel("true class")
     if counts.size <= 400:
         for (i, j), value in np.ndenumerate(counts):
@@ -115,34 +164,53 @@ def embedding_figure(
     labels_true: np.ndarray | None,
     path: str | Path,
     title: str = "",
+    class_names: Sequence[str] | None = None,
 ) -> None:
-    """The 2-D embedding coloured by cluster and, when labels are known, by true class."""
+    """The 2-D embedding coloured by cluster and, when labels are known, by true class. A cluster
+    takes the colour of the class it maps to, so the panels agree; both have a legend (named as
+    every figure of the run names them) up to 40 entries."""
     labels_pred = np.asarray(labels_pred)
-    if labels_true is not None:  # colour each cluster as the class it maps to, so panels agree
-        mapping = cluster_to_class_map(labels_true, labels_pred)
-        top = int(np.max(labels_true)) + 1
-        labels_pred = np.asarray(
-            [NOISE if c == NOISE else mapping.get(int(c), top + int(c)) for c in labels_pred]
+    named = cluster_names(labels_pred, labels_true, class_names)
+    mapping = {} if labels_true is None else cluster_to_class_map(labels_true, labels_pred)
+    classes = [] if labels_true is None else np.unique(labels_true).tolist()
+    clusters = sorted(c for c in named if c != NOISE)
+    # one colour per class, then one per cluster left unmapped
+    slot = {("class", k): i for i, k in enumerate(classes)}
+    for c in clusters:
+        if c not in mapping:
+            slot[("cluster", c)] = len(slot)
+    colours = palette(max(len(slot), 1))
+    panels = [
+        (
+            "cluster",
+            labels_pred,
+            {
+                c: (
+                    named[c],
+                    colours[slot[("class", mapping[c])] if c in mapping else slot[("cluster", c)]],
+                )
+                for c in clusters
+            },
         )
-    panels = [("cluster", labels_pred)]
+    ]
     if labels_true is not None:
-        panels.append(("true class", np.asarray(labels_true)))
-    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4.8), squeeze=False)
-    for ax, (name, colours) in zip(axes[0], panels, strict=True):
-        noise = colours == NOISE
-        ax.scatter(*points[noise].T, s=3, c="lightgrey", label="noise" if noise.any() else None)
-        ax.scatter(
-            *points[~noise].T,
-            s=3,
-            c=colours[~noise],
-            cmap="tab20",
-            vmin=0,
-            vmax=max(19, int(labels_pred.max(initial=0))),
-            rasterized=True,
-        )
+        truth = {k: (class_label(k, class_names), colours[slot[("class", k)]]) for k in classes}
+        panels.append(("true class", np.asarray(labels_true), truth))
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.6 * len(panels), 4.8), squeeze=False)
+    for ax, (name, values, legend) in zip(axes[0], panels, strict=True):
+        noise = values == NOISE
+        if noise.any():
+            ax.scatter(*points[noise].T, s=3, c="lightgrey", label="noise", rasterized=True)
+        for value, (label, colour) in legend.items():
+            member = values == value
+            ax.scatter(*points[member].T, s=3, color=colour, label=label, rasterized=True)
         ax.set_title(f"coloured by {name}")
         ax.set_xticks([])
         ax.set_yticks([])
+        if len(legend) <= 40:
+            ax.legend(
+                fontsize=6, markerscale=3, ncols=1 + len(legend) // 20, loc="best", framealpha=0.6
+            )
     if title:
         fig.suptitle(title)
     _save(fig, path)
@@ -154,9 +222,13 @@ def sample_grid_figure(
     path: str | Path,
     per_cluster: int = 10,
     seed: int = 0,
+    labels_true: np.ndarray | None = None,
+    class_names: Sequence[str] | None = None,
 ) -> None:
-    """A row of randomly drawn member images per cluster: what each cluster holds, no labels needed."""
+    """A row of randomly drawn member images per cluster: what each cluster holds, no labels
+    needed; each row named as every figure of the run names its cluster (:func:`cluster_names`)."""
     images, labels_pred = np.asarray(images), np.asarray(labels_pred)
+    named = cluster_names(labels_pred, labels_true, class_names)
     clusters = sorted(np.unique(labels_pred), key=lambda c: (c == NOISE, c))
     rng = np.random.default_rng(seed)
     fig, axes = plt.subplots(
@@ -174,11 +246,10 @@ def sample_grid_figure(
             img = images[i]
             img = img[0] if img.shape[0] == 1 else np.moveaxis(img, 0, -1)
             ax.imshow(img, cmap="gray" if img.ndim == 2 else None)
-        name = "noise" if cluster == NOISE else f"c{cluster}"
         row[0].text(
             -0.15,
             0.5,
-            f"{name} ({len(members)})",
+            f"{named[int(cluster)]} ({len(members)})",
             transform=row[0].transAxes,
             ha="right",
             va="center",

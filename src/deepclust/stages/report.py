@@ -249,18 +249,22 @@ def run_plot_run(
     n = len(data.images)
     sampled = f", {len(index):,} of {n:,} samples" if len(index) < n else ""
     truth = None if data.labels is None else data.labels[index]
+    names = data.attrs.get("class_names")  # an image folder's sub-folders
     plots.embedding_figure(
         points,
         predicted[index],
         truth,
         embedding_png,
         title=f"{title}: 2-D UMAP of the {attrs.get('layer', 'features')} features{sampled}",
+        class_names=names,
     )
     if data.labels is None:
         plots.message_figure("No ground-truth labels: no confusion matrix.", confusion_png)
     else:
-        plots.confusion_figure(data.labels, predicted, confusion_png)
-    plots.sample_grid_figure(data.images, predicted, samples_png, seed=seed)
+        plots.confusion_figure(data.labels, predicted, confusion_png, class_names=names)
+    plots.sample_grid_figure(
+        data.images, predicted, samples_png, seed=seed, labels_true=data.labels, class_names=names
+    )
 
 
 def run_plot_sweep(table_csv: str, group: dict[str, dict], output: str) -> None:
