@@ -313,3 +313,30 @@ def test_crossover_heatmap_follows_the_grids_order(tmp_path, monkeypatch):
         tmp_path / "summary.csv", tmp_path / "table.csv", "d", tmp_path / "x.png", order
     )
     assert seen == {"rows": ["z_net", "a_net", "m_net"], "cols": ["kmeans", "dekm", "idec"]}
+
+
+def test_the_heatmap_explains_only_the_marks_it_draws():
+    from deepclust.stages.report import crossover_title
+
+    plain = {("a", "km"): {"mean": 0.5, "paper": False, "picked": False}}
+    assert crossover_title("own", plain) == "own: mean ACC over seeds"
+    marked = {**plain, ("b", "km"): {"mean": 0.6, "paper": True, "picked": True}}
+    assert crossover_title("usps", marked).endswith(
+        "(red: published pairing; dashed: label-free pick)"
+    )
+
+
+def test_a_large_figure_is_inlined_as_jpeg_and_a_small_one_as_png(tmp_path):
+    """A report of 400 own images was 39.9 MB, most of it sample grids inlined as PNG (issue 35)."""
+    from PIL import Image
+
+    from deepclust.html_report import MAX_PNG_BYTES, image_tag
+
+    noise = np.random.default_rng(0).integers(0, 256, (400, 400, 3), dtype=np.uint8)
+    Image.fromarray(noise).save(tmp_path / "photos.png")
+    assert (tmp_path / "photos.png").stat().st_size > MAX_PNG_BYTES
+    big = image_tag(tmp_path / "photos.png", "grid")
+    assert 'src="data:image/jpeg;base64,' in big
+    assert len(big) < (tmp_path / "photos.png").stat().st_size
+    Image.fromarray(noise[:20, :20]).save(tmp_path / "small.png")
+    assert 'src="data:image/png;base64,' in image_tag(tmp_path / "small.png", "plot")

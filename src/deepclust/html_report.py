@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import html
+import io
 import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -182,12 +183,25 @@ def label_free_table(table_csv: str | Path) -> str:
     )
 
 
+#: a figure PNG larger than this (a grid of photos compresses poorly as PNG) is inlined as JPEG
+MAX_PNG_BYTES = 250_000
+
+
 def image_tag(path: str | Path, caption: str) -> str:
-    """A ``<figure>`` with the PNG inlined as a data URI."""
-    data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
+    """A ``<figure>`` with the image inlined as a data URI: the PNG itself, or, past
+    :data:`MAX_PNG_BYTES`, the same pixels as a JPEG (a report of a few MB, not tens)."""
+    raw, kind = Path(path).read_bytes(), "png"
+    if len(raw) > MAX_PNG_BYTES:
+        from PIL import Image
+
+        buffer = io.BytesIO()
+        Image.open(io.BytesIO(raw)).convert("RGB").save(buffer, "JPEG", quality=85)
+        if buffer.tell() < len(raw):
+            raw, kind = buffer.getvalue(), "jpeg"
+    data = base64.b64encode(raw).decode("ascii")
     alt = html.escape(caption)
     return (
-        f'<figure><img src="data:image/png;base64,{data}" alt="{alt}">'
+        f'<figure><img src="data:image/{kind};base64,{data}" alt="{alt}">'
         f"<figcaption>{alt}</figcaption></figure>"
     )
 

@@ -61,10 +61,10 @@ def palette(n: int) -> list:
     return [plt.get_cmap("hsv")(i / n) for i in range(n)]
 
 
-def _save(fig, path: str | Path) -> None:
+def _save(fig, path: str | Path, dpi: int = 110) -> None:
     """Write ``fig`` atomically (a half-written PNG never sits at the output path)."""
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+        fig.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight")
     plt.close(fig)
 
 
@@ -255,7 +255,7 @@ def sample_grid_figure(
             va="center",
             fontsize=8,
         )
-    _save(fig, path)
+    _save(fig, path, dpi=72)  # thumbnails: photos compress poorly, the report stays small
 
 
 def training_figure(log_csv: str | Path, path: str | Path, title: str = "") -> None:

@@ -83,7 +83,7 @@ def report_runs(
             {
                 "name": "Networks x clusterers",
                 "note": "mean ACC over seeds of every network with every clusterer run on "
-                "the dataset; outlined in red, a paper's own pairing; blank, a pairing not run",
+                "the dataset; blank, a pairing not run (each figure's title says what else it marks)",
                 "figures": [
                     [f"results/plots/crossover_{d}.png", f"{d}: networks x clusterers"]
                     for d in crossed
@@ -346,15 +346,20 @@ def run_plot_crossover(
         extractors = _in_order(extractors, order.get("extractors") or [])
         clusterers = _in_order(clusterers, order.get("clusterers") or [])
     if not cells:
-        plots.message_figure(f"{dataset}: no labels, so no ACC per network and stage.", output)
+        plots.message_figure(f"{dataset}: no labels, so no ACC per network and clusterer.", output)
         return
     plots.crossover_figure(
-        cells,
-        extractors,
-        clusterers,
-        output,
-        title=f"{dataset}: mean ACC over seeds (red: published pairing; dashed: label-free pick)",
+        cells, extractors, clusterers, output, title=crossover_title(dataset, cells)
     )
+
+
+def crossover_title(dataset: str, cells: dict) -> str:
+    """The heatmap's title, explaining only the marks it draws."""
+    marks = [
+        *(["red: published pairing"] if any(c.get("paper") for c in cells.values()) else []),
+        *(["dashed: label-free pick"] if any(c.get("picked") for c in cells.values()) else []),
+    ]
+    return f"{dataset}: mean ACC over seeds" + (f" ({'; '.join(marks)})" if marks else "")
 
 
 def _in_order(names: list[str], first: list[str]) -> list[str]:
