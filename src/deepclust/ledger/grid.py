@@ -78,7 +78,7 @@ def grid_markdown(
         return value
 
     lines = [
-        "| network \\ stage | " + " | ".join(clusterers) + " |",
+        "| network \\ clusterer | " + " | ".join(clusterers) + " |",
         "|---|" + "---|" * len(clusterers),
         *(
             f"| {extractor} | " + " | ".join(text(extractor, c) for c in clusterers) + " |"
