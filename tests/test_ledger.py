@@ -328,7 +328,7 @@ def test_grid_and_picks_views_read_cells_whatever_their_experiment_name(tmp_path
     )
     build(ledger, tmp_path / "results.csv", [doc], _paper(tmp_path))
     text = doc.read_text()
-    assert "| network \\ stage | km | gcn |" in text
+    assert "| network \\ clusterer | km | gcn |" in text
     assert "| ae | 0.705 ± 0.007 (2) | **0.800 ± 0.000 (2)** † |" in text  # ae_gcn: sddecc's row
     assert "| cae | 0.750 ± 0.000 (2) | — |" in text
     assert "ae x gcn: sddecc 0.7986" in text
