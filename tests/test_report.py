@@ -340,3 +340,22 @@ def test_a_large_figure_is_inlined_as_jpeg_and_a_small_one_as_png(tmp_path):
     assert len(big) < (tmp_path / "photos.png").stat().st_size
     Image.fromarray(noise[:20, :20]).save(tmp_path / "small.png")
     assert 'src="data:image/png;base64,' in image_tag(tmp_path / "small.png", "plot")
+
+
+def test_the_report_writes_the_config_without_anchors_and_hides_empty_optional_columns(tmp_path):
+    """A shared value (``betas``) was dumped as ``&id001`` / ``*id001``, and three all-dash paper
+    columns of own data pushed the table past 1400 px (issue 35)."""
+    rows = [
+        {"dataset": "mine", "experiment": "ae_kmeans", "seed": s, "acc": None, "nmi": None}
+        for s in (0, 1)
+    ]
+    write_table_csv(tmp_path / "table.csv", aggregate(rows))
+    betas = [0.9, 0.999]
+    out = tmp_path / "report.html"
+    config = {"extractors": {"a": {"betas": betas}, "b": {"betas": betas}}}
+    write_report(out, table_csv=tmp_path / "table.csv", runs=[], config=config)
+    text = out.read_text()
+    assert "&amp;id" not in text and "*id" not in text and text.count("- 0.999") == 2
+    results = text.split("<h2>Results over seeds</h2>")[1].split("<h2>")[0]
+    assert "paper ACC" not in results and "paper, table" not in results
+    assert "dead code units" not in results and "<th>ACC</th>" in results
