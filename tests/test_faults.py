@@ -9,6 +9,7 @@ published. The next run must complete, after the ``--unlock`` Snakemake asks for
 identical to an uninterrupted run (CPU, same seed).
 """
 
+import json
 import os
 import signal
 import subprocess
@@ -90,8 +91,6 @@ def run(workdir: Path, cfg: dict, *args: str, env: dict | None = None) -> tuple[
 def results(workdir: Path) -> dict[str, str]:
     """Every published file a run's numbers depend on, by path: summary rows (runtimes and paths
     dropped) and the metrics of each run, as text."""
-    import json
-
     def stable(metrics: dict) -> dict:
         drop = {"runtime_s", "environment", "seconds_per_iteration"}
         return {k: v for k, v in metrics.items() if k not in drop}
@@ -215,7 +214,6 @@ def test_an_orphaned_trainer_keeps_its_run_and_a_second_trainer_is_refused(tmp_p
     """``kill -KILL`` of the Snakemake process alone (not its group) leaves its pretraining job
     running; after ``--unlock``, ``--rerun-incomplete`` must not start a second trainer on the
     same checkpoint: the job fails at once naming the orphan (issue 35)."""
-    import json
 
     cfg = config()
     cfg["extractors"]["dense_ae"]["epochs"] = 100_000  # runs until the test stops it
@@ -246,3 +244,37 @@ def test_an_orphaned_trainer_keeps_its_run_and_a_second_trainer_is_refused(tmp_p
             os.kill(orphan, signal.SIGKILL)
         except ProcessLookupError:
             pass
+
+
+@pytest.mark.slow
+def test_an_interrupt_stops_the_trainer_within_seconds_and_leaves_no_half_written_output(
+    tmp_path,
+):
+    """Ctrl-C (SIGINT to the run's process group, as a terminal sends it) stops a pretraining
+    job within seconds; its log was never under the output's name, and the next run resumes
+    from the checkpoint (issue 35)."""
+    cfg = config()
+    cfg["extractors"]["dense_ae"]["epochs"] = 100_000
+    run_dir = tmp_path / "results/digits/dense_ae/seed0"
+    proc = start(tmp_path, cfg)
+    deadline = time.monotonic() + 300
+    while not (run_dir / "checkpoint.pt").exists():
+        assert proc.poll() is None, proc.communicate()[0]
+        assert time.monotonic() < deadline, "pretraining never checkpointed"
+        time.sleep(0.2)
+    assert (run_dir / "train_log.live.csv").exists() and not (run_dir / "train_log.csv").exists()
+    lock = json.loads((run_dir / ".lock").read_text())["pid"]
+    tic = time.monotonic()
+    os.killpg(proc.pid, signal.SIGINT)
+    out, _ = proc.communicate(timeout=120)
+    gone = time.monotonic()
+    while True:  # the trainer itself, not only Snakemake
+        try:
+            os.kill(lock, 0)
+        except ProcessLookupError:
+            break
+        assert time.monotonic() - tic < 30, "the trainer outlived the interrupt"
+        time.sleep(0.2)
+    assert gone - tic < 30, out[-3000:]
+    assert not (run_dir / "train_log.csv").exists() and not (run_dir / "model.pt").exists()
+    assert (run_dir / "checkpoint.pt").exists()
