@@ -91,6 +91,7 @@ def run(workdir: Path, cfg: dict, *args: str, env: dict | None = None) -> tuple[
 def results(workdir: Path) -> dict[str, str]:
     """Every published file a run's numbers depend on, by path: summary rows (runtimes and paths
     dropped) and the metrics of each run, as text."""
+
     def stable(metrics: dict) -> dict:
         drop = {"runtime_s", "environment", "seconds_per_iteration"}
         return {k: v for k, v in metrics.items() if k not in drop}
@@ -185,17 +186,23 @@ def test_killed_download_reruns_to_the_uninterrupted_result(tmp_path, killer):
     assert results(workdir) == results(clean)
 
 
+def wait_for_training(workdir: Path, proc: subprocess.Popen) -> Path:
+    """Wait until the run's pretraining job has finished an epoch; its log."""
+    log = workdir / "results/logs/pretrain/digits/dense_ae/seed0.log"
+    deadline = time.monotonic() + 300
+    while "epoch 1/" not in (log.read_text() if log.exists() else ""):
+        assert proc.poll() is None, proc.communicate()[0]
+        assert time.monotonic() < deadline, "pretraining never started"
+        time.sleep(0.2)
+    return log
+
+
 @pytest.mark.slow
 def test_second_run_in_the_same_folder_refuses_and_the_first_completes(tmp_path):
     cfg = config()
     cfg["extractors"]["dense_ae"]["epochs"] = 60
     first = start(tmp_path, cfg)
-    log = tmp_path / "results/logs/pretrain/digits/dense_ae/seed0.log"
-    deadline = time.monotonic() + 300
-    while "epoch 1/" not in (log.read_text() if log.exists() else ""):
-        assert first.poll() is None, first.communicate()[0]
-        assert time.monotonic() < deadline, "pretraining never started"
-        time.sleep(0.2)
+    wait_for_training(tmp_path, first)
 
     # refused: by the lock, or (checked first) by the running job's outputs, which Snakemake
     # reports as incomplete; asked to rerun those, it still stops at the lock, deleting nothing
@@ -218,12 +225,7 @@ def test_an_orphaned_trainer_keeps_its_run_and_a_second_trainer_is_refused(tmp_p
     cfg = config()
     cfg["extractors"]["dense_ae"]["epochs"] = 100_000  # runs until the test stops it
     first = start(tmp_path, cfg)
-    log = tmp_path / "results/logs/pretrain/digits/dense_ae/seed0.log"
-    deadline = time.monotonic() + 300
-    while "epoch 1/" not in (log.read_text() if log.exists() else ""):
-        assert first.poll() is None, first.communicate()[0]
-        assert time.monotonic() < deadline, "pretraining never started"
-        time.sleep(0.2)
+    log = wait_for_training(tmp_path, first)
     os.kill(first.pid, signal.SIGKILL)  # Snakemake only: its job lives on as an orphan
     first.wait()
     first.stdout.close()  # the orphan holds the pipe's other end: never read it to its end
