@@ -10,7 +10,7 @@ from pathlib import Path
 
 import h5py
 
-from deepclust.degenerate import constant_units
+from deepclust.degenerate import dead_units as count_dead
 from deepclust.io import read_csv, read_labels, write_csv
 from deepclust.label_free import SCORES, seed_stability
 from deepclust.ledger.consensus_rows import consensus_ledger, is_consensus, record_consensus
@@ -96,8 +96,7 @@ def dead_units(features_h5: Path) -> str | None:
         if "layers" in f and isinstance(f["layers"], h5py.Group):
             layers.update({name: f["layers"][name][()] for name in f["layers"]})
     return " ".join(
-        f"{name}={constant_units(values)}/{values.shape[1]}"
-        for name, values in sorted(layers.items())
+        f"{name}={dead}/{width}" for name, (dead, width) in sorted(count_dead(layers).items())
     )
 
 
