@@ -19,6 +19,7 @@ import numpy as np  # noqa: E402
 
 from deepclust.io import atomic_path, read_csv  # noqa: E402
 from deepclust.metrics import cluster_to_class_map  # noqa: E402
+from deepclust.umap_cache import load_umap  # noqa: E402
 
 NOISE = -1
 
@@ -146,8 +147,7 @@ def embed_2d(
 
     Returns the 2-D points and the indices of the samples they belong to.
     """
-    import umap
-
+    umap = load_umap()
     features = np.asarray(features, dtype=np.float32).reshape(len(features), -1)
     rng = np.random.default_rng(seed)
     index = np.arange(len(features))

@@ -24,6 +24,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from deepclust.arguments import check_values
+from deepclust.umap_cache import load_umap
 
 
 class UMAPEmbedding(TransformerMixin, BaseEstimator):
@@ -60,7 +61,7 @@ class UMAPEmbedding(TransformerMixin, BaseEstimator):
         self.n_jobs = n_jobs
 
     def fit_transform(self, X: np.ndarray, y=None) -> np.ndarray:
-        import umap  # imported on use: it compiles with numba on first import
+        umap = load_umap()  # imported on use: importing it loads numba
 
         X = np.asarray(X, dtype=np.float32)
         if not np.isfinite(X).all():
