@@ -359,3 +359,42 @@ def test_the_report_writes_the_config_without_anchors_and_hides_empty_optional_c
     results = text.split("<h2>Results over seeds</h2>")[1].split("<h2>")[0]
     assert "paper ACC" not in results and "paper, table" not in results
     assert "dead code units" not in results and "<th>ACC</th>" in results
+
+
+@pytest.fixture
+def drawn(monkeypatch):
+    """The figures a plot function draws, kept open for the test to read instead of saved."""
+    figures = []
+    monkeypatch.setattr(plots, "_save", lambda fig, path, dpi=110: figures.append(fig))
+    yield figures
+    plt.close("all")
+
+
+def test_a_loss_term_equal_to_the_loss_is_one_curve_named_with_it(tmp_path, drawn):
+    """A plain AE logs mse = loss: two exactly overlapping curves once (issue 35)."""
+    log = tmp_path / "train_log.csv"
+    log.write_text("epoch,loss,mse,lr\n1,0.5,0.5,0.001\n2,0.25,0.25,0.001\n3,0.2,0.2,0.001\n")
+    plots.training_figure(log, tmp_path / "loss.png")
+    (ax,) = drawn[0].axes
+    assert [line.get_label() for line in ax.get_lines()] == ["loss (= mse)"]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["loss (= mse)"]
+    log.write_text("epoch,loss,mse,sparsity,lr\n1,0.6,0.5,0.1,0.001\n2,0.3,0.25,0.05,0.001\n")
+    plots.training_figure(log, tmp_path / "loss.png")
+    assert [line.get_label() for line in drawn[1].axes[0].get_lines()] == [
+        "loss",
+        "mse",
+        "sparsity",
+    ]
+
+
+def test_the_refinement_curve_starts_at_the_first_iteration_that_can_change_labels(tmp_path, drawn):
+    """Iteration 0 has no previous labels; it once drew "100 % changed" (issue 35)."""
+    log = tmp_path / "refine_log.csv"
+    log.write_text("iteration,changed,acc,nmi\n0,1.0,0.5,0.4\n1,0.2,0.6,0.5\n2,0.05,0.62,0.52\n")
+    plots.refinement_figure(log, tmp_path / "refine.png")
+    changed, monitored = drawn[0].axes[:2]
+    (curve,) = changed.get_lines()
+    np.testing.assert_array_equal(curve.get_xdata(), [1, 2])
+    np.testing.assert_allclose(curve.get_ydata(), [20.0, 5.0])
+    assert [line.get_label() for line in monitored.get_lines()] == ["ACC", "NMI"]
+    np.testing.assert_array_equal(monitored.get_lines()[0].get_xdata(), [0, 1, 2])
