@@ -151,3 +151,18 @@ def test_upgrade_metadata_rewrites_records_in_place_and_refuses_a_locked_directo
     (tmp_path / ".snakemake" / "locks" / "0.input.lock").write_text("")
     with pytest.raises(RuntimeError, match="a Snakemake run holds this directory"):
         upgrade_metadata(tmp_path, SCHEMA)
+
+
+def test_upgrade_fingerprints_own_data_as_it_is_now():
+    """Preprocessing recorded before own data was fingerprinted gets today's digest, so the
+    upgrade reruns nothing; a built-in dataset and data no longer there are left as they were."""
+    free = rerun_free_keys(SCHEMA)
+    own = {"source": "folder", "path": "pets"}
+    digests = {"pets": "sha256:abc"}
+    upgraded = upgrade_params("preprocess", [repr(own)], free, digests.get)
+    assert upgraded == [repr(canonical({**own, "content": "sha256:abc"}))]
+    assert upgrade_params("preprocess", upgraded, free, lambda p: "sha256:new") == upgraded
+    gone = {"source": "npz", "path": "moved.npz"}
+    assert upgrade_params("preprocess", [repr(gone)], free, digests.get) == [repr(canonical(gone))]
+    builtin = {"source": "mnist"}
+    assert upgrade_params("preprocess", [repr(builtin)], free, digests.get) == [repr(builtin)]

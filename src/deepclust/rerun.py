@@ -17,7 +17,7 @@ from __future__ import annotations
 import ast
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ import yaml
 
 from deepclust import cli
 from deepclust.config import SCHEMA
+from deepclust.data.fingerprint import content_digest
 from deepclust.io import write_text
 
 #: the schema annotation of a key that changes no result
@@ -86,11 +87,19 @@ def result_params(entry: Mapping, free: frozenset[str] | set[str] = frozenset())
     return canonical({k: v for k, v in entry.items() if k not in free})
 
 
-def upgrade_params(rule: str, params: list[str], free: Mapping[str, frozenset[str]]) -> list[str]:
+def upgrade_params(
+    rule: str,
+    params: list[str],
+    free: Mapping[str, frozenset[str]],
+    content: Callable[[str], str | None] | None = None,
+) -> list[str]:
     """One finished job's recorded params as this version spells them: each value parsed, made
     :func:`canonical`, its section's rerun-free keys dropped, an old spelling of a value
     (:data:`RESPELLED_VALUES`) or of a parameter's name (:data:`RESPELLED_KEYS`) respelled; a value that is not a literal stays as recorded.
-    Meanings are never changed, so a job whose config changed still reruns."""
+    Meanings are never changed, so a job whose config changed still reruns. ``content`` gives
+    own data's digest at a path (``None`` when it is not there): preprocessing recorded before
+    own data was fingerprinted gets today's (:mod:`deepclust.data.fingerprint`), which takes the
+    data there now for the data that run read."""
     if rule in RULES_WITHOUT_PARAMS:
         return []
     section = RULE_SECTIONS.get(rule, "")
@@ -114,6 +123,9 @@ def upgrade_params(rule: str, params: list[str], free: Mapping[str, frozenset[st
                 value["params"] = {rename.get(k, k): v for k, v in value["params"].items()}
             if rule in CLUSTERING_RULES and "extractor" in value:  # the `run` param
                 value = {k: v for k, v in value.items() if k not in MEMBERSHIP_KEYS}
+            if rule == "preprocess" and value.get("path") and "content" not in value and content:
+                if (digest := content(value["path"])) is not None:
+                    value["content"] = digest
         upgraded.append(repr(canonical(value)))
     return sorted(upgraded)  # Snakemake stores them sorted
 
@@ -137,6 +149,13 @@ def upgrade_metadata(
             f"{locks}: a Snakemake run holds this directory; let it finish (or `snakemake --unlock`)"
         )
     free = rerun_free_keys(schema)
+
+    def own_content(path: str) -> str | None:
+        try:
+            return content_digest(Path(workdir) / path)  # an absolute path stays itself
+        except FileNotFoundError:
+            return None
+
     rewritten = read = 0
     # one file per output; a long path's record sits in sub-folders of its name's parts
     for path in sorted(p for p in (root / "metadata").rglob("*") if p.is_file()):
@@ -148,7 +167,7 @@ def upgrade_metadata(
         params = record.get("params")
         if not isinstance(params, list) or not isinstance(record.get("rule"), str):
             continue
-        upgraded = upgrade_params(record["rule"], params, free)
+        upgraded = upgrade_params(record["rule"], params, free, own_content)
         if upgraded != params:
             record["params"] = upgraded
             write_text(path, json.dumps(record))

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from deepclust.config import PIXELS
+from deepclust.data.fingerprint import content_digest
 from deepclust.data.registry import BUILTIN_DATASETS
 from deepclust.rerun import canonical
 from deepclust.spec import RUN_DIR, Plan
@@ -32,6 +33,16 @@ def preprocess_inputs(plan: Plan, w: Mapping) -> dict:
     if dataset.get("path"):
         return {"own_data": dataset["path"]}
     return {}
+
+
+def preprocess_params(plan: Plan, w: Mapping) -> dict:
+    """The dataset's entry as the preprocess rule's param; for own data with its
+    :func:`~deepclust.data.fingerprint.content_digest` (``content``), which reruns preprocessing
+    when the data changes where its modification time would not say so."""
+    params = plan.params("datasets", w["dataset"], "preprocess")
+    if params.get("path") and params["source"] not in DOWNLOADED_SOURCES:
+        params = canonical({**params, "content": content_digest(params["path"])})
+    return params
 
 
 def features_inputs(plan: Plan, w: Mapping) -> dict:

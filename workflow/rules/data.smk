@@ -19,7 +19,7 @@ rule preprocess:
     output:
         "data/processed/{dataset}.h5",
     params:
-        dataset=lambda w: PLAN.params("datasets", w.dataset, "preprocess"),
+        dataset=preprocess_params,
     log:
         "results/logs/preprocess/{dataset}.log",
     benchmark:

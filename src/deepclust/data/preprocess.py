@@ -104,6 +104,8 @@ def load_raw(
     if source in OWN_DATA_SOURCES:
         path = Path(cfg["path"])
         meta["path"] = str(path)
+        if cfg.get("content"):  # what the workflow hashed (deepclust.data.fingerprint)
+            meta["content"] = cfg["content"]
         if source == "folder":
             images, labels, class_names = readers.read_image_folder(path, cfg.get("channels"))
             meta["class_names"] = class_names
