@@ -1,4 +1,6 @@
+import base64
 import csv
+import io
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -340,6 +342,13 @@ def test_a_large_figure_is_inlined_as_jpeg_and_a_small_one_as_png(tmp_path):
     assert len(big) < (tmp_path / "photos.png").stat().st_size
     Image.fromarray(noise[:20, :20]).save(tmp_path / "small.png")
     assert 'src="data:image/png;base64,' in image_tag(tmp_path / "small.png", "plot")
+    # a plot (a 40-class confusion matrix): a PNG on a palette, well under half its file
+    truth = np.repeat(np.arange(40), 10)
+    plots.confusion_figure(truth, np.roll(truth, 3), tmp_path / "confusion.png")
+    tag = image_tag(tmp_path / "confusion.png", "confusion")
+    payload = base64.b64decode(tag.split("base64,")[1].split('"')[0])
+    assert Image.open(io.BytesIO(payload)).mode == "P"  # still a PNG, on 256 colours
+    assert len(payload) < 0.5 * (tmp_path / "confusion.png").stat().st_size
 
 
 def test_the_report_writes_the_config_without_anchors_and_hides_empty_optional_columns(tmp_path):
@@ -398,3 +407,10 @@ def test_the_refinement_curve_starts_at_the_first_iteration_that_can_change_labe
     np.testing.assert_allclose(curve.get_ydata(), [20.0, 5.0])
     assert [line.get_label() for line in monitored.get_lines()] == ["ACC", "NMI"]
     np.testing.assert_array_equal(monitored.get_lines()[0].get_xdata(), [0, 1, 2])
+
+
+def test_a_sample_grid_of_many_clusters_shows_fewer_per_cluster():
+    """40 people x 10 photos drew all 400 photos in every experiment's grid (issue 35)."""
+    from deepclust.stages.report import samples_per_cluster
+
+    assert [samples_per_cluster(k) for k in (2, 10, 16, 20, 40, 200)] == [10, 10, 10, 8, 4, 4]

@@ -263,8 +263,24 @@ def run_plot_run(
     else:
         plots.confusion_figure(data.labels, predicted, confusion_png, class_names=names)
     plots.sample_grid_figure(
-        data.images, predicted, samples_png, seed=seed, labels_true=data.labels, class_names=names
+        data.images,
+        predicted,
+        samples_png,
+        per_cluster=samples_per_cluster(len(np.unique(predicted))),
+        seed=seed,
+        labels_true=data.labels,
+        class_names=names,
     )
+
+
+#: thumbnails a sample grid shows in all: with many clusters each row gets fewer (at least
+#: MIN_SAMPLES), so 40 people's photos are not the whole dataset again in every experiment
+SAMPLE_THUMBNAILS = 160
+MIN_SAMPLES, MAX_SAMPLES = 4, 10
+
+
+def samples_per_cluster(n_clusters: int) -> int:
+    return max(MIN_SAMPLES, min(MAX_SAMPLES, SAMPLE_THUMBNAILS // max(n_clusters, 1)))
 
 
 def run_plot_sweep(table_csv: str, group: dict[str, dict], output: str) -> None:
