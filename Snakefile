@@ -28,10 +28,12 @@ localrules:
     plot_sweep,
     plot_crossover,
     report,
+    assignments,
 
 
 rule all:
     input:
         "results/summary.csv",
         "results/report.html",
+        all_assignments(),
     default_target: True

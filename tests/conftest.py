@@ -85,6 +85,18 @@ def every_dataset(config: dict) -> dict:
     return config
 
 
+def pixels_kmeans_config(dataset: str, folder: Path, n_init: int = 2) -> dict:
+    """K-means on the pixels of an own image folder, one seed: the smallest real run."""
+    return {
+        "device": "cpu",
+        "seeds": [0],
+        "datasets": {dataset: {"source": "folder", "path": str(folder)}},
+        "extractors": {"pixels": {"model": "pixels"}},
+        "clusterers": {"kmeans": {"method": "kmeans", "params": {"n_init": n_init}}},
+        "experiments": {"pixels_kmeans": {"extractor": "pixels", "clusterer": "kmeans"}},
+    }
+
+
 def small_dense_ae(epochs: int, **options) -> dict:
     """The end-to-end tests' extractor: a dense AE of two 64-unit layers, a few epochs."""
     return {

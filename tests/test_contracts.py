@@ -7,6 +7,7 @@ import torch
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from conftest import TINY_REFINERS
+from deepclust.assignments import assignment_scores
 from deepclust.clustering import CLUSTERERS, REFINERS, build_clusterer
 from deepclust.models import build_model
 
@@ -101,6 +102,17 @@ def test_every_refiner_leaves_the_same_fitted_attributes(method, blobs_images):
     assert fitted.cluster_centers_.shape[0] == 3 and np.isfinite(fitted.cluster_centers_).all()
     # the space the labels partition (for the label-free scores): the refined encoder's output
     assert fitted.embedding_.shape[0] == n and np.isfinite(fitted.embedding_).all()
+    # what assignments.csv says of each sample: the distance to its centre in that space and,
+    # where the method assigns softly (DEC/IDEC's q, the GCN's Y), its cluster's probability
+    scores = assignment_scores(fitted)
+    own = np.linalg.norm(fitted.embedding_ - fitted.cluster_centers_[fitted.labels_], axis=1)
+    np.testing.assert_allclose(scores["distance"], own, rtol=1e-5, atol=1e-6)
+    soft = getattr(fitted, "soft_labels_", None)
+    assert (soft is not None) == (method in {"idec", "sdcn", "sddecc"})
+    if soft is not None:
+        np.testing.assert_allclose(soft.sum(axis=1), 1.0, rtol=1e-5)
+        np.testing.assert_array_equal(soft.argmax(axis=1), fitted.labels_)
+        np.testing.assert_allclose(scores["confidence"], soft.max(axis=1))
     rows = fitted.history_
     assert [row["iteration"] for row in rows] == sorted(row["iteration"] for row in rows)
     assert all("acc" in row and "elapsed_s" in row for row in rows)  # labels were given

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import snakemake
+from conftest import pixels_kmeans_config, snakemake
 from deepclust.data.preprocess import preprocess
 from deepclust.degenerate import check_cluster_count, data_warnings, partition_warnings
 
@@ -59,14 +59,7 @@ def test_a_near_identity_run_is_warned_in_the_log_metrics_and_table(tmp_path):
     """4 classes of 3 images: K = 4 for 12 samples runs, and every place says its scores mean
     little; a clustering whose K leaves every sample alone fails naming the clusterer."""
     folder = _folder(tmp_path / "imgs", {f"c{i}": 3 for i in range(4)})
-    config = {
-        "device": "cpu",
-        "seeds": [0],
-        "datasets": {"few": {"source": "folder", "path": str(folder)}},
-        "extractors": {"pixels": {"model": "pixels"}},
-        "clusterers": {"kmeans": {"method": "kmeans", "params": {"n_init": 2}}},
-        "experiments": {"pixels_kmeans": {"extractor": "pixels", "clusterer": "kmeans"}},
-    }
+    config = pixels_kmeans_config("few", folder)
     result = snakemake(tmp_path, config, "results/table.md")
     assert result.returncode == 0, result.stderr
     metrics = json.loads((tmp_path / "results/few/pixels/seed0/kmeans/metrics.json").read_text())

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import planned_jobs, snakemake
+from conftest import pixels_kmeans_config, planned_jobs, snakemake
 from deepclust.data.fingerprint import content_digest, read_files
 
 
@@ -61,14 +61,7 @@ def test_a_file_is_its_bytes_and_a_missing_path_is_named(tmp_path):
 def test_own_images_rerun_on_new_content_and_not_on_new_times(folder, tmp_path):
     """Snakemake compares a folder's own time only: an image added to a class folder reran
     nothing, and a folder copied anew (a fresh time, same bytes) reran everything (issue 35)."""
-    config = {
-        "device": "cpu",
-        "seeds": [0],
-        "datasets": {"pets": {"source": "folder", "path": str(folder)}},
-        "extractors": {"pixels": {"model": "pixels"}},
-        "clusterers": {"kmeans": {"method": "kmeans", "params": {"n_init": 2}}},
-        "experiments": {"pixels_kmeans": {"extractor": "pixels", "clusterer": "kmeans"}},
-    }
+    config = pixels_kmeans_config("pets", folder)
     target = "results/pets/pixels/seed0/kmeans/metrics.json"
     run = snakemake(tmp_path, config, target)
     assert run.returncode == 0, run.stderr[-3000:]

@@ -34,7 +34,15 @@ SITE = [
     "--seconds-between-status-checks",
     "2",
 ]
-LOCALRULES = {"all", "download", "aggregate", "plot_sweep", "plot_crossover", "report"}
+LOCALRULES = {
+    "all",
+    "download",
+    "aggregate",
+    "plot_sweep",
+    "plot_crossover",
+    "report",
+    "assignments",
+}
 
 
 @pytest.fixture(scope="module")

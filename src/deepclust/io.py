@@ -93,6 +93,12 @@ def write_h5(
                     continue
                 array = np.asarray(array)
                 compression = "gzip" if array.size > 4096 else None
+                if array.dtype.kind == "U":  # text (file names): HDF5's variable-length UTF-8
+                    array = array.astype(object)
+                    f.create_dataset(
+                        name, data=array, dtype=h5py.string_dtype(), compression=compression
+                    )
+                    continue
                 f.create_dataset(name, data=array, compression=compression)
             for key, value in (attrs or {}).items():
                 f.attrs[key] = _to_attr(value)
@@ -116,11 +122,18 @@ def read_h5(
     path = Path(path)
     try:
         with h5py.File(path, "r") as f:
-            arrays = {name: (f[name][()] if name in f else None) for name in names}
+            arrays = {name: (_read_array(f[name]) if name in f else None) for name in names}
             attrs = {key: _from_attr(value) for key, value in f.attrs.items()}
     except (OSError, KeyError) as err:
         raise ValueError(f"{path}: not a readable HDF5 file ({err})") from err
     return arrays, attrs
+
+
+def _read_array(dataset: h5py.Dataset) -> np.ndarray:
+    """A dataset's values; text as ``str`` (h5py gives bytes)."""
+    if h5py.check_string_dtype(dataset.dtype) is not None:
+        return np.asarray(dataset.asstr()[()], dtype=str)
+    return dataset[()]
 
 
 def read_labels(path: str | os.PathLike) -> tuple[np.ndarray, dict]:

@@ -100,6 +100,11 @@ def all_consensus(plan: Plan) -> list[str]:
     )
 
 
+def all_assignments(plan: Plan) -> list[str]:
+    """Every clustering run's assignments.csv (:mod:`deepclust.assignments`)."""
+    return [path.replace("metrics.json", "assignments.csv") for path in plan.metrics_files()]
+
+
 def paper_values_file(plan: Plan, root: str | Path) -> str:
     """The published numbers the tables print beside ours (``paper_values`` or the bundled)."""
     return plan.config.get("paper_values") or str(

@@ -46,6 +46,26 @@ rule cluster:
         "../scripts/cluster.py"
 
 
+# Each image's cluster beside its source (an image folder's file) and how firmly the method put
+# it there (deepclust.assignments). Seconds: it runs in Snakemake's own process, and where
+# Snakemake runs on a cluster (localrules in the Snakefile).
+rule assignments:
+    input:
+        labels=f"{RUN_DIR}/{{clusterer}}/labels.h5",
+        data="data/processed/{dataset}.h5",
+    output:
+        f"{RUN_DIR}/{{clusterer}}/assignments.csv",
+    log:
+        f"results/logs/assignments/{{dataset}}/{{extractor}}/seed{{seed}}/{{clusterer}}.log",
+    benchmark:
+        f"results/benchmarks/assignments/{{dataset}}/{{extractor}}/seed{{seed}}/{{clusterer}}.tsv"
+    run:
+        from deepclust.assignments import write_assignments
+
+        rows = write_assignments(input.labels, input.data, output[0])
+        Path(log[0]).write_text(f"{output[0]}: {rows} images from {input.labels}\n")
+
+
 rule consensus:
     input:
         unpack(consensus_inputs),

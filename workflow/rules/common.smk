@@ -69,6 +69,7 @@ run_info = targets.run_info
 run_memberships = PLAN.memberships
 all_metrics = PLAN.metrics_files
 all_consensus = lambda: targets.all_consensus(PLAN)
+all_assignments = lambda: targets.all_assignments(PLAN)
 paper_values_file = lambda: targets.paper_values_file(PLAN, workflow.basedir)
 report_runs = lambda: targets.report_runs(PLAN)
 report_figures = lambda: targets.report_figures(PLAN)

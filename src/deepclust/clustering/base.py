@@ -57,13 +57,14 @@ def graph_spec(method: str, params: dict) -> dict | None:
     return {key: params.get(key, defaults[key]) for key in ("k", "metric")}
 
 
-def validated_features(estimator, X) -> np.ndarray:
+def validated_features(estimator, X, *, reset: bool = True) -> np.ndarray:
     """``X`` as a 2-D float64 array, checked as scikit-learn's own estimators check it (sets
-    ``n_features_in_``; refuses sparse, complex and 1-D input with its messages), and refused
-    with our message when it holds NaN or Inf (a diverged encoder's features)."""
+    ``n_features_in_``, or with ``reset=False`` checks new samples against it; refuses sparse,
+    complex and 1-D input with its messages), and refused with our message when it holds NaN or
+    Inf (a diverged encoder's features)."""
     from sklearn.utils.validation import validate_data
 
-    X = validate_data(estimator, X, dtype=np.float64, ensure_all_finite=False)
+    X = validate_data(estimator, X, dtype=np.float64, ensure_all_finite=False, reset=reset)
     if not np.isfinite(X).all():
         raise ValueError("features contain NaN or Inf values")
     return X

@@ -179,12 +179,14 @@ class GCNClustering(ModelRefiner):
         )
 
     def _predict(self, images, pixels, adjacency) -> np.ndarray:
-        """``argmax Y`` with the final weights (the code's mean, no sampling)."""
+        """``argmax Y`` with the final weights (the code's mean, no sampling); ``Y`` itself is
+        kept as ``soft_labels_``."""
         self.model_.eval()
         self.gcn_.eval()
         with torch.no_grad():
             layers = self.model_.encoder_layers(images)
             logits = self.gcn_(pixels, layers, adjacency)
+        self.soft_labels_ = torch.softmax(logits.float(), dim=1).cpu().numpy()
         return logits.argmax(dim=1).cpu().numpy()
 
 

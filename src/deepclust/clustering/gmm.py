@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.mixture import GaussianMixture
+from sklearn.utils.validation import check_is_fitted
 
 from deepclust.clustering.base import validated_features
 
@@ -54,3 +55,12 @@ class GMM(ClusterMixin, BaseEstimator):
         self.labels_ = self.mixture_.predict(X).astype(np.int64)
         self.n_iter_ = int(self.mixture_.n_iter_)
         return self
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """The most probable component of each sample (new ones too)."""
+        return self.predict_proba(X).argmax(axis=1).astype(np.int64)
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """Each sample's posterior over the components."""
+        check_is_fitted(self, "mixture_")
+        return self.mixture_.predict_proba(validated_features(self, X, reset=False))

@@ -127,3 +127,5 @@ class IDEC(ModelRefiner):
             update += 1
         self.cluster_centers_ = centres.detach().cpu().numpy()
         self._finish(labels, update, converged)
+        # the last target update's q: the labels are its argmax
+        self.soft_labels_ = q.cpu().numpy()

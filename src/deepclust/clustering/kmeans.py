@@ -10,14 +10,15 @@ every run's ACC and inertia are kept (``runs_``) so the distribution can be repo
 from __future__ import annotations
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClusterMixin
+from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.cluster import KMeans as _SKKMeans
+from sklearn.utils.validation import check_is_fitted
 
 from deepclust.clustering.base import validated_features
 from deepclust.metrics import clustering_accuracy
 
 
-class KMeans(ClusterMixin, BaseEstimator):
+class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
     """scikit-learn's K-means (k-means++ init, Lloyd) with an optional label-using selection.
 
     Parameters
@@ -61,8 +62,10 @@ class KMeans(ClusterMixin, BaseEstimator):
         X = validated_features(self, X)
         if self.n_clusters > len(X):
             raise ValueError(f"n_clusters = {self.n_clusters} exceeds the {len(X)} samples")
-        if self.standardize:
-            X = (X - X.mean(axis=0)) / (X.std(axis=0) + 1e-12)
+        # the scaling is part of the model: predict and transform apply the same one
+        self.mean_ = X.mean(axis=0) if self.standardize else np.zeros(X.shape[1])
+        self.scale_ = X.std(axis=0) + 1e-12 if self.standardize else np.ones(X.shape[1])
+        X = self._scaled(X)
         if self.best_of_by_acc > 0:
             if y is None:
                 raise ValueError(
@@ -86,6 +89,21 @@ class KMeans(ClusterMixin, BaseEstimator):
         self.inertia_ = float(best.inertia_)
         self.n_iter_ = int(best.n_iter_)
         return self
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        """Each sample's distance to every centre, in the space K-means partitioned."""
+        check_is_fitted(self, "cluster_centers_")
+        from sklearn.metrics.pairwise import euclidean_distances
+
+        X = self._scaled(validated_features(self, X, reset=False))
+        return euclidean_distances(X, self.cluster_centers_)
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """The nearest centre of each sample (new ones too): what the fit assigns its own."""
+        return self.transform(X).argmin(axis=1).astype(np.int64)
+
+    def _scaled(self, X: np.ndarray) -> np.ndarray:
+        return (X - self.mean_) / self.scale_ if self.standardize else X
 
     def _fit_once(self, X: np.ndarray, seed: int | None, n_init: int) -> _SKKMeans:
         return _SKKMeans(

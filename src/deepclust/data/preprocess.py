@@ -107,8 +107,11 @@ def load_raw(
         if cfg.get("content"):  # what the workflow hashed (deepclust.data.fingerprint)
             meta["content"] = cfg["content"]
         if source == "folder":
-            images, labels, class_names = readers.read_image_folder(path, cfg.get("channels"))
+            images, labels, class_names, sources = readers.read_image_folder(
+                path, cfg.get("channels")
+            )
             meta["class_names"] = class_names
+            meta["sources"] = sources
         else:
             images, labels = readers.read_array_file(path)
         return images, labels, meta
@@ -130,6 +133,7 @@ def preprocess(
     output is written atomically, so a failure leaves nothing behind.
     """
     raw, labels, meta = load_raw(name, cfg, raw_dir)
+    sources = meta.pop("sources", None)  # an image folder's files, kept as an array
     where = meta.get("path", f"dataset {name!r}")
     size = normalise_size(cfg.get("size"))
     channels = cfg.get("channels")
@@ -172,7 +176,8 @@ def preprocess(
         "transforms": {"size": size, "channels": channels, "scale": "float32 in [0, 1]"},
         "manifest": json.dumps(manifest) if manifest else None,
     }
-    write_h5(out_path, {"images": images.astype(np.float32), "labels": labels}, attrs)
+    arrays = {"images": images.astype(np.float32), "labels": labels, "sources": sources}
+    write_h5(out_path, arrays, attrs)
     return attrs
 
 

@@ -37,7 +37,9 @@ def read_idx(path: str | Path) -> np.ndarray:
     shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     expected = int(np.prod(shape))
     if len(data) - header != expected:
-        raise ValueError(f"{path}: IDX header promises {expected} bytes, file has {len(data) - header}")
+        raise ValueError(
+            f"{path}: IDX header promises {expected} bytes, file has {len(data) - header}"
+        )
     return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(shape)
 
 
@@ -109,12 +111,16 @@ def read_coil20(path: Path) -> tuple[np.ndarray, np.ndarray]:
                 if match:
                     entries.append((int(match[1]), int(match[2]), archive.read(name)))
     if len(entries) != 1440:
-        raise ValueError(f"{path}: expected 1440 COIL-20 images obj{{c}}__{{i}}.png, found {len(entries)}")
+        raise ValueError(
+            f"{path}: expected 1440 COIL-20 images obj{{c}}__{{i}}.png, found {len(entries)}"
+        )
     entries.sort()
     images = np.stack([_decode_grey(data, f"{path} obj{c}__{i}.png") for c, i, data in entries])
     labels = np.asarray([c - 1 for c, _, _ in entries], dtype=np.int64)
     if images.shape[1:] != (128, 128) or sorted(set(labels.tolist())) != list(range(20)):
-        raise ValueError(f"{path}: expected 20 objects of 128x128 images, got {images.shape} and {len(set(labels.tolist()))} objects")
+        raise ValueError(
+            f"{path}: expected 20 objects of 128x128 images, got {images.shape} and {len(set(labels.tolist()))} objects"
+        )
     return images, labels
 
 
@@ -122,7 +128,9 @@ def check_archive_member(name: str, archive: Path) -> None:
     """Refuse archive members that would land outside the extraction folder."""
     member = PurePosixPath(name.replace("\\", "/"))
     if member.is_absolute() or ".." in member.parts or re.match(r"^[A-Za-z]:", name):
-        raise ValueError(f"{archive}: member {name!r} escapes the extraction folder (path traversal)")
+        raise ValueError(
+            f"{archive}: member {name!r} escapes the extraction folder (path traversal)"
+        )
 
 
 def _decode_grey(data: bytes, where: str) -> np.ndarray:
@@ -171,11 +179,14 @@ def read_array_file(path: str | Path) -> tuple[np.ndarray, np.ndarray | None]:
     return images, labels
 
 
-def read_image_folder(path: str | Path, channels: str | None) -> tuple[list[np.ndarray], np.ndarray | None, list[str]]:
+def read_image_folder(
+    path: str | Path, channels: str | None
+) -> tuple[list[np.ndarray], np.ndarray | None, list[str], list[str]]:
     """Own images: one sub-folder per class, or image files directly in ``path`` (unlabelled).
 
     Returns a list of per-image arrays (sizes may differ; preprocessing resizes), the labels
-    (``None`` when unlabelled) and the class names in label order.
+    (``None`` when unlabelled), the class names in label order and each image's file, relative
+    to ``path`` (``cat/001.png``), in the images' order.
     """
     root = Path(path)
     if not root.is_dir():
@@ -188,23 +199,28 @@ def read_image_folder(path: str | Path, channels: str | None) -> tuple[list[np.n
             raise ValueError(f"{root}: class folder(s) {empty} contain no images")
         loose = _image_files(root)
         if loose:
-            raise ValueError(f"{root}: has both class sub-folders and loose images ({loose[0].name}); use one layout")
+            raise ValueError(
+                f"{root}: has both class sub-folders and loose images ({loose[0].name}); use one layout"
+            )
     else:
         groups = [("", _image_files(root))]
         if not groups[0][1]:
             raise ValueError(f"{root}: contains no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
     from PIL import Image, UnidentifiedImageError  # only image sources need Pillow
 
-    images, labels = [], []
+    images, labels, sources = [], [], []
     modes = set()
     for label, (_, files) in enumerate(groups):
         for file in files:
+            sources.append(file.relative_to(root).as_posix())
             try:
                 with Image.open(file) as img:
                     img.load()
                     is_grey = img.mode in _GREY_MODES
                     modes.add(is_grey)
-                    target = {"grey": "L", "rgb": "RGB"}.get(channels or "", "L" if is_grey else "RGB")
+                    target = {"grey": "L", "rgb": "RGB"}.get(
+                        channels or "", "L" if is_grey else "RGB"
+                    )
                     converted = img.convert(target)
             except (UnidentifiedImageError, OSError) as err:
                 raise ValueError(f"{file}: not a readable image ({err})") from err
@@ -216,7 +232,7 @@ def read_image_folder(path: str | Path, channels: str | None) -> tuple[list[np.n
         )
     has_labels = bool(class_dirs)
     names = [name for name, _ in groups] if has_labels else []
-    return images, (np.asarray(labels, dtype=np.int64) if has_labels else None), names
+    return images, (np.asarray(labels, dtype=np.int64) if has_labels else None), names, sources
 
 
 def _image_files(folder: Path) -> list[Path]:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from deepclust.assignments import assignment_scores
 from deepclust.clustering import build_clusterer
 from deepclust.data.dataset import load_processed
 from deepclust.degenerate import (
@@ -130,6 +131,7 @@ def run_cluster(
         labels,
         labels_out=labels_out,
         metrics_out=metrics_out,
+        scores=assignment_scores(clusterer, features),
         record={
             **run,
             "seed": seed,
@@ -260,6 +262,7 @@ def run_refine(
         data.labels,
         labels_out=labels_out,
         metrics_out=metrics_out,
+        scores=assignment_scores(refiner),
         record={
             **run,
             "seed": seed,
@@ -294,10 +297,11 @@ def _write_clustering(
     labels_out: str,
     metrics_out: str,
     record: dict,
+    scores: dict[str, np.ndarray] | None = None,
 ) -> dict:
-    """Score ``predicted`` against ``labels`` (when known) and write labels.h5 and metrics.json,
-    with what makes the scores suspect (:mod:`deepclust.degenerate`) logged and kept as
-    ``warnings``."""
+    """Score ``predicted`` against ``labels`` (when known) and write labels.h5 (with each
+    sample's ``scores``: :mod:`deepclust.assignments`) and metrics.json, with what makes the
+    scores suspect (:mod:`deepclust.degenerate`) logged and kept as ``warnings``."""
     metrics = evaluate(labels, predicted)
     n_classes = None if labels is None else len(np.unique(labels))
     warnings = [
@@ -310,7 +314,7 @@ def _write_clustering(
     record = {**record, "metrics": metrics, "warnings": warnings}
     write_h5(
         labels_out,
-        {"labels": np.asarray(predicted, dtype=np.int64)},
+        {"labels": np.asarray(predicted, dtype=np.int64), **(scores or {})},
         {"n_clusters": record["n_clusters"]},
     )
     write_json(metrics_out, record)

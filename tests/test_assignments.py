@@ -1,0 +1,107 @@
+"""Each image's cluster back to its file (deepclust.assignments, the `assignments` rule)."""
+
+import csv
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import pixels_kmeans_config, snakemake
+from deepclust.assignments import assignment_rows, assignment_scores, write_assignments
+from deepclust.clustering import build_clusterer
+from deepclust.data.dataset import load_processed
+from deepclust.data.preprocess import preprocess
+
+CLASSES = ("circle", "square", "star")
+
+
+def class_folder(root, per_class=5):
+    """Image ``n`` of class ``k``: a bright band in rows 2k..2k+1 (its class) and ``n`` in the
+    last pixel (which file it is), saved as ``{class}/img{n}.png``."""
+    n = 0
+    for k, name in enumerate(CLASSES):
+        (root / name).mkdir(parents=True)
+        for _ in range(per_class):
+            image = np.zeros((8, 8), dtype=np.uint8)
+            image[2 * k : 2 * k + 2] = 250
+            image[7, 7] = n
+            Image.fromarray(image).save(root / name / f"img{n:02d}.png")
+            n += 1
+    return root
+
+
+def test_a_folder_keeps_each_images_file_and_an_array_its_row(tmp_path):
+    folder = class_folder(tmp_path / "shapes")
+    preprocess("shapes", {"source": "folder", "path": str(folder)}, tmp_path / "s.h5")
+    data = load_processed(tmp_path / "s.h5")
+    assert data.sources[:2] == ["circle/img00.png", "circle/img01.png"]
+    for source, image in zip(data.sources, data.images, strict=True):  # row i is file i
+        assert round(float(image[0, 7, 7]) * 255) == int(source[-6:-4])
+    np.savez(tmp_path / "a.npz", images=np.zeros((3, 4, 4)))
+    preprocess(
+        "a", {"source": "npz", "path": str(tmp_path / "a.npz"), "n_clusters": 2}, tmp_path / "a.h5"
+    )
+    assert load_processed(tmp_path / "a.h5").sources == ["a.npz[0]", "a.npz[1]", "a.npz[2]"]
+
+
+def test_each_method_says_what_it_has(blobs_images):
+    X = blobs_images[0].reshape(120, -1)
+    kmeans = build_clusterer("kmeans", n_clusters=3, n_init=2, random_state=0, standardize=True)
+    kmeans.fit(X)
+    scores = assignment_scores(kmeans, X)
+    assert set(scores) == {"distance"}  # K-means has centres, no probabilities
+    np.testing.assert_allclose(scores["distance"], kmeans.transform(X).min(axis=1))
+    np.testing.assert_array_equal(kmeans.predict(X), kmeans.labels_)
+    gmm = build_clusterer("gmm", n_clusters=3, random_state=0).fit(X)
+    scores = assignment_scores(gmm, X)
+    assert set(scores) == {"confidence"}
+    np.testing.assert_allclose(scores["confidence"], gmm.predict_proba(X).max(axis=1))
+    np.testing.assert_array_equal(gmm.predict(X), gmm.labels_)
+    dbscan = build_clusterer("dbscan", n_clusters=3, eps=0.3, min_samples=5).fit(X)
+    assert assignment_scores(dbscan, X) == {} and (dbscan.labels_ == -1).any()
+
+
+def test_rows_leave_what_a_method_lacks_and_noise_empty():
+    rows = assignment_rows(
+        np.array([1, -1]),
+        {"distance": np.array([0.5, np.nan]), "confidence": None},
+        ["a.png", "b.png"],
+        ["cat", "dog"],
+    )
+    assert rows == [
+        {"index": 0, "source": "a.png", "cluster": 1, "distance": "0.5", "class": "cat"},
+        {"index": 1, "source": "b.png", "cluster": -1, "distance": "", "class": "dog"},
+    ]
+    with pytest.raises(ValueError, match="2 labels for 3 images"):
+        assignment_rows(np.array([0, 1]), {}, ["a", "b", "c"])
+
+
+def test_a_labels_file_of_another_dataset_is_named(tmp_path):
+    folder = class_folder(tmp_path / "shapes", per_class=2)
+    preprocess("shapes", {"source": "folder", "path": str(folder)}, tmp_path / "s.h5")
+    from deepclust.io import write_h5
+
+    write_h5(tmp_path / "labels.h5", {"labels": np.zeros(4, dtype=np.int64)})
+    with pytest.raises(ValueError, match="labels.h5: 4 labels, but .*s.h5 has 6 images"):
+        write_assignments(tmp_path / "labels.h5", tmp_path / "s.h5", tmp_path / "a.csv")
+
+
+@pytest.mark.slow
+def test_an_own_folder_run_maps_every_row_to_its_file(tmp_path):
+    folder = class_folder(tmp_path / "shapes")
+    config = pixels_kmeans_config("shapes", folder, n_init=5)
+    out = "results/shapes/pixels/seed0/kmeans/assignments.csv"
+    run = snakemake(tmp_path, config, out)
+    assert run.returncode == 0, run.stderr[-3000:]
+    rows = list(csv.DictReader(open(tmp_path / out)))
+    assert len(rows) == 15 and list(rows[0]) == ["index", "source", "cluster", "distance", "class"]
+    # the file named in each row is the image of that class: one cluster per class folder
+    assert all(row["source"].split("/")[0] == row["class"] for row in rows)
+    clusters = {name: {r["cluster"] for r in rows if r["class"] == name} for name in CLASSES}
+    assert all(len(c) == 1 for c in clusters.values()) and len(set.union(*clusters.values())) == 3
+    # and the row is that file: the pixel that numbers the file, read back from the images
+    data = load_processed(tmp_path / "data" / "processed" / "shapes.h5")
+    for row in rows:
+        pixel = float(data.images[int(row["index"]), 0, 7, 7]) * 255
+        assert round(pixel) == int(row["source"][-6:-4])
+        assert float(row["distance"]) >= 0
