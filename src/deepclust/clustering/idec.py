@@ -129,3 +129,9 @@ class IDEC(ModelRefiner):
         self._finish(labels, update, converged)
         # the last target update's q: the labels are its argmax
         self.soft_labels_ = q.cpu().numpy()
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """Each image's Student-t soft assignment ``q`` to the centres (new images too)."""
+        z = torch.as_tensor(self.embed(X))
+        centres = torch.as_tensor(self.cluster_centers_, dtype=z.dtype)
+        return soft_assignment(z, centres, self.alpha).numpy()

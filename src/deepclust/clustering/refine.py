@@ -22,6 +22,7 @@ import torch
 from scipy.optimize import linear_sum_assignment
 from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.cluster import KMeans as _SKKMeans
+from sklearn.utils.validation import check_is_fitted
 
 from deepclust.metrics import evaluate
 
@@ -80,6 +81,34 @@ class ModelRefiner(ClusterMixin, BaseEstimator, metaclass=abc.ABCMeta):
 
     def fit_predict(self, X, y=None, **fit_params):
         return self.fit(X, y, **fit_params).labels_
+
+    def embed(self, X: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+        """The refined encoder's code of images ``X`` (N, C, H, W): the space it clusters."""
+        check_is_fitted(self, "model_")
+        self._images = torch.as_tensor(np.asarray(X, dtype=np.float32), device=self._device)
+        try:
+            return self._embed(batch_size).cpu().numpy()
+        finally:
+            del self._images
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        """Each image's distance to every centre, in the refined code's space."""
+        from sklearn.metrics.pairwise import euclidean_distances
+
+        self._check_out_of_sample()
+        return euclidean_distances(self.embed(X), self.cluster_centers_)
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """The nearest centre of each image, new ones too: what the fit assigns its own."""
+        return self.transform(X).argmin(axis=1).astype(np.int64)
+
+    def _check_out_of_sample(self) -> None:
+        if self.needs_graph:
+            raise ValueError(
+                f"{type(self).__name__} assigns through the kNN graph of the images it was "
+                "fitted on: a new image would change that graph and every assignment with it. "
+                "Add the images to the dataset and run the workflow again"
+            )
 
     @abc.abstractmethod
     def _refine(self) -> None:
