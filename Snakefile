@@ -29,6 +29,7 @@ localrules:
     plot_crossover,
     report,
     assignments,
+    group,
 
 
 rule all:
@@ -36,4 +37,5 @@ rule all:
         "results/summary.csv",
         "results/report.html",
         all_assignments(),
+        all_groups(),
     default_target: True

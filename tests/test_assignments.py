@@ -1,6 +1,7 @@
 """Each image's cluster back to its file (deepclust.assignments, the `assignments` rule)."""
 
 import csv
+import json
 
 import numpy as np
 import pytest
@@ -11,6 +12,8 @@ from deepclust.assignments import assignment_rows, assignment_scores, write_assi
 from deepclust.clustering import build_clusterer
 from deepclust.data.dataset import load_processed
 from deepclust.data.preprocess import preprocess
+from deepclust.grouping import group_images
+from deepclust.io import write_csv
 
 CLASSES = ("circle", "square", "star")
 
@@ -91,7 +94,7 @@ def test_an_own_folder_run_maps_every_row_to_its_file(tmp_path):
     folder = class_folder(tmp_path / "shapes")
     config = pixels_kmeans_config("shapes", folder, n_init=5)
     out = "results/shapes/pixels/seed0/kmeans/assignments.csv"
-    run = snakemake(tmp_path, config, out)
+    run = snakemake(tmp_path, config, out, "results/shapes/clusters")
     assert run.returncode == 0, run.stderr[-3000:]
     rows = list(csv.DictReader(open(tmp_path / out)))
     assert len(rows) == 15 and list(rows[0]) == ["index", "source", "cluster", "distance", "class"]
@@ -105,6 +108,20 @@ def test_an_own_folder_run_maps_every_row_to_its_file(tmp_path):
         pixel = float(data.images[int(row["index"]), 0, 7, 7]) * 255
         assert round(pixel) == int(row["source"][-6:-4])
         assert float(row["distance"]) >= 0
+
+    # the images grouped: the only experiment, one folder per cluster, nearest member first,
+    # each a link to the user's own file
+    grouped = tmp_path / "results" / "shapes" / "clusters" / "pixels_kmeans"
+    folders = sorted(p for p in grouped.iterdir() if p.is_dir())
+    assert [p.name for p in folders] == ["cluster_00", "cluster_01", "cluster_02"]
+    for cluster_dir in folders:
+        links = sorted(cluster_dir.iterdir())
+        assert len(links) == 5 and all(p.is_symlink() for p in links)
+        assert len({p.resolve().parent.name for p in links}) == 1  # one class a folder
+        assert links[0].name.startswith("000_") and "__img" in links[0].name
+    selection = json.loads((grouped / "selection.json").read_text())
+    assert selection["experiment"] == "pixels_kmeans"
+    assert selection["chosen_by"].startswith("label-free pick")
 
 
 @pytest.mark.parametrize("method", ["kmeans", "gmm", "dekm", "idec"])
@@ -141,3 +158,28 @@ def test_held_back_images_join_the_cluster_of_their_class(method, blobs_images):
     assert fitted_right > 0.6 and held_right >= fitted_right - 0.05
     if method != "idec":
         assert held_right == 1.0
+
+
+def test_grouping_ranks_copies_and_names_a_missing_image(tmp_path):
+    folder = class_folder(tmp_path / "shapes", per_class=2)
+    sources = [f"{c}/img{n:02d}.png" for n, c in enumerate(np.repeat(CLASSES, 2))]
+    rows = [
+        {"index": i, "source": s, "cluster": [0, 0, 1, 1, -1, 1][i], "confidence": c}
+        for i, (s, c) in enumerate(
+            zip(sources, ["0.6", "0.9", "0.7", "0.8", "", "0.99"], strict=True)
+        )
+    ]
+    write_csv(tmp_path / "assignments.csv", rows)
+    out = tmp_path / "grouped"
+    counts = group_images(tmp_path / "assignments.csv", folder, out, files="copy")
+    assert counts == {"noise": 1, "cluster_00": 2, "cluster_01": 3}
+    assert sorted(p.name for p in (out / "cluster_00").iterdir()) == [
+        "000_circle__img01.png",  # confidence 0.9 before 0.6
+        "001_circle__img00.png",
+    ]
+    assert not any(p.is_symlink() for p in out.rglob("*.png"))
+    assert "most confident first" in (out / "selection.json").read_text()
+    (folder / "star" / "img05.png").unlink()
+    with pytest.raises(ValueError, match="1 image.*no longer in .*first: star/img05.png"):
+        group_images(tmp_path / "assignments.csv", folder, out)
+    assert (out / "cluster_01").is_dir()  # the earlier grouping is left whole

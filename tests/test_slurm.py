@@ -42,6 +42,7 @@ LOCALRULES = {
     "plot_crossover",
     "report",
     "assignments",
+    "group",
 }
 
 

@@ -105,6 +105,30 @@ def all_assignments(plan: Plan) -> list[str]:
     return [path.replace("metrics.json", "assignments.csv") for path in plan.metrics_files()]
 
 
+def grouped_runs(plan: Plan, dataset: str) -> dict[str, str]:
+    """Per experiment on ``dataset``, its lowest seed's assignments.csv: what the grouping of
+    an image folder (:mod:`deepclust.grouping`) chooses from."""
+    lowest: dict[str, dict] = {}
+    for r in plan.runs:
+        known = lowest.get(r["experiment"])
+        if r["dataset"] == dataset and (known is None or r["seed"] < known["seed"]):
+            lowest[r["experiment"]] = r
+    return {
+        name: f"{RUN_DIR}/{{clusterer}}/assignments.csv".format(**r)
+        for name, r in sorted(lowest.items())
+    }
+
+
+def all_groups(plan: Plan) -> list[str]:
+    """The grouped-images folder of every dataset read from an image folder."""
+    datasets = sorted({r["dataset"] for r in plan.runs})
+    return [
+        f"results/{d}/clusters"
+        for d in datasets
+        if plan.config["datasets"][d]["source"] == "folder"
+    ]
+
+
 def paper_values_file(plan: Plan, root: str | Path) -> str:
     """The published numbers the tables print beside ours (``paper_values`` or the bundled)."""
     return plan.config.get("paper_values") or str(

@@ -66,6 +66,43 @@ rule assignments:
         Path(log[0]).write_text(f"{output[0]}: {rows} images from {input.labels}\n")
 
 
+# An image folder's images, one folder per cluster of the chosen experiment (group.experiment,
+# else the label-free pick of table.csv), at its lowest seed (deepclust.grouping). Links by
+# default: seconds, in Snakemake's own process.
+rule group:
+    input:
+        table="results/table.csv",
+        assignments=lambda w: list(grouped_runs(w).values()),
+    output:
+        directory("results/{dataset}/clusters"),
+    params:
+        group=canonical(PLAN.config.get("group") or {}),
+        path=lambda w: PLAN.config["datasets"][w.dataset]["path"],
+    log:
+        "results/logs/group/{dataset}.log",
+    benchmark:
+        "results/benchmarks/group/{dataset}.tsv"
+    run:
+        from deepclust.grouping import chosen_experiment, group_images
+
+        choice = chosen_experiment(input.table, wildcards.dataset, params.group.get("experiment"))
+        runs = grouped_runs(wildcards)
+        if choice["experiment"] not in runs:
+            raise ValueError(
+                f"group.experiment: {choice['experiment']!r} did not run on "
+                f"{wildcards.dataset!r}; it ran: {', '.join(runs)}"
+            )
+        source = runs[choice["experiment"]]
+        counts = group_images(
+            source,
+            params.path,
+            Path(output[0]) / choice["experiment"],
+            files=params.group.get("files", "symlink"),
+            selection={**choice, "dataset": wildcards.dataset, "run": source},
+        )
+        Path(log[0]).write_text(f"{source} -> {output[0]}: {counts}\n")
+
+
 rule consensus:
     input:
         unpack(consensus_inputs),

@@ -1,0 +1,111 @@
+"""Your own images, grouped: one folder per cluster of the chosen clustering.
+
+For a dataset read from an image folder, ``results/{dataset}/clusters/{experiment}/`` holds one
+folder per cluster (``cluster_03/``; DBSCAN's noise in ``noise/``) with a link to (or, with
+``group.files: copy``, a copy of) each member image, named after its source with the class
+folder kept (``cat__001.png``) and, where the method scores its members, ranked: ``000_...`` is
+the member nearest its cluster's centre (or the most confident), the last the least. The
+experiment is ``group.experiment`` or, by default, the dataset's label-free pick (table.md's
+"Label-free pick"), at its lowest seed; ``selection.json`` beside the folders says which run it
+is and why, and ``members.csv`` counts each cluster.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+from deepclust.io import read_csv, write_csv
+from deepclust.label_free import pick_entry, pick_without_labels
+
+#: how member files are placed
+FILE_MODES = ("symlink", "copy")
+
+
+def chosen_experiment(table_csv: str | Path, dataset: str, experiment: str | None) -> dict:
+    """The experiment to group ``dataset`` by: ``experiment`` when given, else the label-free
+    pick from ``table_csv``; ``{"experiment", "chosen_by"}``."""
+    if experiment:
+        return {"experiment": experiment, "chosen_by": "group.experiment in the config"}
+    rows = [pick_entry(r) for r in read_csv(table_csv) if r["dataset"] == dataset]
+    picks = pick_without_labels(rows)
+    if not picks:
+        raise ValueError(f"{table_csv}: no experiment on {dataset!r} to choose from")
+    pick = picks[0]
+    return {"experiment": pick["picked"], "chosen_by": f"label-free pick ({pick['decided_by']})"}
+
+
+def group_images(
+    assignments_csv: str | Path,
+    image_root: str | Path,
+    out_dir: str | Path,
+    *,
+    files: str = "symlink",
+    selection: Mapping | None = None,
+) -> dict[str, int]:
+    """Write ``out_dir`` as one folder per cluster of ``assignments_csv``'s images (read from
+    ``image_root``, the dataset's folder); returns the member count per folder. The folder is
+    built beside ``out_dir`` and renamed into place, replacing an earlier grouping whole."""
+    if files not in FILE_MODES:
+        raise ValueError(f"group.files must be one of {FILE_MODES}, got {files!r}")
+    rows = read_csv(assignments_csv)
+    root = Path(image_root).resolve()
+    missing = [r["source"] for r in rows if not (root / r["source"]).is_file()]
+    if missing:
+        raise ValueError(
+            f"{assignments_csv}: {len(missing)} image(s) no longer in {root} "
+            f"(first: {missing[0]}); the grouping needs the files the run read"
+        )
+    score, nearest_first = _ranking(rows)
+    width = max(2, len(str(max(int(r["cluster"]) for r in rows))))
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    counts: dict[str, int] = {}
+    try:
+        for cluster in sorted({int(r["cluster"]) for r in rows}):
+            folder = "noise" if cluster < 0 else f"cluster_{cluster:0{width}d}"
+            members = [r for r in rows if int(r["cluster"]) == cluster]
+            if score:
+                members.sort(key=lambda r: _order(r[score], nearest_first))
+            (tmp / folder).mkdir()
+            for rank, row in enumerate(members):
+                name = row["source"].replace("/", "__")
+                name = f"{rank:03d}_{name}" if score else name
+                source = root / row["source"]
+                if files == "copy":
+                    shutil.copy2(source, tmp / folder / name)
+                else:
+                    (tmp / folder / name).symlink_to(source)
+            counts[folder] = len(members)
+        write_csv(tmp / "members.csv", [{"folder": k, "images": v} for k, v in counts.items()])
+        ranked = f"ranked by {score} ({'nearest' if nearest_first else 'most confident'} first)"
+        about = {**(selection or {}), "files": files, "order": ranked if score else "by name"}
+        (tmp / "selection.json").write_text(json.dumps(about, indent=2, sort_keys=True) + "\n")
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        tmp.rename(out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return counts
+
+
+def _ranking(rows: list[dict]) -> tuple[str | None, bool]:
+    """The score members are ordered by: distance (nearest first), else confidence (highest
+    first), else none."""
+    columns = rows[0].keys() if rows else ()
+    if "distance" in columns:
+        return "distance", True
+    if "confidence" in columns:
+        return "confidence", False
+    return None, True
+
+
+def _order(text: str, ascending: bool) -> float:
+    if text == "":
+        return float("inf")  # noise: no score, last
+    return float(text) if ascending else -float(text)
