@@ -2,6 +2,8 @@
 
 import csv
 import json
+import os
+import stat
 
 import numpy as np
 import pytest
@@ -178,6 +180,9 @@ def test_grouping_ranks_copies_and_names_a_missing_image(tmp_path):
         "001_circle__img00.png",
     ]
     assert not any(p.is_symlink() for p in out.rglob("*.png"))
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o777 & ~umask  # not owner-only, as mkdtemp's
     assert "most confident first" in (out / "selection.json").read_text()
     (folder / "star" / "img05.png").unlink()
     with pytest.raises(ValueError, match="1 image.*no longer in .*first: star/img05.png"):

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import shutil
-import tempfile
+import uuid
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -63,7 +63,9 @@ def group_images(
     width = max(2, len(str(max(int(r["cluster"]) for r in rows))))
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    # a plain mkdir (not mkdtemp's owner-only mode): the folders get the user's usual permissions
+    tmp = out_dir.parent / f".{out_dir.name}.{uuid.uuid4().hex[:8]}.tmp"
+    tmp.mkdir()
     counts: dict[str, int] = {}
     try:
         for cluster in sorted({int(r["cluster"]) for r in rows}):
