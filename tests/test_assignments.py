@@ -188,3 +188,18 @@ def test_grouping_ranks_copies_and_names_a_missing_image(tmp_path):
     with pytest.raises(ValueError, match="1 image.*no longer in .*first: star/img05.png"):
         group_images(tmp_path / "assignments.csv", folder, out)
     assert (out / "cluster_01").is_dir()  # the earlier grouping is left whole
+
+
+def test_grouping_by_an_experiment_that_did_not_run_names_the_ones_that_did(tmp_path):
+    from deepclust.grouping import group_dataset
+
+    runs = {"pixels_kmeans": "results/x/assignments.csv"}
+    with pytest.raises(ValueError, match="'ae_gmm' did not run on 'shapes'; it ran: pixels_kmeans"):
+        group_dataset(
+            tmp_path / "table.csv",
+            "shapes",
+            runs,
+            tmp_path,
+            tmp_path / "out",
+            {"experiment": "ae_gmm"},
+        )

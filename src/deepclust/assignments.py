@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from deepclust.data.dataset import load_index
-from deepclust.io import read_h5, write_csv
+from deepclust.io import read_h5, read_labels, write_csv
 
 #: the per-sample scores labels.h5 may hold, in assignments.csv's column order
 SCORES = ("distance", "confidence")
@@ -83,19 +83,18 @@ def assignment_rows(
 def write_assignments(labels_h5: str | Path, data_h5: str | Path, out_csv: str | Path) -> int:
     """A run's ``assignments.csv`` from its labels.h5 and the processed dataset; returns the row
     count. A labels file from before the scores were kept gives the columns it has."""
-    arrays, _ = read_h5(labels_h5, ("labels", *SCORES))
+    labels, _ = read_labels(labels_h5)
+    scores, _ = read_h5(labels_h5, SCORES)
     sources, truth, attrs = load_index(data_h5)
     classes = None
     if truth is not None:
         names = attrs.get("class_names") or []
         classes = [names[k] if k < len(names) else str(k) for k in truth.tolist()]
-    if arrays["labels"] is None:
-        raise ValueError(f"{labels_h5}: no labels")
-    if len(arrays["labels"]) != len(sources):
+    if len(labels) != len(sources):
         raise ValueError(
-            f"{labels_h5}: {len(arrays['labels'])} labels, but {data_h5} has "
+            f"{labels_h5}: {len(labels)} labels, but {data_h5} has "
             f"{len(sources)} images (a run of another version of the dataset?)"
         )
-    rows = assignment_rows(arrays["labels"], arrays, sources, classes)
+    rows = assignment_rows(labels, scores, sources, classes)
     write_csv(out_csv, rows)
     return len(rows)

@@ -38,6 +38,35 @@ def chosen_experiment(table_csv: str | Path, dataset: str, experiment: str | Non
     return {"experiment": pick["picked"], "chosen_by": f"label-free pick ({pick['decided_by']})"}
 
 
+def group_dataset(
+    table_csv: str | Path,
+    dataset: str,
+    runs: Mapping[str, str],
+    image_root: str | Path,
+    out_root: str | Path,
+    group: Mapping,
+) -> tuple[str, dict[str, int]]:
+    """The workflow's ``group`` job: choose the experiment (:func:`chosen_experiment`) among
+    ``runs`` (experiment -> its lowest seed's assignments.csv) and group ``dataset``'s images
+    under ``out_root/{experiment}`` (:func:`group_images`). Returns the run grouped and the
+    member count per folder."""
+    choice = chosen_experiment(table_csv, dataset, group.get("experiment"))
+    if choice["experiment"] not in runs:
+        raise ValueError(
+            f"group.experiment: {choice['experiment']!r} did not run on {dataset!r}; "
+            f"it ran: {', '.join(runs)}"
+        )
+    source = runs[choice["experiment"]]
+    counts = group_images(
+        source,
+        image_root,
+        Path(out_root) / choice["experiment"],
+        files=group.get("files", "symlink"),
+        selection={**choice, "dataset": dataset, "run": source},
+    )
+    return source, counts
+
+
 def group_images(
     assignments_csv: str | Path,
     image_root: str | Path,

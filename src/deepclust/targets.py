@@ -40,7 +40,7 @@ def preprocess_params(plan: Plan, w: Mapping) -> dict:
     :func:`~deepclust.data.fingerprint.content_digest` (``content``), which reruns preprocessing
     when the data changes where its modification time would not say so."""
     params = plan.params("datasets", w["dataset"], "preprocess")
-    if params.get("path") and params["source"] not in DOWNLOADED_SOURCES:
+    if params.get("path"):  # own data (the config refuses a path for a built-in)
         params = canonical({**params, "content": content_digest(params["path"])})
     return params
 

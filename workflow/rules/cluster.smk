@@ -83,22 +83,15 @@ rule group:
     benchmark:
         "results/benchmarks/group/{dataset}.tsv"
     run:
-        from deepclust.grouping import chosen_experiment, group_images
+        from deepclust.grouping import group_dataset
 
-        choice = chosen_experiment(input.table, wildcards.dataset, params.group.get("experiment"))
-        runs = grouped_runs(wildcards)
-        if choice["experiment"] not in runs:
-            raise ValueError(
-                f"group.experiment: {choice['experiment']!r} did not run on "
-                f"{wildcards.dataset!r}; it ran: {', '.join(runs)}"
-            )
-        source = runs[choice["experiment"]]
-        counts = group_images(
-            source,
+        source, counts = group_dataset(
+            input.table,
+            wildcards.dataset,
+            grouped_runs(wildcards),
             params.path,
-            Path(output[0]) / choice["experiment"],
-            files=params.group.get("files", "symlink"),
-            selection={**choice, "dataset": wildcards.dataset, "run": source},
+            output[0],
+            params.group,
         )
         Path(log[0]).write_text(f"{source} -> {output[0]}: {counts}\n")
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from deepclust.data.readers import IMAGE_SUFFIXES
+from deepclust.data.readers import class_folders, image_files
 
 #: read in pieces of this size, so a large .npz never sits in memory twice
 CHUNK = 1 << 20
@@ -24,19 +24,12 @@ CHUNK = 1 << 20
 
 def read_files(path: str | Path) -> list[Path]:
     """The files own data at ``path`` is read from: the file itself, or a folder's images, loose
-    or one class sub-folder deep (neither other files nor hidden folders are read)."""
+    or one class sub-folder deep, listed as :func:`deepclust.data.readers.read_image_folder`
+    lists them (neither other files nor hidden folders are read)."""
     path = Path(path)
     if not path.is_dir():
         return [path]
-    folders = [path] + sorted(
-        p for p in path.iterdir() if p.is_dir() and not p.name.startswith(".")
-    )
-    return [
-        file
-        for folder in folders
-        for file in sorted(folder.iterdir())
-        if file.is_file() and file.suffix.lower() in IMAGE_SUFFIXES
-    ]
+    return [file for folder in [path, *class_folders(path)] for file in image_files(folder)]
 
 
 def content_digest(path: str | Path) -> str:

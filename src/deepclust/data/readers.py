@@ -191,19 +191,19 @@ def read_image_folder(
     root = Path(path)
     if not root.is_dir():
         raise ValueError(f"{root}: image folder not found")
-    class_dirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    class_dirs = class_folders(root)
     if class_dirs:
-        groups = [(d.name, _image_files(d)) for d in class_dirs]
+        groups = [(d.name, image_files(d)) for d in class_dirs]
         empty = [name for name, files in groups if not files]
         if empty:
             raise ValueError(f"{root}: class folder(s) {empty} contain no images")
-        loose = _image_files(root)
+        loose = image_files(root)
         if loose:
             raise ValueError(
                 f"{root}: has both class sub-folders and loose images ({loose[0].name}); use one layout"
             )
     else:
-        groups = [("", _image_files(root))]
+        groups = [("", image_files(root))]
         if not groups[0][1]:
             raise ValueError(f"{root}: contains no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
     from PIL import Image, UnidentifiedImageError  # only image sources need Pillow
@@ -235,5 +235,11 @@ def read_image_folder(
     return images, (np.asarray(labels, dtype=np.int64) if has_labels else None), names, sources
 
 
-def _image_files(folder: Path) -> list[Path]:
+def class_folders(root: Path) -> list[Path]:
+    """An image folder's class sub-folders (hidden ones are not), by name."""
+    return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def image_files(folder: Path) -> list[Path]:
+    """The image files directly in ``folder`` (by suffix), by name."""
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
