@@ -157,7 +157,10 @@ def test_bad_own_data_is_refused_and_nothing_written(tmp_path, content, message)
 def test_more_clusters_than_images_is_refused(tmp_path):
     np.savez(tmp_path / "d.npz", images=np.zeros((4, 5, 5), dtype=np.uint8))
     cfg = {"source": "npz", "path": str(tmp_path / "d.npz"), "n_clusters": 5}
-    with pytest.raises(ValueError, match="datasets.few.n_clusters: K = 5 clusters for 4 samples puts every sample alone"):
+    with pytest.raises(
+        ValueError,
+        match="datasets.few.n_clusters: K = 5 clusters for 4 samples puts every sample alone",
+    ):
         preprocess("few", cfg, tmp_path / "o.h5")
     assert not (tmp_path / "o.h5").exists()
 
@@ -183,6 +186,18 @@ def test_image_folder_with_classes(tmp_path):
     data = load_processed(tmp_path / "o.h5")
     assert data.labels.tolist() == [0, 0, 0, 1, 1, 1]
     assert attrs["class_names"] == ["cat", "dog"]
+
+
+def test_a_colour_image_folder_keeps_each_image_whole(tmp_path):
+    red = np.zeros((6, 5, 3), dtype=np.uint8)
+    red[..., 0] = 255
+    for i in range(3):
+        _save(tmp_path / "imgs" / f"{i}.png", red)
+    cfg = {"source": "folder", "path": str(tmp_path / "imgs"), "n_clusters": 2}
+    preprocess("photos", cfg, tmp_path / "o.h5")
+    images = load_processed(tmp_path / "o.h5").images
+    assert images.shape == (3, 3, 6, 5)  # not 18 images of 5 x 3
+    assert images[:, 0].min() == 1.0 and images[:, 1:].max() == 0.0
 
 
 def test_image_folder_mixed_sizes_need_a_size(tmp_path):

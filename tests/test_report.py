@@ -6,7 +6,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from deepclust import plots
+from deepclust import contact_sheets, plots
 from deepclust.html_report import write_report
 from deepclust.io import read_h5, write_h5
 from deepclust.metrics import clustering_accuracy
@@ -27,7 +27,7 @@ def test_confusion_matrix_maps_clusters_to_classes():
 
 
 def test_every_figure_names_a_cluster_the_same_way_with_class_names_where_known():
-    """The sample grid once said "c0" where the confusion matrix said "1" for the same cluster,
+    """The contact sheet once said "c0" where the confusion matrix said "1" for the same cluster,
     and class names stored with the data were never shown (issue 35)."""
     truth = np.array([0, 0, 1, 1, 2, 2])
     pred = np.array([4, 4, 0, 0, 0, 2])
@@ -75,7 +75,10 @@ def test_every_figure_is_a_png(tmp_path):
         "confusion": lambda p: plots.confusion_figure(truth, pred, p),
         "embedding": lambda p: plots.embedding_figure(points, pred, truth, p, title="t"),
         "embedding_unlabelled": lambda p: plots.embedding_figure(points, pred, None, p),
-        "samples": lambda p: plots.sample_grid_figure(images, pred, p, per_cluster=4),
+        "samples": lambda p: contact_sheets.contact_sheet_figure(images, pred, p, per_cluster=4),
+        "samples_ranked": lambda p: contact_sheets.contact_sheet_figure(
+            images, pred, p, per_cluster=4, scores={"confidence": rng.uniform(size=30)}
+        ),
         "training": lambda p: plots.training_figure(train, p),
         "refinement": lambda p: plots.refinement_figure(refine, p),
         "refinement_unlabelled": lambda p: plots.refinement_figure(unmonitored, p),
@@ -374,7 +377,9 @@ def test_the_report_writes_the_config_without_anchors_and_hides_empty_optional_c
 def drawn(monkeypatch):
     """The figures a plot function draws, kept open for the test to read instead of saved."""
     figures = []
-    monkeypatch.setattr(plots, "_save", lambda fig, path, dpi=110: figures.append(fig))
+    keep = lambda fig, path, dpi=110: figures.append(fig)  # noqa: E731
+    monkeypatch.setattr(plots, "save_figure", keep)
+    monkeypatch.setattr(contact_sheets, "save_figure", keep)
     yield figures
     plt.close("all")
 
@@ -407,6 +412,29 @@ def test_the_refinement_curve_starts_at_the_first_iteration_that_can_change_labe
     np.testing.assert_allclose(curve.get_ydata(), [20.0, 5.0])
     assert [line.get_label() for line in monitored.get_lines()] == ["ACC", "NMI"]
     np.testing.assert_array_equal(monitored.get_lines()[0].get_xdata(), [0, 1, 2])
+
+
+def test_a_contact_sheet_shows_each_clusters_nearest_then_farthest_members(drawn):
+    """Image i is filled with i / 10; cluster 0 holds 0..5 at distances 5, 4, .., 0 and cluster 1
+    holds 6..9; noise has no score. A row: nearest members left, farthest right, a gap between."""
+    images = (np.arange(12, dtype=np.float32) / 10)[:, None, None, None] * np.ones((1, 1, 2, 2))
+    pred = np.array([0, 0, 0, 0, 0, 0, 1, 1, 1, 1, -1, -1])
+    distance = np.array([5, 4, 3, 2, 1, 0, 0.1, 0.2, 0.3, 0.4, np.nan, np.nan])
+    contact_sheets.contact_sheet_figure(
+        images, pred, "x.png", per_cluster=4, scores={"distance": distance, "confidence": None}
+    )
+    (fig,) = drawn
+    rows = np.asarray(fig.axes).reshape(3, 5)  # 3 clusters, 4 images and the gap
+
+    def shown(row):
+        return [
+            round(float(ax.images[0].get_array()[0, 0]) * 10) if ax.images else None for ax in row
+        ]
+
+    assert shown(rows[0]) == [5, 4, None, 1, 0]  # nearest two, gap, farthest two
+    assert shown(rows[1]) == [6, 7, 8, 9, None]  # four members fit: all, nearest first
+    assert sorted(v for v in shown(rows[2]) if v is not None) == [10, 11]  # noise: unranked
+    assert "nearest the centre" in fig._suptitle.get_text()
 
 
 def test_a_sample_grid_of_many_clusters_shows_fewer_per_cluster():

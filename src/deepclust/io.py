@@ -144,6 +144,17 @@ def read_labels(path: str | os.PathLike) -> tuple[np.ndarray, dict]:
     return arrays["labels"], attrs
 
 
+def read_state(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """A labels.h5's fitted clusterer state (its ``state/`` arrays, by name; empty when the
+    run kept none: :class:`deepclust.clustering.base.FittedState`)."""
+    try:
+        with h5py.File(path, "r") as f:
+            group = f.get("state")
+            return {name: group[name][()] for name in group} if group is not None else {}
+    except OSError as err:
+        raise ValueError(f"{path}: not a readable HDF5 file ({err})") from err
+
+
 def _from_attr(value: Any) -> Any:
     if isinstance(value, bytes):
         value = value.decode()

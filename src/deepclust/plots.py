@@ -2,7 +2,8 @@
 
 Every function takes arrays or a log file and writes one PNG (matplotlib's Agg backend, no
 display needed); none of them needs ground truth except where it says so, so unlabelled data
-still gets its embedding (coloured by cluster) and its grid of sample images per cluster.
+still gets its embedding (coloured by cluster) and its contact sheets of member images per
+cluster (:mod:`deepclust.contact_sheets`).
 DBSCAN's noise label -1 is shown as its own "noise" group.
 """
 
@@ -62,7 +63,7 @@ def palette(n: int) -> list:
     return [plt.get_cmap("hsv")(i / n) for i in range(n)]
 
 
-def _save(fig, path: str | Path, dpi: int = 110) -> None:
+def save_figure(fig, path: str | Path, dpi: int = 110) -> None:
     """Write ``fig`` atomically (a half-written PNG never sits at the output path)."""
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight")
@@ -137,7 +138,7 @@ def confusion_figure(
     acc = np.trace(counts[:, : len(rows)]) / counts.sum()
     ax.set_title(f"Confusion after the Hungarian map (ACC {acc:.3f})")
     fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def embed_2d(
@@ -213,49 +214,7 @@ def embedding_figure(
             )
     if title:
         fig.suptitle(title)
-    _save(fig, path)
-
-
-def sample_grid_figure(
-    images: np.ndarray,
-    labels_pred: np.ndarray,
-    path: str | Path,
-    per_cluster: int = 10,
-    seed: int = 0,
-    labels_true: np.ndarray | None = None,
-    class_names: Sequence[str] | None = None,
-) -> None:
-    """A row of randomly drawn member images per cluster: what each cluster holds, no labels
-    needed; each row named as every figure of the run names its cluster (:func:`cluster_names`)."""
-    images, labels_pred = np.asarray(images), np.asarray(labels_pred)
-    named = cluster_names(labels_pred, labels_true, class_names)
-    clusters = sorted(np.unique(labels_pred), key=lambda c: (c == NOISE, c))
-    rng = np.random.default_rng(seed)
-    fig, axes = plt.subplots(
-        len(clusters),
-        per_cluster,
-        figsize=(per_cluster * 0.7 + 1.0, len(clusters) * 0.72),
-        squeeze=False,
-    )
-    for row, cluster in zip(axes, clusters, strict=True):
-        members = np.flatnonzero(labels_pred == cluster)
-        chosen = rng.choice(members, min(per_cluster, len(members)), replace=False)
-        for ax in row:
-            ax.axis("off")
-        for ax, i in zip(row, chosen, strict=False):
-            img = images[i]
-            img = img[0] if img.shape[0] == 1 else np.moveaxis(img, 0, -1)
-            ax.imshow(img, cmap="gray" if img.ndim == 2 else None)
-        row[0].text(
-            -0.15,
-            0.5,
-            f"{named[int(cluster)]} ({len(members)})",
-            transform=row[0].transAxes,
-            ha="right",
-            va="center",
-            fontsize=8,
-        )
-    _save(fig, path, dpi=72)  # thumbnails: photos compress poorly, the report stays small
+    save_figure(fig, path)
 
 
 def training_figure(log_csv: str | Path, path: str | Path, title: str = "") -> None:
@@ -276,7 +235,7 @@ def training_figure(log_csv: str | Path, path: str | Path, title: str = "") -> N
     ax.set_ylabel("training loss")
     ax.legend(fontsize=8)
     ax.set_title(title or "pretraining")
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def refinement_figure(log_csv: str | Path, path: str | Path, title: str = "") -> None:
@@ -306,7 +265,7 @@ def refinement_figure(log_csv: str | Path, path: str | Path, title: str = "") ->
         for a in axes[0]:
             a.axvline(end, color="grey", ls=":", lw=1)
     fig.suptitle(title or "refinement")
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def sweep_figure(
@@ -341,7 +300,7 @@ def sweep_figure(
         ax.legend(fontsize=8)
     else:
         ax.text(0.5, 0.5, "no labelled results to plot", ha="center", transform=ax.transAxes)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def crossover_figure(
@@ -384,7 +343,7 @@ def crossover_figure(
     ax.set_ylabel("network")
     ax.set_title(title or "mean ACC over seeds (red: a paper's own pairing)", fontsize=9)
     fig.colorbar(image, ax=ax, label="ACC")
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def _number(value) -> float:
@@ -396,4 +355,4 @@ def message_figure(text: str, path: str | Path) -> None:
     fig, ax = plt.subplots(figsize=(4, 1.2))
     ax.axis("off")
     ax.text(0.5, 0.5, text, ha="center", va="center", fontsize=10, wrap=True)
-    _save(fig, path)
+    save_figure(fig, path)

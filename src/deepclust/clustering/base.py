@@ -70,6 +70,40 @@ def validated_features(estimator, X, *, reset: bool = True) -> np.ndarray:
     return X
 
 
+class FittedState:
+    """Mixin: a clusterer whose fitted state, the arrays named in ``state_names``, outlives the
+    job that fitted it. The cluster stage keeps them in labels.h5 (``state/<name>``), and
+    :mod:`deepclust.placement` loads them into a fresh instance to assign new images without
+    fitting again."""
+
+    #: the fitted attributes ``predict`` needs (empty: the method cannot place new samples)
+    state_names: tuple[str, ...] = ()
+
+    def state_arrays(self) -> dict[str, np.ndarray]:
+        """The fitted state, by attribute name (see :attr:`state_names`)."""
+        from sklearn.utils.validation import check_is_fitted
+
+        if not self.state_names:
+            return {}
+        check_is_fitted(self, list(self.state_names))
+        return {name: np.asarray(getattr(self, name)) for name in self.state_names}
+
+    def load_state(self, state: dict[str, np.ndarray | None], where: str = "the fitted state"):
+        """Take a finished run's :meth:`state_arrays`; ``where`` names their file in errors."""
+        if not self.state_names:
+            raise ValueError(f"{type(self).__name__} keeps no fitted state to assign new samples")
+        missing = [name for name in self.state_names if state.get(name) is None]
+        if missing:
+            raise ValueError(f"{where}: no {', '.join(missing)} for {type(self).__name__}")
+        for name in self.state_names:
+            setattr(self, name, np.asarray(state[name]))
+        self._state_loaded()
+        return self
+
+    def _state_loaded(self) -> None:
+        """Rebuild what the loaded arrays imply (``n_features_in_``, a wrapped estimator)."""
+
+
 def check_clusterer_params(method: str, params: dict) -> None:
     """Fail with the parameter's name when ``params`` has a key clusterer ``method`` does not take,
     or a value it cannot take (:func:`deepclust.arguments.check_values`)."""

@@ -62,6 +62,8 @@ class GCNClustering(ModelRefiner):
     """Shared loop: graph, K-means start, joint full-batch training of encoder, GCN and centres."""
 
     needs_graph = True
+    #: nothing places a new image: its cluster comes through the graph of the fitted images
+    state_names = ()
     #: feed the GCN the encoder's layers as constants (no gradient reaches the encoder via Y)
     detach = False
 

@@ -7,10 +7,10 @@ from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.mixture import GaussianMixture
 from sklearn.utils.validation import check_is_fitted
 
-from deepclust.clustering.base import validated_features
+from deepclust.clustering.base import FittedState, validated_features
 
 
-class GMM(ClusterMixin, BaseEstimator):
+class GMM(FittedState, ClusterMixin, BaseEstimator):
     """A Gaussian mixture (N2D's clusterer of the UMAP embedding); label = most likely component.
 
     Parameters
@@ -23,6 +23,8 @@ class GMM(ClusterMixin, BaseEstimator):
 
     #: the scikit-learn estimator whose constraints its shared parameters follow (checked at plan time)
     sklearn_delegate = GaussianMixture
+    #: the fitted mixture, kept in labels.h5 (:class:`~deepclust.clustering.base.FittedState`)
+    state_names = ("weights_", "means_", "covariances_", "precisions_cholesky_")
 
     def __init__(
         self,
@@ -52,9 +54,18 @@ class GMM(ClusterMixin, BaseEstimator):
             tol=self.tol,
             random_state=self.random_state,
         ).fit(X)
+        for name in self.state_names:
+            setattr(self, name, getattr(self.mixture_, name))
         self.labels_ = self.mixture_.predict(X).astype(np.int64)
         self.n_iter_ = int(self.mixture_.n_iter_)
         return self
+
+    def _state_loaded(self) -> None:
+        """The mixture again, from its parameters: what scikit-learn's own fit leaves."""
+        self.mixture_ = GaussianMixture(self.n_clusters, covariance_type=self.covariance_type)
+        for name in self.state_names:
+            setattr(self.mixture_, name, getattr(self, name))
+        self.n_features_in_ = self.mixture_.n_features_in_ = self.means_.shape[1]
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """The most probable component of each sample (new ones too)."""

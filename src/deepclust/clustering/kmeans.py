@@ -14,11 +14,11 @@ from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.cluster import KMeans as _SKKMeans
 from sklearn.utils.validation import check_is_fitted
 
-from deepclust.clustering.base import validated_features
+from deepclust.clustering.base import FittedState, validated_features
 from deepclust.metrics import clustering_accuracy
 
 
-class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
+class KMeans(FittedState, TransformerMixin, ClusterMixin, BaseEstimator):
     """scikit-learn's K-means (k-means++ init, Lloyd) with an optional label-using selection.
 
     Parameters
@@ -35,6 +35,8 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
 
     #: the scikit-learn estimator whose constraints its shared parameters follow (checked at plan time)
     sklearn_delegate = _SKKMeans
+    #: what :meth:`predict` needs, kept in labels.h5 (:class:`~deepclust.clustering.base.FittedState`)
+    state_names = ("cluster_centers_", "mean_", "scale_")
 
     def __init__(
         self,
@@ -101,6 +103,9 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
     def predict(self, X: np.ndarray) -> np.ndarray:
         """The nearest centre of each sample (new ones too): what the fit assigns its own."""
         return self.transform(X).argmin(axis=1).astype(np.int64)
+
+    def _state_loaded(self) -> None:
+        self.n_features_in_ = self.cluster_centers_.shape[1]
 
     def _scaled(self, X: np.ndarray) -> np.ndarray:
         return (X - self.mean_) / self.scale_ if self.standardize else X

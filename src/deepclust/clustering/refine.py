@@ -24,15 +24,18 @@ from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.cluster import KMeans as _SKKMeans
 from sklearn.utils.validation import check_is_fitted
 
+from deepclust.clustering.base import FittedState
 from deepclust.metrics import evaluate
 
 log = logging.getLogger("deepclust")
 
 
-class ModelRefiner(ClusterMixin, BaseEstimator, metaclass=abc.ABCMeta):
+class ModelRefiner(FittedState, ClusterMixin, BaseEstimator, metaclass=abc.ABCMeta):
     """Base class: batching, embedding, K-means initialisation and the per-iteration record."""
 
     uses_labels = False
+    #: with the refined model (saved beside labels.h5), what :meth:`predict` needs
+    state_names = ("cluster_centers_",)
     #: whether ``fit`` wants the kNN graph of the samples (``graph=``; GCN clustering)
     needs_graph = False
 
@@ -95,17 +98,33 @@ class ModelRefiner(ClusterMixin, BaseEstimator, metaclass=abc.ABCMeta):
         """Each image's distance to every centre, in the refined code's space."""
         from sklearn.metrics.pairwise import euclidean_distances
 
-        self._check_out_of_sample()
+        self.check_out_of_sample()
         return euclidean_distances(self.embed(X), self.cluster_centers_)
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """The nearest centre of each image, new ones too: what the fit assigns its own."""
         return self.transform(X).argmin(axis=1).astype(np.int64)
 
-    def _check_out_of_sample(self) -> None:
-        if self.needs_graph:
+    def load_model(
+        self,
+        model: torch.nn.Module,
+        *,
+        input_scale: float = 1.0,
+        device: torch.device | str = "cpu",
+    ) -> ModelRefiner:
+        """A finished run's refined ``model`` (its ``{clusterer}/model.pt``), to embed new
+        images; with :meth:`load_state`'s centres, :meth:`predict` needs no fit."""
+        self._device = torch.device(device)
+        self._scale = float(input_scale)
+        self.model_ = model.to(self._device).eval()
+        return self
+
+    @classmethod
+    def check_out_of_sample(cls) -> None:
+        """Refuse, saying why, when the method cannot place images it was not fitted on."""
+        if cls.needs_graph:
             raise ValueError(
-                f"{type(self).__name__} assigns through the kNN graph of the images it was "
+                f"{cls.__name__} assigns through the kNN graph of the images it was "
                 "fitted on: a new image would change that graph and every assignment with it. "
                 "Add the images to the dataset and run the workflow again"
             )

@@ -87,6 +87,14 @@ def resize(images: np.ndarray, size: Sequence[int] | None) -> np.ndarray:
     return out.clamp_(0.0, 1.0).numpy()
 
 
+def prepare_image(
+    image: np.ndarray, channels: str | None, size: Sequence[int] | None, where: str
+) -> np.ndarray:
+    """One image file's pixels, (H, W) or (H, W, C), as the dataset's (1, C, H, W): one image,
+    never a stack of H rows (an RGB image is not 8 images of 8 x 3)."""
+    return resize(convert_channels(to_unit_nchw(np.asarray(image)[None], where), channels), size)
+
+
 def normalise_size(size: int | Sequence[int] | None) -> tuple[int, int] | None:
     if size is None:
         return None
@@ -138,7 +146,7 @@ def preprocess(
     size = normalise_size(cfg.get("size"))
     channels = cfg.get("channels")
     if isinstance(raw, list):  # image folder: sizes may differ until resized
-        stack = [resize(convert_channels(to_unit_nchw(img, where), channels), size) for img in raw]
+        stack = [prepare_image(img, channels, size, where) for img in raw]
         shapes = {s.shape[1:] for s in stack}
         if len(shapes) > 1:
             raise ValueError(

@@ -206,25 +206,14 @@ def read_image_folder(
         groups = [("", image_files(root))]
         if not groups[0][1]:
             raise ValueError(f"{root}: contains no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
-    from PIL import Image, UnidentifiedImageError  # only image sources need Pillow
-
     images, labels, sources = [], [], []
     modes = set()
     for label, (_, files) in enumerate(groups):
         for file in files:
             sources.append(file.relative_to(root).as_posix())
-            try:
-                with Image.open(file) as img:
-                    img.load()
-                    is_grey = img.mode in _GREY_MODES
-                    modes.add(is_grey)
-                    target = {"grey": "L", "rgb": "RGB"}.get(
-                        channels or "", "L" if is_grey else "RGB"
-                    )
-                    converted = img.convert(target)
-            except (UnidentifiedImageError, OSError) as err:
-                raise ValueError(f"{file}: not a readable image ({err})") from err
-            images.append(np.asarray(converted))
+            image, is_grey = read_image(file, channels)
+            modes.add(is_grey)
+            images.append(image)
             labels.append(label)
     if channels is None and len(modes) > 1:
         raise ValueError(
@@ -233,6 +222,21 @@ def read_image_folder(
     has_labels = bool(class_dirs)
     names = [name for name, _ in groups] if has_labels else []
     return images, (np.asarray(labels, dtype=np.int64) if has_labels else None), names, sources
+
+
+def read_image(file: Path, channels: str | None) -> tuple[np.ndarray, bool]:
+    """One image file as (H, W) or (H, W, 3) uint8, converted to ``channels`` (``grey``,
+    ``rgb``; ``None``: grey stays grey, anything else becomes RGB), and whether the file is grey."""
+    from PIL import Image, UnidentifiedImageError  # only image sources need Pillow
+
+    try:
+        with Image.open(file) as img:
+            img.load()
+            is_grey = img.mode in _GREY_MODES
+            target = {"grey": "L", "rgb": "RGB"}.get(channels or "", "L" if is_grey else "RGB")
+            return np.asarray(img.convert(target)), is_grey
+    except (UnidentifiedImageError, OSError) as err:
+        raise ValueError(f"{file}: not a readable image ({err})") from err
 
 
 def class_folders(root: Path) -> list[Path]:

@@ -132,6 +132,7 @@ def run_cluster(
         labels_out=labels_out,
         metrics_out=metrics_out,
         scores=assignment_scores(clusterer, features),
+        state=clusterer.state_arrays(),
         record={
             **run,
             "seed": seed,
@@ -263,6 +264,7 @@ def run_refine(
         labels_out=labels_out,
         metrics_out=metrics_out,
         scores=assignment_scores(refiner),
+        state=refiner.state_arrays(),
         record={
             **run,
             "seed": seed,
@@ -298,10 +300,12 @@ def _write_clustering(
     metrics_out: str,
     record: dict,
     scores: dict[str, np.ndarray] | None = None,
+    state: dict[str, np.ndarray] | None = None,
 ) -> dict:
     """Score ``predicted`` against ``labels`` (when known) and write labels.h5 (with each
-    sample's ``scores``: :mod:`deepclust.assignments`) and metrics.json, with what makes the
-    scores suspect (:mod:`deepclust.degenerate`) logged and kept as ``warnings``."""
+    sample's ``scores``: :mod:`deepclust.assignments`, and the clusterer's fitted ``state``
+    that places new images: :mod:`deepclust.placement`) and metrics.json, with what makes
+    the scores suspect (:mod:`deepclust.degenerate`) logged and kept as ``warnings``."""
     metrics = evaluate(labels, predicted)
     n_classes = None if labels is None else len(np.unique(labels))
     warnings = [
@@ -314,7 +318,11 @@ def _write_clustering(
     record = {**record, "metrics": metrics, "warnings": warnings}
     write_h5(
         labels_out,
-        {"labels": np.asarray(predicted, dtype=np.int64), **(scores or {})},
+        {
+            "labels": np.asarray(predicted, dtype=np.int64),
+            **(scores or {}),
+            **{f"state/{name}": array for name, array in (state or {}).items()},
+        },
         {"n_clusters": record["n_clusters"]},
     )
     write_json(metrics_out, record)

@@ -96,7 +96,11 @@ def report_runs(
         figures = [
             [f"{plots}/embedding.png", "2-D UMAP of the features, by cluster and by class"],
             [f"{plots}/confusion.png", "confusion matrix after the Hungarian map"],
-            [f"{plots}/samples.png", "random members of each cluster"],
+            [
+                f"{plots}/samples.png",
+                "each cluster's most and least typical members (random ones where the method "
+                "scores none)",
+            ],
         ]
         if r["clusterer"] in refining:
             figures.append(
@@ -225,12 +229,14 @@ def run_plot_run(
     title: str = "",
 ) -> None:
     """The three figures of one clustering run: its clusters on the network's 2-D embedding
-    (``run_embed_2d``), confusion matrix, sample grid.
+    (``run_embed_2d``), confusion matrix, contact sheets (:mod:`deepclust.contact_sheets`).
 
     Without ground truth the confusion figure says so instead of inventing one; the embedding
-    is coloured by cluster only and the sample grid is unchanged.
+    is coloured by cluster only and the contact sheets are unchanged.
     """
     from deepclust import plots
+    from deepclust.assignments import SCORES
+    from deepclust.contact_sheets import contact_sheet_figure
 
     data = load_processed(data_h5)
     embedding, attrs = read_h5(embedding_h5, ("points", "index"))
@@ -262,7 +268,7 @@ def run_plot_run(
         plots.message_figure("No ground-truth labels: no confusion matrix.", confusion_png)
     else:
         plots.confusion_figure(data.labels, predicted, confusion_png, class_names=names)
-    plots.sample_grid_figure(
+    contact_sheet_figure(
         data.images,
         predicted,
         samples_png,
@@ -270,10 +276,11 @@ def run_plot_run(
         seed=seed,
         labels_true=data.labels,
         class_names=names,
+        scores=read_h5(labels_h5, SCORES)[0],
     )
 
 
-#: thumbnails a sample grid shows in all: with many clusters each row gets fewer (at least
+#: thumbnails the contact sheets show in all: with many clusters each row gets fewer (at least
 #: MIN_SAMPLES), so 40 people's photos are not the whole dataset again in every experiment
 SAMPLE_THUMBNAILS = 160
 MIN_SAMPLES, MAX_SAMPLES = 4, 10
