@@ -102,6 +102,18 @@ def test_a_kept_refiner_assigns_as_the_fitted_one(method, blobs_images, tmp_path
     clusters, scores = assign(loaded, images[90:])
     np.testing.assert_array_equal(clusters, fitted.predict(images[90:]))
     assert "distance" in scores and ("confidence" in scores) == (method == "idec")
+    # and the same through a run's files: labels.h5's state and the refined model.pt
+    record = {"dataset": "blobs", "seed": 0, "n_clusters": 3}
+    run = Run(tmp_path, {**record, "params": {"method": method, "params": params}})
+    new = NewImages(images[90:], [f"{i}.png" for i in range(30)], None)
+    placed, placed_scores, rule = place(run, new, device="cpu")
+    np.testing.assert_array_equal(placed, clusters)
+    np.testing.assert_allclose(placed_scores["distance"], scores["distance"], rtol=1e-5)
+    rules = {
+        "idec": "the most probable cluster of the fitted idec",
+        "dekm": "the nearest centre in its refined code",
+    }
+    assert rule == rules[method]
 
 
 def test_the_nearest_fitted_samples_vote_and_a_tie_goes_to_the_nearer():
