@@ -154,6 +154,9 @@ def test_new_images_are_prepared_as_the_run_and_a_mismatch_is_named(tmp_path):
     assert new.classes is None
     image(tmp_path / "sorted" / "cats" / "x.png")
     assert read_new_images(tmp_path / "sorted", attrs).classes == ["cats"]
+    image(tmp_path / "sorted" / "y.png")  # a loose image beside class folders is not skipped
+    with pytest.raises(ValueError, match="both sub-folders and loose images \\(y.png\\)"):
+        read_new_images(tmp_path / "sorted", attrs)
 
 
 @pytest.mark.slow
@@ -182,6 +185,9 @@ def test_a_finished_folder_run_places_new_images_with_their_class(tmp_path, caps
     assert sorted(p.name for p in (tmp_path / "g").iterdir() if p.is_dir()) == [
         f"cluster_0{c}" for c in sorted({cluster_of[k] for k in CLASSES})
     ]
+    # the new images' grouped folder names the same run: placing through it gives the same
+    main([str(new), str(tmp_path / "g"), "--device", "cpu", "-o", str(tmp_path / "again.csv")])
+    assert list(csv.DictReader(open(tmp_path / "again.csv"))) == rows
     image(tmp_path / "odd" / "big.png", size=(16, 16))
     with pytest.raises(SystemExit, match="1"):
         main([str(tmp_path / "odd"), str(grouped), "--device", "cpu"])

@@ -79,12 +79,13 @@ def find_run(path: str | Path) -> Run:
     path = Path(path)
     selection = path / "selection.json"
     if selection.is_file():
-        assignments = Path(json.loads(selection.read_text())["run"])
+        named = Path(json.loads(selection.read_text()).get("run", path))
+        named = named.parent if named.suffix == ".csv" else named  # the run's assignments.csv
         # the grouped folder is results/{dataset}/clusters/{experiment}; its run is named from
         # the workflow's folder, three levels above results/{dataset}
         parents = path.resolve().parents
         root = parents[3] if len(parents) > 3 else Path.cwd()
-        path = assignments.parent if assignments.is_absolute() else root / assignments.parent
+        path = named if named.is_absolute() else root / named
     metrics = path / "metrics.json"
     if not metrics.is_file():
         raise ValueError(
@@ -118,9 +119,12 @@ def read_new_images(folder: str | Path, attrs: dict) -> NewImages:
     if not root.is_dir():
         raise ValueError(f"{root}: image folder not found")
     class_dirs = readers.class_folders(root)
-    groups = [(d.name, readers.image_files(d)) for d in class_dirs] or [
-        ("", readers.image_files(root))
-    ]
+    loose = readers.image_files(root)
+    if class_dirs and loose:
+        raise ValueError(
+            f"{root}: has both sub-folders and loose images ({loose[0].name}); use one layout"
+        )
+    groups = [(d.name, readers.image_files(d)) for d in class_dirs] or [("", loose)]
     files = [(name, file) for name, group in groups for file in group]
     if not files:
         raise ValueError(
