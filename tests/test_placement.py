@@ -124,11 +124,17 @@ def test_the_nearest_fitted_samples_vote_and_a_tie_goes_to_the_nearer():
     assert share.tolist() == [1.0, 1.0, 0.5]
 
 
-def test_a_gcn_run_refuses_new_images_naming_its_graph(tmp_path):
+def test_a_gcn_run_or_one_without_a_kept_state_refuses_new_images_saying_why(tmp_path):
     run = Run(tmp_path, {"dataset": "d", "seed": 0, "n_clusters": 3, "params": {"method": "sdcn"}})
     new = NewImages(np.zeros((1, 1, 8, 8), np.float32), ["a.png"], None)
     with pytest.raises(ValueError, match="SDCN assigns through the kNN graph"):
         place(run, new, device="cpu")
+    write_h5(tmp_path / "labels.h5", {"labels": np.zeros(5, dtype=np.int64)})  # an older run
+    run.record["params"] = {"method": "kmeans"}
+    with pytest.raises(ValueError, match="keeps no fitted kmeans.*snakemake -f .*metrics.json"):
+        place(run, new, device="cpu")
+    with pytest.raises(ValueError, match="neighbours must be at least 1, got 0"):
+        neighbour_vote(np.zeros((3, 1)), np.zeros(3, dtype=np.int64), np.zeros((1, 1)), 0)
 
 
 def image(path, size=(8, 8), mode="L"):
@@ -192,6 +198,9 @@ def test_a_finished_folder_run_places_new_images_with_their_class(tmp_path, caps
     with pytest.raises(SystemExit, match="1"):
         main([str(tmp_path / "odd"), str(grouped), "--device", "cpu"])
     assert "big.png (1x16x16)" in capsys.readouterr().err
+    with pytest.raises(SystemExit, match="1"):
+        main([str(new), str(tmp_path / "results"), "--device", "cpu"])
+    assert "results: not a finished run (no metrics.json)" in capsys.readouterr().err
 
 
 def test_a_umap_run_places_an_image_by_its_nearest_fitted_images(blobs_images, tmp_path):

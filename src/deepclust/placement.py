@@ -248,6 +248,8 @@ def neighbour_vote(
     to the cluster of the nearer one), and that cluster's share of the ``k``."""
     from sklearn.neighbors import NearestNeighbors
 
+    if int(k) < 1:
+        raise ValueError(f"neighbours must be at least 1, got {k}")
     k = min(int(k), len(fitted))
     nearest = NearestNeighbors(n_neighbors=k).fit(fitted).kneighbors(new, return_distance=False)
     clusters, shares = [], []
