@@ -3,8 +3,8 @@
 ``python -m deepclust.data.example_folder my_images --new new_images`` writes the 1,797 8x8
 digits as grey PNG files, flat (unlabelled, as a user's photos usually are), each named with
 its row and its digit (``0007_digit7.png``) so a person can check a cluster by its file names;
-``--new N`` holds the last ``N`` digits back in a second folder, the "new images" a finished run
-then places (:mod:`deepclust.placement`).
+``--new FOLDER`` holds the last 97 digits (``--n-new``) back in a second folder, the "new
+images" a finished run then places (:mod:`deepclust.placement`).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def write_example_folders(
         indices = np.arange(len(images))[rows]
         for i in indices:
             pixels = np.round(images[i] * 255).astype(np.uint8)
-            Image.fromarray(pixels, mode="L").save(target / f"{i:04d}_digit{labels[i]}.png")
+            Image.fromarray(pixels).save(target / f"{i:04d}_digit{labels[i]}.png")
         counts.append(len(indices))
     return counts[0], counts[1] if new_folder else 0
 
