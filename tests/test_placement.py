@@ -161,7 +161,7 @@ def test_new_images_are_prepared_as_the_run_and_a_mismatch_is_named(tmp_path):
     image(tmp_path / "sorted" / "cats" / "x.png")
     assert read_new_images(tmp_path / "sorted", attrs).classes == ["cats"]
     image(tmp_path / "sorted" / "y.png")  # a loose image beside class folders is not skipped
-    with pytest.raises(ValueError, match="both sub-folders and loose images \\(y.png\\)"):
+    with pytest.raises(ValueError, match="both class sub-folders and loose images \\(y.png\\)"):
         read_new_images(tmp_path / "sorted", attrs)
 
 

@@ -116,20 +116,8 @@ def read_new_images(folder: str | Path, attrs: dict) -> NewImages:
     """The images of ``folder``, converted and resized as the processed dataset with ``attrs``
     was; every one whose shape still differs from the dataset's is named in the error."""
     root = Path(folder)
-    if not root.is_dir():
-        raise ValueError(f"{root}: image folder not found")
-    class_dirs = readers.class_folders(root)
-    loose = readers.image_files(root)
-    if class_dirs and loose:
-        raise ValueError(
-            f"{root}: has both sub-folders and loose images ({loose[0].name}); use one layout"
-        )
-    groups = [(d.name, readers.image_files(d)) for d in class_dirs] or [("", loose)]
+    groups = readers.image_groups(root)
     files = [(name, file) for name, group in groups for file in group]
-    if not files:
-        raise ValueError(
-            f"{root}: contains no images ({', '.join(sorted(readers.IMAGE_SUFFIXES))})"
-        )
     transforms = attrs.get("transforms") or {}
     channels, size = transforms.get("channels"), transforms.get("size")
     expected = tuple(attrs["image_shape"])
@@ -153,7 +141,7 @@ def read_new_images(folder: str | Path, attrs: dict) -> NewImages:
     return NewImages(
         images=np.concatenate(images),
         sources=[file.relative_to(root).as_posix() for _, file in files],
-        classes=[name for name, _ in files] if class_dirs else None,
+        classes=[name for name, _ in files] if groups[0][0] else None,
     )
 
 

@@ -179,6 +179,30 @@ def read_array_file(path: str | Path) -> tuple[np.ndarray, np.ndarray | None]:
     return images, labels
 
 
+def image_groups(root: Path) -> list[tuple[str, list[Path]]]:
+    """An image folder's files by class: ``(name, files)`` per class sub-folder, or one
+    ``("", files)`` for a flat (unlabelled) folder. The one place the layout rules live, so
+    a dataset and the images placed with its run are read alike: a folder mixing both layouts,
+    an empty class folder or a folder without images is refused by name."""
+    if not root.is_dir():
+        raise ValueError(f"{root}: image folder not found")
+    class_dirs = class_folders(root)
+    loose = image_files(root)
+    if not class_dirs:
+        if not loose:
+            raise ValueError(f"{root}: contains no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
+        return [("", loose)]
+    if loose:
+        raise ValueError(
+            f"{root}: has both class sub-folders and loose images ({loose[0].name}); use one layout"
+        )
+    groups = [(d.name, image_files(d)) for d in class_dirs]
+    empty = [name for name, files in groups if not files]
+    if empty:
+        raise ValueError(f"{root}: class folder(s) {empty} contain no images")
+    return groups
+
+
 def read_image_folder(
     path: str | Path, channels: str | None
 ) -> tuple[list[np.ndarray], np.ndarray | None, list[str], list[str]]:
@@ -189,23 +213,8 @@ def read_image_folder(
     to ``path`` (``cat/001.png``), in the images' order.
     """
     root = Path(path)
-    if not root.is_dir():
-        raise ValueError(f"{root}: image folder not found")
-    class_dirs = class_folders(root)
-    if class_dirs:
-        groups = [(d.name, image_files(d)) for d in class_dirs]
-        empty = [name for name, files in groups if not files]
-        if empty:
-            raise ValueError(f"{root}: class folder(s) {empty} contain no images")
-        loose = image_files(root)
-        if loose:
-            raise ValueError(
-                f"{root}: has both class sub-folders and loose images ({loose[0].name}); use one layout"
-            )
-    else:
-        groups = [("", image_files(root))]
-        if not groups[0][1]:
-            raise ValueError(f"{root}: contains no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
+    groups = image_groups(root)
+    has_labels = bool(groups[0][0])
     images, labels, sources = [], [], []
     modes = set()
     for label, (_, files) in enumerate(groups):
@@ -219,7 +228,6 @@ def read_image_folder(
         raise ValueError(
             f"{root}: mixes grey and colour images; set the dataset's 'channels' to 'grey' or 'rgb'"
         )
-    has_labels = bool(class_dirs)
     names = [name for name, _ in groups] if has_labels else []
     return images, (np.asarray(labels, dtype=np.int64) if has_labels else None), names, sources
 
