@@ -118,6 +118,23 @@ def test_record_reads_the_files_beside_each_run_and_replaces_rerecorded_rows(tmp
     ]
 
 
+def test_a_resumed_pretraining_counts_the_earlier_attempts_epochs(tmp_path):
+    """The benchmark holds only the job that finished; a run resumed at epoch 3 of 5 also trained
+    epochs 1-3 in an earlier attempt, whose seconds the training log keeps."""
+    results, ledger = tmp_path / "results", tmp_path / "runs.csv"
+    _run(results, "ae", "kmeans", 0, 0.7)
+    _run(results, "ae", "kmeans", 1, 0.7)
+    for seed in (0, 1):
+        (results / f"usps/ae/seed{seed}/train_log.csv").write_text(
+            "epoch,loss,seconds\n" + "".join(f"{e},{1 / e},{10 * e}\n" for e in range(1, 6))
+        )
+    log = results / "logs/pretrain/usps/ae/seed1.log"
+    log.write_text(log.read_text() + "INFO resuming from x/checkpoint.pt at epoch 3\n")
+    record_runs([results], ledger, command="c", source="")
+    seconds = {r["seed"]: float(r["pretrain_s"]) for r in read_csv(ledger)}
+    assert seconds == {"0": 100.5, "1": 101.5 + 10 + 20 + 30}
+
+
 def test_record_counts_the_dead_units_of_every_feature_layer(tmp_path):
     results, ledger = tmp_path / "results", tmp_path / "runs.csv"
     _run(results, "ascae", "kmeans", 0, 0.7)

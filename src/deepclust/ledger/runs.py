@@ -4,6 +4,7 @@ its metrics.json (training log, pretraining log and benchmark, features)."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
@@ -82,6 +83,30 @@ def _benchmark_seconds(path: Path) -> float | None:
         return None
     rows = read_csv(path, delimiter="\t")
     return float(rows[0]["s"]) if rows else None
+
+
+def _resumed_epoch(log_path: Path) -> int:
+    """The epoch a pretraining job resumed its checkpoint at (its log's last "resuming from ...
+    at epoch N" line), 0 for a job that started afresh or has no log."""
+    if not log_path.exists():
+        return 0
+    found = re.findall(r"resuming from .* at epoch (\d+)", log_path.read_text())
+    return int(found[-1]) if found else 0
+
+
+def _pretrain_seconds(benchmark: Path, log_path: Path, log_rows: list[dict]) -> float | None:
+    """The pretraining's wall time: the finishing job's benchmark, plus, when that job resumed a
+    checkpoint at epoch N, the training log's seconds of epochs 1..N (the earlier attempts'
+    training, which the benchmark of the last attempt does not hold; epochs an attempt trained
+    past its last checkpoint were lost and are not counted)."""
+    seconds = _benchmark_seconds(benchmark)
+    resumed = _resumed_epoch(log_path)
+    if seconds is None or not resumed:
+        return seconds
+    earlier = [r.get("seconds") for r in log_rows if int(r["epoch"]) <= resumed]
+    if len(earlier) < resumed or any(v in (None, "") for v in earlier):
+        return seconds  # a log without every earlier epoch's time: the last attempt alone
+    return seconds + sum(float(v) for v in earlier)
 
 
 def dead_units(features_h5: Path) -> str | None:
@@ -163,7 +188,11 @@ def run_row(metrics_json: Path, config: dict | None, command: str, source: str) 
         "epochs": epochs,
         "train_final": train_final or None,
         "dead_units": dead_units(run_dir / "features.h5") if log_rows else None,
-        "pretrain_s": _benchmark_seconds(results / "benchmarks" / "pretrain" / f"{job}.tsv"),
+        "pretrain_s": _pretrain_seconds(
+            results / "benchmarks" / "pretrain" / f"{job}.tsv",
+            results / "logs" / "pretrain" / f"{job}.log",
+            log_rows,
+        ),
         "clustering_s": record.get("runtime_s"),
         "device": environment.get("device_name") or environment.get("device"),
         "precision": (record.get("pretraining") or {}).get("precision"),
