@@ -64,11 +64,14 @@ RUN_COLUMNS = [
 NOT_LOSS_TERMS = {"epoch", "lr", "seconds", "img_per_s"}
 
 
-def _pretrain_environment(log_path: Path) -> dict:
+def _read_log(log_path: Path) -> str:
+    """A pretraining job's log, empty when the job left none (a run recorded from its outputs)."""
+    return log_path.read_text() if log_path.exists() else ""
+
+
+def _pretrain_environment(log_text: str) -> dict:
     """The ``environment: {...}`` line a pretraining job logs (device, threads), if any."""
-    if not log_path.exists():
-        return {}
-    for line in log_path.read_text().splitlines():
+    for line in log_text.splitlines():
         if "environment: " in line:
             try:
                 return json.loads(line.split("environment: ", 1)[1])
@@ -85,22 +88,20 @@ def _benchmark_seconds(path: Path) -> float | None:
     return float(rows[0]["s"]) if rows else None
 
 
-def _resumed_epoch(log_path: Path) -> int:
+def _resumed_epoch(log_text: str) -> int:
     """The epoch a pretraining job resumed its checkpoint at (its log's last "resuming from ...
     at epoch N" line), 0 for a job that started afresh or has no log."""
-    if not log_path.exists():
-        return 0
-    found = re.findall(r"resuming from .* at epoch (\d+)", log_path.read_text())
+    found = re.findall(r"resuming from .* at epoch (\d+)", log_text)
     return int(found[-1]) if found else 0
 
 
-def _pretrain_seconds(benchmark: Path, log_path: Path, log_rows: list[dict]) -> float | None:
+def _pretrain_seconds(benchmark: Path, log_text: str, log_rows: list[dict]) -> float | None:
     """The pretraining's wall time: the finishing job's benchmark, plus, when that job resumed a
     checkpoint at epoch N, the training log's seconds of epochs 1..N (the earlier attempts'
     training, which the benchmark of the last attempt does not hold; epochs an attempt trained
     past its last checkpoint were lost and are not counted)."""
     seconds = _benchmark_seconds(benchmark)
-    resumed = _resumed_epoch(log_path)
+    resumed = _resumed_epoch(log_text)
     if seconds is None or not resumed:
         return seconds
     earlier = [r.get("seconds") for r in log_rows if int(r["epoch"]) <= resumed]
@@ -163,7 +164,8 @@ def run_row(metrics_json: Path, config: dict | None, command: str, source: str) 
         f"{k}={float(v):.4g}" for k, v in final.items() if k not in NOT_LOSS_TERMS and v != ""
     )
     job = f"{dataset}/{extractor}/seed{seed}"
-    environment = _pretrain_environment(results / "logs" / "pretrain" / f"{job}.log")
+    log_text = _read_log(results / "logs" / "pretrain" / f"{job}.log")
+    environment = _pretrain_environment(log_text)
     if not environment and refinement:
         environment = record.get("environment", {})
     runs = record.get("runs") or []
@@ -189,9 +191,7 @@ def run_row(metrics_json: Path, config: dict | None, command: str, source: str) 
         "train_final": train_final or None,
         "dead_units": dead_units(run_dir / "features.h5") if log_rows else None,
         "pretrain_s": _pretrain_seconds(
-            results / "benchmarks" / "pretrain" / f"{job}.tsv",
-            results / "logs" / "pretrain" / f"{job}.log",
-            log_rows,
+            results / "benchmarks" / "pretrain" / f"{job}.tsv", log_text, log_rows
         ),
         "clustering_s": record.get("runtime_s"),
         "device": environment.get("device_name") or environment.get("device"),
