@@ -64,3 +64,33 @@ def test_best_of_by_acc_keeps_every_run_each_with_n_init_restarts():
     expected = KMeans(3, n_init=3, random_state=first["seed"]).fit(X).inertia_
     assert first["inertia"] == pytest.approx(expected)
     assert build_clusterer("kmeans", n_clusters=3, random_state=0).fit(X).runs_ is None
+
+
+def test_dec_and_idec_step_with_adam_or_with_sgd_and_momentum(blobs_images):
+    """DEC's published code trains its KL stage with SGD (0.01, momentum 0.9), IDEC's on USPS
+    with SGD (0.1, 0.99); Adam stays the default. SGD at lr 0 leaves the encoder as it was (the
+    step is SGD's, not Adam's); another optimizer is refused at plan time, by name."""
+    import torch
+
+    from deepclust.models import build_model
+
+    images, labels = blobs_images
+    params = {"max_iter": 8, "update_interval": 4, "batch_size": 16, "random_state": 0}
+    kept = {}
+    for optimizer, lr in (("sgd", 0.0), ("sgd", 0.05), ("adam", 0.001)):
+        torch.manual_seed(0)
+        model = build_model("dense_ae", images.shape[1:], 3, hidden_dims=[16])
+        start = torch.cat([p.detach().flatten().clone() for p in model.parameters()])
+        refiner = build_clusterer(
+            "idec", n_clusters=3, optimizer=optimizer, lr=lr, momentum=0.9, **params
+        )
+        built = refiner._optimizer(list(model.parameters()))
+        assert type(built).__name__ == {"sgd": "SGD", "adam": "Adam"}[optimizer]
+        refiner.fit(images, labels, model=model)
+        kept[optimizer, lr] = torch.equal(
+            start, torch.cat([p.detach().flatten() for p in model.parameters()])
+        )
+    assert kept == {("sgd", 0.0): True, ("sgd", 0.05): False, ("adam", 0.001): False}
+    assert built.defaults["lr"] == 0.001 and "momentum" not in built.defaults
+    with pytest.raises(ValueError, match="optimizer"):
+        check_clusterer_params("idec", {"optimizer": "rmsprop"})

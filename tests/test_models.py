@@ -44,6 +44,13 @@ def test_dense_ae_activation_and_init_are_options_with_n2d_defaults():
     )
     assert peer.encoder[0].bias.abs().max() > 0  # PyTorch's default draws the biases too
     assert len(peer.encoder_layers(torch.rand(2, 1, 8, 8))) == 4  # three hidden + the code
+    torch.manual_seed(0)
+    dec_keras = build_model("dense_ae", (1, 8, 8), 3, init="variance_scaling")
+    first, last = dec_keras.encoder[0], dec_keras.decoder[-1]
+    # Keras' VarianceScaling(1/3, fan_in, uniform): U(-1/sqrt(fan_in), 1/sqrt(fan_in)), zero biases
+    assert first.weight.abs().max() <= 64**-0.5 and first.weight.abs().max() > 0.9 * 64**-0.5
+    assert last.weight.abs().max() <= 500**-0.5 and last.weight.abs().max() > 0.9 * 500**-0.5
+    assert first.bias.abs().max() == 0 and last.bias.abs().max() == 0
     with pytest.raises(ValueError, match="dense_ae: activation 'tanh'"):
         build_model("dense_ae", (1, 8, 8), 3, activation="tanh")
     with pytest.raises(ValueError, match="dense_ae: init 'he'"):

@@ -12,10 +12,10 @@ import torch
 
 from deepclust.model_file import load_model
 from deepclust.models import MODELS, build_model
+from deepclust.optimizers import make_optimizer
 from deepclust.training import (
     TrainConfig,
     Trainer,
-    make_optimizer,
     pretrain,
     restore_cuda_rng,
     run_fingerprint,
@@ -348,6 +348,38 @@ def test_the_fused_optimizer_on_the_cpu_makes_the_same_update(optimizer):
             opt.step()
         weights[fused] = torch.cat([p.detach().flatten() for p in model.parameters()])
     torch.testing.assert_close(weights[True], weights[False], rtol=1e-5, atol=1e-6)
+
+
+def test_sgd_with_momentum_is_the_fused_heavy_ball_update_and_keeps_adam_fingerprints():
+    """DEC's published MNIST recipe: SGD, lr 1, momentum 0.9. The optimizer steps as torch's own
+    SGD does; momentum is part of an SGD run's fingerprint and absent from Adam's, so the
+    checkpoints of runs configured before the key existed still resume."""
+    cfg = TrainConfig(optimizer="sgd", lr=0.5, momentum=0.9)
+    torch.manual_seed(0)
+    model = build_model("dense_ae", (1, 8, 8), 4, hidden_dims=[16])
+    opt = make_optimizer(model, cfg, CPU)
+    assert isinstance(opt, torch.optim.SGD) and opt.defaults["momentum"] == 0.9
+    assert opt.defaults["fused"] is True
+    before = [p.detach().clone() for p in model.parameters()]
+    velocity = None
+    for step in range(3):
+        loss, _ = model.loss(torch.rand(8, 1, 8, 8, generator=torch.Generator().manual_seed(step)))
+        opt.zero_grad()
+        loss.backward()
+        grads = [p.grad.detach().clone() for p in model.parameters()]
+        velocity = (
+            grads
+            if velocity is None
+            else [0.9 * v + g for v, g in zip(velocity, grads, strict=True)]
+        )
+        before = [b - 0.5 * v for b, v in zip(before, velocity, strict=True)]
+        opt.step()
+    for expected, p in zip(before, model.parameters(), strict=True):
+        torch.testing.assert_close(p.detach(), expected, rtol=1e-5, atol=1e-6)
+    assert TrainConfig(momentum=0.5).fingerprint({}) == TrainConfig().fingerprint({})
+    assert cfg.fingerprint({}) != TrainConfig(optimizer="sgd", lr=0.5, momentum=0.5).fingerprint({})
+    with pytest.raises(ValueError, match="optimizer must be one of .*'sgd'.*got 'rmsprop'"):
+        make_optimizer(model, TrainConfig(optimizer="rmsprop"), CPU)
 
 
 def test_training_defaults_are_the_schemas():

@@ -34,7 +34,13 @@ VERSIONS = PACKAGE / "code_versions.json"
 #: the package, whose code computes its results; a glob names a family
 STAGES: dict[str, tuple[str, ...]] = {
     "preprocess": ("data/preprocess.py", "data/readers.py", "data/registry.py", "stages/data.py"),
-    "pretrain": ("training.py", "models/*.py", "model_file.py", "stages/pretrain.py"),
+    "pretrain": (
+        "training.py",
+        "optimizers.py",
+        "models/*.py",
+        "model_file.py",
+        "stages/pretrain.py",
+    ),
     "features": ("features.py", "models/*.py", "model_file.py", "stages/pretrain.py"),
     "manifold": ("clustering/manifold.py", "stages/cluster.py"),
     "cluster": (

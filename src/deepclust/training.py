@@ -26,6 +26,7 @@ from tqdm import tqdm
 from deepclust.io import atomic_path, write_csv
 from deepclust.model_file import save_model
 from deepclust.models import AutoEncoder, build_model
+from deepclust.optimizers import make_optimizer, make_scheduler
 from deepclust.runtime import autocast_dtype, precision_name, seed_everything
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,8 @@ class TrainConfig:
     faster on the CPU (bench/RESULTS.md), the same maths, so not in a checkpoint's fingerprint.
     ``min_steps`` is the fewest optimiser steps a run takes: a small dataset trains more epochs
     than ``epochs`` until it has taken them (:meth:`for_samples`), as long in steps as a large one.
+    ``optimizer`` is ``adam``, ``adamw`` (``betas``) or ``sgd`` (``momentum``): DEC's published
+    code pretrains its dense AE on MNIST and Fashion-MNIST with SGD, lr 1, momentum 0.9.
     """
 
     epochs: int = 100
@@ -50,6 +53,7 @@ class TrainConfig:
     optimizer: str = "adam"
     weight_decay: float = 0.0
     betas: tuple[float, float] = (0.9, 0.999)
+    momentum: float = 0.0
     scheduler: str = "none"
     checkpoint_every: int = 10
     amp: bool | str = "auto"
@@ -94,36 +98,12 @@ class TrainConfig:
         """
         train = asdict(self)
         del train["checkpoint_every"], train["channels_last"], train["min_steps"], train["amp"]
+        if self.optimizer != "sgd":  # Adam has none: fingerprints from before it stay valid
+            del train["momentum"]
         if self.scheduler == "none":
             del train["epochs"]
         blob = json.dumps({"train": train, **extra}, sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
-
-
-def make_optimizer(
-    model: torch.nn.Module, cfg: TrainConfig, device: torch.device | None = None
-) -> torch.optim.Optimizer:
-    """Adam or AdamW with the fused kernel on the CPU and on CUDA: the same update in one pass
-    over all parameters. On a CPU the per-tensor loop reads and writes each parameter and both
-    moments several times, which cost the dense AE ~25 % of a step (bench/RESULTS.md)."""
-    optimizers = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
-    if cfg.optimizer not in optimizers:
-        raise ValueError(f"optimizer must be one of {sorted(optimizers)}, got {cfg.optimizer!r}")
-    kind = "cpu" if device is None else device.type
-    fused = {"fused": True} if kind in ("cpu", "cuda") else {}
-    return optimizers[cfg.optimizer](
-        model.parameters(), lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay, **fused
-    )
-
-
-def make_scheduler(
-    optimizer: torch.optim.Optimizer, cfg: TrainConfig
-) -> torch.optim.lr_scheduler.LRScheduler:
-    if cfg.scheduler == "cosine":
-        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=cfg.epochs)
-    if cfg.scheduler == "none":
-        return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda epoch: 1.0)
-    raise ValueError(f"scheduler must be 'none' or 'cosine', got {cfg.scheduler!r}")
 
 
 EpochCallback = Callable[[int, dict], None]

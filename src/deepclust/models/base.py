@@ -177,6 +177,18 @@ def squared_error(a: torch.Tensor, b: torch.Tensor, reduction: str = "sum") -> t
     return per_element.mean()
 
 
+def fan_in_uniform_init(module: nn.Module) -> None:
+    """Weights U(-1/sqrt(fan_in), 1/sqrt(fan_in)) and zero biases: Keras' ``VarianceScaling(
+    scale=1/3, mode="fan_in", distribution="uniform")``, DEC's published init on MNIST."""
+    for layer in module.modules():
+        if isinstance(layer, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
+            fan_in = nn.init._calculate_fan_in_and_fan_out(layer.weight)[0]
+            bound = 1.0 / fan_in**0.5
+            nn.init.uniform_(layer.weight, -bound, bound)
+            if layer.bias is not None:
+                nn.init.zeros_(layer.bias)
+
+
 def xavier_init(module: nn.Module) -> None:
     """Glorot-uniform weights and zero biases, the Keras default the reference code relied on."""
     for layer in module.modules():

@@ -13,13 +13,19 @@ import math
 import torch
 from torch import nn
 
-from deepclust.models.base import AutoEncoder, xavier_init
+from deepclust.models.base import AutoEncoder, fan_in_uniform_init, xavier_init
 
 #: hidden-layer activations: DEC's and N2D's code use ReLU; ClustPy's autoencoders LeakyReLU
 ACTIVATIONS = {"relu": lambda: nn.ReLU(inplace=True), "leaky_relu": lambda: nn.LeakyReLU(0.01)}
-#: initialisations: Glorot uniform (Keras' default, which DEC's and N2D's code ran with) or
-#: PyTorch's own ``nn.Linear`` default (what a PyTorch port that does not set one gets)
-INITS = ("xavier", "torch")
+#: initialisations, weights and biases:
+#: - ``xavier``: Glorot uniform, zero biases (Keras' default; N2D's code, and DEC's published
+#:   code on USPS);
+#: - ``variance_scaling``: U(-1/sqrt(fan_in), 1/sqrt(fan_in)), zero biases (Keras'
+#:   ``VarianceScaling(scale=1/3, mode="fan_in", distribution="uniform")``, what DEC's published
+#:   code, XifengGuo/DEC-keras ``run_exp.py``, gives the AE on MNIST and Fashion-MNIST);
+#: - ``torch``: PyTorch's own ``nn.Linear`` default (what a PyTorch port that sets none gets):
+#:   the same weights as ``variance_scaling``, but biases also U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+INITS = ("xavier", "variance_scaling", "torch")
 
 
 class DenseAE(AutoEncoder):
@@ -59,6 +65,8 @@ class DenseAE(AutoEncoder):
         self.decoder = _mlp(widths[::-1], ACTIVATIONS[activation])
         if init == "xavier":
             xavier_init(self)
+        elif init == "variance_scaling":
+            fan_in_uniform_init(self)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         return self.encoder(x.flatten(1))
