@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from deepclust.clustering import build_clusterer
+from deepclust.clustering import build_clusterer, check_clusterer_params
 from deepclust.clustering.manifold import UMAPEmbedding, build_manifold
 from deepclust.config import ConfigError, check_config
 from deepclust.metrics import evaluate
@@ -97,6 +97,35 @@ def test_dbscan_noise_counts_as_wrong_and_is_reported(two_blobs):
     scores = evaluate(y, labels)
     assert scores["noise_fraction"] == pytest.approx(2 / 82)
     assert scores["acc"] == pytest.approx(80 / 82)
+
+
+def test_dbscan_chooses_eps_without_labels_by_the_k_distance_knee_or_by_k():
+    """Three dense blobs of different spreads and a sprinkle of far outliers: a fixed eps
+    fitted to the tightest blob breaks the widest into pieces; the knee of the k-distances and
+    the largest eps that gives the asked-for K both find the three, outliers as noise, and the
+    eps used (``eps_``) is what places new samples."""
+    rng = np.random.default_rng(0)
+    centres, spreads = np.array([[0, 0], [30, 0], [0, 30]]), (0.3, 0.6, 1.2)
+    X = np.concatenate(
+        [c + rng.normal(0, s, (150, 2)) for c, s in zip(centres, spreads, strict=True)]
+    )
+    y = np.repeat(np.arange(3), 150)
+    X = np.concatenate([X, rng.uniform(-60, 90, (6, 2))])
+    fixed = build_clusterer("dbscan", n_clusters=3, eps=0.15, min_samples=10).fit(X)
+    assert len(set(fixed.labels_) - {-1}) != 3 or fixed.noise_fraction_ > 0.2
+    for rule in ("knee", "n_clusters"):
+        model = build_clusterer("dbscan", n_clusters=3, min_samples=10, eps_rule=rule).fit(X)
+        assert len(set(model.labels_) - {-1}) == 3, rule
+        assert evaluate(y, model.labels_[:450])["acc"] > 0.97, rule
+        assert model.eps_ > 0.15 and model.eps_ < 30, rule
+        assert model.state_arrays()["eps_"] == model.eps_
+        np.testing.assert_array_equal(model.predict(X[:450]), model.labels_[:450])
+    # a run kept before eps_ was: its fixed eps places new samples
+    old = {k: v for k, v in fixed.state_arrays().items() if k != "eps_"}
+    reloaded = build_clusterer("dbscan", n_clusters=3, eps=0.15, min_samples=10).load_state(old)
+    assert reloaded.eps_ == 0.15
+    with pytest.raises(ValueError, match="eps_rule"):
+        check_clusterer_params("dbscan", {"eps_rule": "elbow"})
 
 
 def test_gmm_clusters_blobs(two_blobs):

@@ -229,6 +229,25 @@ def test_normalized_adjacency_matches_the_dense_formula():
     np.testing.assert_allclose(dense.numpy(), d[:, None] * A_hat * d[None, :], rtol=1e-5)
 
 
+def test_row_normalised_adjacency_is_sdcn_codes_mean_over_self_and_neighbours():
+    """SDCN's code propagates over D^-1 (A + I): each node the mean of itself and its
+    neighbours; the CSR matrix the GCN multiplies gives exactly that, and another name is
+    refused naming the choices."""
+    X = np.random.default_rng(2).normal(size=(30, 3)).astype(np.float32)
+    edges = knn_graph(X, k=3)
+    A_hat = _dense_knn_reference(X, 3) + np.eye(30)
+    h = torch.randn(30, 4, generator=torch.Generator().manual_seed(0))
+    row = sparse_adjacency(edges, 30, normalization="row")
+    expected = (A_hat / A_hat.sum(1, keepdims=True)) @ h.double().numpy()
+    np.testing.assert_allclose((row @ h).numpy(), expected, rtol=1e-5, atol=1e-6)
+    symmetric = sparse_adjacency(edges, 30) @ h
+    assert not torch.allclose(symmetric, row @ h)  # the two normalisations differ on this graph
+    with pytest.raises(
+        ValueError, match=r"normalization 'left': expected one of \['symmetric', 'row'\]"
+    ):
+        normalized_adjacency(edges, 30, "left")
+
+
 def test_sparse_adjacency_gives_the_edge_list_gcn_result_and_gradients():
     """The CSR adjacency (no edges x width message tensor) computes what torch-geometric's
     edge-list propagation computes, forward and backward."""

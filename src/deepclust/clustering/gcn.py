@@ -42,6 +42,7 @@ sections 3.2-3.3; METHODS.md section 3.
 from __future__ import annotations
 
 import abc
+from typing import Literal
 
 import numpy as np
 import torch
@@ -80,6 +81,7 @@ class GCNClustering(ModelRefiner):
         tol,
         n_init,
         random_state,
+        normalization,
     ):
         self.n_clusters = n_clusters
         self.k = k
@@ -92,6 +94,7 @@ class GCNClustering(ModelRefiner):
         self.tol = tol
         self.n_init = n_init
         self.random_state = random_state
+        self.normalization = normalization
 
     @abc.abstractmethod
     def _loss(
@@ -106,7 +109,7 @@ class GCNClustering(ModelRefiner):
         edges = self._graph
         if edges is None:
             edges = knn_graph(pixels, self.k, metric=self.metric, device=device)
-        adjacency = sparse_adjacency(edges, n, device)
+        adjacency = sparse_adjacency(edges, n, device, self.normalization)
 
         km = self._kmeans(self._embed().cpu().numpy(), n_init=self.n_init, seed=self._seed(0))
         self.init_labels_ = km.labels_.copy()
@@ -208,6 +211,8 @@ class SDDECCClustering(GCNClustering):
     kl_weight, gcn_weight, alpha : SDCN's self-supervision added to eq. 18 (0: none, the paper
         as written); see :class:`SDCN`.
     k, metric : the kNN graph of the input samples.
+    normalization : of ``A + I``, ``symmetric`` or ``row`` (SDCN's code); see
+        :data:`deepclust.clustering.graph.NORMALIZATIONS`.
     delta : the transfer operator's weight on the encoder layer.
     epochs, lr : full-batch Adam steps and learning rate.
     warmup_epochs : extra steps first in which only the GCN learns (encoder and centres frozen),
@@ -238,6 +243,7 @@ class SDDECCClustering(GCNClustering):
         tol: float = 0.0,
         n_init: int = 20,
         random_state: int | None = None,
+        normalization: Literal["symmetric", "row"] = "symmetric",
     ):
         super().__init__(
             n_clusters,
@@ -251,6 +257,7 @@ class SDDECCClustering(GCNClustering):
             tol,
             n_init,
             random_state,
+            normalization,
         )
         self.cluster_weight = cluster_weight
         self.class_prior = check_class_prior(class_prior)
@@ -274,8 +281,8 @@ class SDCN(GCNClustering):
 
     Parameters
     ----------
-    n_clusters, k, metric, delta, epochs, warmup_epochs, warmup_lr, lr, tol, n_init : as
-        :class:`SDDECCClustering`.
+    n_clusters, k, metric, normalization, delta, epochs, warmup_epochs, warmup_lr, lr, tol,
+        n_init : as :class:`SDDECCClustering`.
     kl_weight : weight of KL(P || Q), Q the Student-t assignment of the code (SDCN: 0.1).
     gcn_weight : weight of KL(P || Y), Y the GCN's prediction (SDCN: 0.01).
     alpha : Student-t degrees of freedom.
@@ -297,6 +304,7 @@ class SDCN(GCNClustering):
         tol: float = 0.0,
         n_init: int = 20,
         random_state: int | None = None,
+        normalization: Literal["symmetric", "row"] = "symmetric",
     ):
         super().__init__(
             n_clusters,
@@ -310,6 +318,7 @@ class SDCN(GCNClustering):
             tol,
             n_init,
             random_state,
+            normalization,
         )
         self.kl_weight = kl_weight
         self.gcn_weight = gcn_weight

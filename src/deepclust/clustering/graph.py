@@ -134,21 +134,36 @@ def knn_graph(
     return np.stack([codes // n, codes % n])
 
 
-def normalized_adjacency(edge_index, n_nodes: int):
-    """``D^-1/2 (A + I) D^-1/2`` of an unweighted symmetric graph, as (edge_index, edge_weight)."""
+#: how ``A + I`` is normalised: ``symmetric``, ``D^-1/2 (A + I) D^-1/2`` (Kipf and Welling's
+#: GCN, torch-geometric's ``gcn_norm``); ``row``, ``D^-1 (A + I)``, each node the mean of itself
+#: and its neighbours (what SDCN's code, bdy9527/SDCN ``utils.load_graph``, feeds its GCN)
+NORMALIZATIONS = ("symmetric", "row")
+
+
+def normalized_adjacency(edge_index, n_nodes: int, normalization: str = "symmetric"):
+    """``A + I`` of an unweighted symmetric graph, normalised (:data:`NORMALIZATIONS`), as
+    (edge_index, edge_weight)."""
     import torch
     from torch_geometric.nn.conv.gcn_conv import gcn_norm
+    from torch_geometric.utils import add_self_loops, degree
 
+    if normalization not in NORMALIZATIONS:
+        raise ValueError(f"normalization {normalization!r}: expected one of {list(NORMALIZATIONS)}")
     edges = torch.as_tensor(np.asarray(edge_index), dtype=torch.long)
-    return gcn_norm(edges, None, num_nodes=n_nodes, add_self_loops=True)
+    if normalization == "symmetric":
+        return gcn_norm(edges, None, num_nodes=n_nodes, add_self_loops=True)
+    edges, _ = add_self_loops(edges, num_nodes=n_nodes)
+    target = edges[1]
+    return edges, degree(target, n_nodes).pow(-1)[target]
 
 
-def sparse_adjacency(edge_index, n_nodes: int, device=None):
-    """``D^-1/2 (A + I) D^-1/2`` as a sparse CSR matrix, in the layout torch-geometric's layers
-    take in place of ``edge_index`` (``adj_t``: row = target, column = source)."""
+def sparse_adjacency(edge_index, n_nodes: int, device=None, normalization: str = "symmetric"):
+    """The normalised ``A + I`` (:func:`normalized_adjacency`) as a sparse CSR matrix, in the
+    layout torch-geometric's layers take in place of ``edge_index`` (``adj_t``: row = target,
+    column = source)."""
     from torch_geometric.utils import to_torch_csr_tensor
 
-    edges, weight = normalized_adjacency(edge_index, n_nodes)
+    edges, weight = normalized_adjacency(edge_index, n_nodes, normalization)
     with warnings.catch_warnings():  # torch's notes on its sparse CSR support, once per job
         warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
         warnings.filterwarnings("ignore", message="Sparse invariant checks are implicitly")
