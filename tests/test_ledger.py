@@ -167,6 +167,20 @@ def test_record_keeps_every_kmeans_run_of_a_label_using_selection(tmp_path):
     assert "| 2: 0.600 / 0.650 / 0.700 |" in line
 
 
+def test_a_block_can_show_the_clusters_each_seed_found(tmp_path):
+    """DBSCAN finds its own number of clusters: ``show=clusters`` puts it beside the ACC."""
+    results, ledger = tmp_path / "results", tmp_path / "runs.csv"
+    for seed, found in enumerate((7, 10)):
+        metrics = {"acc": 0.7, "nmi": 0.6, "ari": 0.5, "purity": 0.7, "n_clusters_found": found}
+        _run(results, "ae", "dbscan", seed, 0.7, metrics=metrics)
+    record_runs([results], ledger, command="c", source="")
+    doc = tmp_path / "r.md"
+    doc.write_text("<!-- ledger: experiment=ae_dbscan show=clusters -->\n<!-- /ledger -->\n")
+    build(ledger, tmp_path / "r.csv", [doc], _paper(tmp_path))
+    header, _, line = doc.read_text().splitlines()[1:4]
+    assert "| clusters found per seed |" in header and "| 7 10 |" in line
+
+
 def test_record_without_runs_is_an_error(tmp_path):
     with pytest.raises(ValueError, match="no metrics.json under"):
         record_runs([tmp_path], tmp_path / "runs.csv", command="c", source="")

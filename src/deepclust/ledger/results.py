@@ -50,7 +50,7 @@ RESULT_COLUMNS = [
 BLOCK = re.compile(r"(<!-- ledger:(?P<filters>[^>]*)-->\n)(?P<body>.*?)(<!-- /ledger -->)", re.S)
 FILTER_KEYS = ("dataset", "experiment", "show", "view", "extractor", "clusterer")
 #: extra columns a block may ask for with ``show=...``
-SHOW = ("train", "dead", "runs")
+SHOW = ("train", "dead", "runs", "clusters")
 #: what a block shows: the per-experiment table (default), the networks x clusterers grid of each
 #: dataset, the label-free pick per dataset, or each cell's consensus over seeds beside the seeds
 #: (the last three need extractor= and clusterer=)
@@ -101,6 +101,7 @@ def ledger_table(rows: list[dict], paper_values: dict | None = None) -> list[dic
                 "paper_dataset": paper_dataset,
                 "variant": experiment,
                 "extractor": _distinct(runs, "extractor"),
+                "clusterer": _distinct(runs, "clusterer"),
                 "paper_acc": (paper.get((method, paper_dataset, "acc")) or {}).get("value"),
                 "paper_nmi": (paper.get((method, paper_dataset, "nmi")) or {}).get("value"),
                 "acc_mean": reduced["acc_mean"],
@@ -118,6 +119,7 @@ def ledger_table(rows: list[dict], paper_values: dict | None = None) -> list[dic
                 "refine_iterations": _span(column_floats(runs, "refine_iterations")),
                 "train_final": _mean_terms(runs),
                 "dead_units": "; ".join(r.get("dead_units") or "—" for r in runs),
+                "clusters_found": " ".join(r.get("n_clusters_found") or "—" for r in runs),
                 "kmeans_runs": _runs_text(runs),
                 "uses_labels": reduced["uses_labels"],
                 "device": devices,
@@ -206,8 +208,9 @@ def entries_markdown(entries: list[dict], show: Iterable[str] = ()) -> str:
     """A results table: paper value, measured mean ± std, seeds, epochs, device, times; the
     label-using columns only when some entry has them, the command under the table when shared;
     ``show`` adds the final training loss terms (``"train"``, mean over seeds), the dead units
-    of each feature layer (``"dead"``, per seed) and the spread of a best-of-N's candidate runs
-    (``"runs"``, per seed)."""
+    of each feature layer (``"dead"``, per seed), the spread of a best-of-N's candidate runs
+    (``"runs"``, per seed) and the number of clusters found (``"clusters"``, per seed: DBSCAN
+    finds its own)."""
     columns = [
         ("variant", lambda e: e["variant"] + (" (**uses labels**)" if e["uses_labels"] else "")),
         ("dataset", lambda e: e["dataset"]),
@@ -231,6 +234,11 @@ def entries_markdown(entries: list[dict], show: Iterable[str] = ()) -> str:
             else []
         ),
         *([("dead units per seed", lambda e: e["dead_units"] or "—")] if "dead" in show else []),
+        *(
+            [("clusters found per seed", lambda e: e["clusters_found"] or "—")]
+            if "clusters" in show
+            else []
+        ),
         *(
             [
                 (
