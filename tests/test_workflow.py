@@ -156,10 +156,11 @@ def test_tiny_config_end_to_end_and_caching(tmp_path):
     assert jobs.get("pretrain") == 2 and jobs.get("features") == 2 and jobs.get("cluster") == 2
 
 
-def test_coil20_config_plans_eleven_rows_on_two_sizes_of_one_file(tmp_path):
+def test_coil20_config_plans_thirteen_rows_on_two_sizes_of_one_file(tmp_path):
     """workflow/configs/coil20.yaml, planned on a stand-in for the 32x32 file: six networks per
-    seed (pixels need none), K-means for five rows and a refinement for six (DEKM, SDEKC as
-    printed and swapped, DEC and IDEC on the dense AE, DCEC on the CAE)."""
+    seed (pixels need none), K-means for five rows and a refinement for eight (DEKM, SDEKC as
+    printed and swapped, DEC and IDEC on the dense AE with targets every 140 and every 30
+    batches, DCEC on the CAE)."""
     images = np.random.default_rng(0).integers(0, 256, (40, 32, 32), dtype=np.uint8)
     np.savez(tmp_path / "coil20_32.npz", images=images, labels=np.repeat(np.arange(20), 2))
     config = yaml.safe_load((REPO / "workflow" / "configs" / "coil20.yaml").read_text())
@@ -171,7 +172,7 @@ def test_coil20_config_plans_eleven_rows_on_two_sizes_of_one_file(tmp_path):
         "pretrain": 18,
         "features": 15,
         "cluster": 15,
-        "refine": 18,
+        "refine": 24,
         "aggregate": 1,
     }, jobs
 
