@@ -127,6 +127,11 @@ def write_idx_gz(path: Path, array: np.ndarray) -> None:
 
 @pytest.fixture
 def blobs_images():
+    """Three well-separated classes of 8x8 images (:func:`make_blobs`)."""
+    return make_blobs()
+
+
+def make_blobs():
     """Three well-separated classes of 8x8 images: bright top, bright left, bright centre."""
     rng = np.random.default_rng(0)
     images, labels = [], []

@@ -58,13 +58,12 @@ def canonical_names(paper: dict, configs: dict[str, dict]) -> dict[str, str]:
     return names
 
 
-def command_for(
-    paper: dict, method: str, paper_dataset: str, configs: dict[str, dict]
-) -> str | None:
-    """The command that runs a cell, from the first of the paper's configs that has it."""
+def cell_run(paper: dict, method: str, paper_dataset: str, configs: dict[str, dict]) -> dict | None:
+    """What runs a cell: ``{"config", "experiment", "dataset", "extractor", "clusterer",
+    "seeds"}`` from the first of the paper's configs that has it (the row's own experiment
+    before one named otherwise), or None. ``configs`` is :func:`load_configs`' answer."""
     for path in paper["configs"]:
         config = configs[path]
-        seeds = config.get("seeds", [0])
         found = []
         for name, experiment in (config.get("experiments") or {}).items():
             if (experiment.get("paper") or name) != method:
@@ -77,16 +76,31 @@ def command_for(
                     found.append((name != method, name, dataset, experiment))
         if found:
             _, name, dataset, experiment = min(found, key=lambda f: f[:2])
-            run_seeds = experiment.get("seeds") or seeds
-            seed = (
-                run_seeds[0] if len(run_seeds) == 1 else ("{" + ",".join(map(str, run_seeds)) + "}")
-            )
-            run_dir = config_spec.RUN_DIR.format(
-                dataset=dataset, extractor=experiment["extractor"], seed=seed
-            )
-            target = f"{run_dir}/{experiment['clusterer']}/metrics.json"
-            return f"snakemake --cores 8 --resources gpu=1 {target} --configfile {path}"
+            return {
+                "config": path,
+                "experiment": name,
+                "dataset": dataset,
+                "extractor": experiment["extractor"],
+                "clusterer": experiment["clusterer"],
+                "seeds": list(experiment.get("seeds") or config.get("seeds", [0])),
+            }
     return None
+
+
+def command_for(
+    paper: dict, method: str, paper_dataset: str, configs: dict[str, dict]
+) -> str | None:
+    """The command that runs a cell (:func:`cell_run`)."""
+    run = cell_run(paper, method, paper_dataset, configs)
+    if run is None:
+        return None
+    seeds = run["seeds"]
+    seed = seeds[0] if len(seeds) == 1 else ("{" + ",".join(map(str, seeds)) + "}")
+    run_dir = config_spec.RUN_DIR.format(
+        dataset=run["dataset"], extractor=run["extractor"], seed=seed
+    )
+    target = f"{run_dir}/{run['clusterer']}/metrics.json"
+    return f"snakemake --cores 8 --resources gpu=1 {target} --configfile {run['config']}"
 
 
 def for_cell(mapping: dict, method: str, dataset: str):

@@ -1,0 +1,158 @@
+"""What a window made, in a few capped pieces, and read back at home.
+
+The results travel as one tar stream cut into pieces ``results.tar.000``, ``.001``, ... of at
+most ``max_file_bytes``, no more than ``max_files`` of them and ``max_total_bytes`` in all. What
+goes in is chosen by value, whole units at a time (a model without its training log is of no
+use): every finished network, then the kNN graphs and the refiners' results, then the checkpoints
+of the networks still training (the next window resumes them), then features (which home can
+recompute from the model in seconds to minutes). What does not fit is named in the report.
+The job list and the report go first.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+from pathlib import Path
+
+from deepclust.offload.jobs import Job
+
+PIECE = "results.tar.{:03d}"
+#: members of the stream that are not results: the pack's job list, the window's report
+JOBS_MEMBER, REPORT_MEMBER = "offload/jobs.json", "offload/report.json"
+#: a tar member's header (and a long name's extra header), conservatively
+HEADER_BYTES = 1536
+END_BYTES = 10240
+
+
+def _member_bytes(size: int) -> int:
+    return HEADER_BYTES + -(-size // 512) * 512
+
+
+def units(home: Path, jobs: list[Job]) -> list[tuple[str, list[str]]]:
+    """``(what, [paths relative to home])`` of every complete unit, most valuable first."""
+    pretrained, refined, graphs, checkpoints, features = [], [], [], [], []
+    seen_graphs = set()
+    for job in jobs:
+        run_dir = job.run_dir
+        tail = f"{job.dataset}/{job.extractor}/seed{job.seed}"
+        model = [
+            f"{run_dir}/model.pt",
+            f"{run_dir}/train_log.csv",
+            f"results/logs/pretrain/{tail}.log",
+            f"results/benchmarks/pretrain/{tail}.tsv",
+        ]
+        if all((home / p).exists() for p in model):
+            pretrained.append((f"{run_dir}: network", model))
+        elif (home / run_dir / "checkpoint.pt").exists():
+            partial = [f"{run_dir}/checkpoint.pt", f"results/logs/pretrain/{tail}.log"]
+            checkpoints.append(
+                (f"{run_dir}: checkpoint", [p for p in partial if (home / p).exists()])
+            )
+        for name, refiner in job.refiners.items():
+            out = f"{run_dir}/{name}"
+            files = [
+                *(
+                    f"{out}/{f}"
+                    for f in ("labels.h5", "metrics.json", "model.pt", "refine_log.csv")
+                ),
+                f"results/logs/refine/{tail}/{name}.log",
+                f"results/benchmarks/refine/{tail}/{name}.tsv",
+            ]
+            if all((home / p).exists() for p in files):
+                refined.append((f"{out}: refiner", files))
+            if refiner.get("graph"):
+                stem = f"{job.dataset}/knn{refiner['graph']['k']}_{refiner['graph']['metric']}"
+                graph = [
+                    f"results/{job.dataset}/graphs/knn{refiner['graph']['k']}_{refiner['graph']['metric']}.h5",
+                    f"results/logs/graph/{stem}.log",
+                ]
+                if stem not in seen_graphs and all((home / p).exists() for p in graph):
+                    seen_graphs.add(stem)
+                    graphs.append((f"{stem}: graph", graph))
+        feats = [
+            f"{run_dir}/features.h5",
+            f"results/logs/features/{tail}.log",
+            f"results/benchmarks/features/{tail}.tsv",
+        ]
+        if all((home / p).exists() for p in feats):
+            features.append((f"{run_dir}: features", feats))
+    return pretrained + graphs + refined + checkpoints + features
+
+
+def write_pieces(
+    home: Path,
+    manifest: dict,
+    report: dict,
+    out_dir: Path,
+    *,
+    max_files: int = 8,
+    max_file_bytes: int = 16 << 20,
+    max_total_bytes: int = 64 << 20,
+) -> list[str]:
+    """Write the window's results to ``out_dir`` in pieces; returns their names. The report
+    (``report`` plus what went in and what was left out) is the stream's second member."""
+    cap = min(max_total_bytes, max_files * max_file_bytes)
+    jobs = [Job.from_dict(j) for j in manifest["jobs"]]
+    jobs_blob = json.dumps(manifest).encode()
+    used = END_BYTES + _member_bytes(len(jobs_blob)) + _member_bytes(64 << 10)  # report <= 64 KiB
+    sent, left = [], []
+    for what, paths in units(home, jobs):
+        size = sum(_member_bytes((home / p).stat().st_size) for p in paths)
+        if used + size <= cap:
+            sent.append((what, paths))
+            used += size
+        else:
+            left.append(what)
+    report = {**report, "sent": [what for what, _ in sent], "left_out": left}
+    report_blob = json.dumps(report, indent=1).encode()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stream = home / ".offload" / "results.tar"
+    stream.parent.mkdir(exist_ok=True)
+    with tarfile.open(stream, "w", format=tarfile.GNU_FORMAT) as tar:
+        for name, blob in ((JOBS_MEMBER, jobs_blob), (REPORT_MEMBER, report_blob)):
+            info = tarfile.TarInfo(name)
+            info.size = len(blob)
+            tar.addfile(info, io.BytesIO(blob))
+        for _, paths in sent:
+            for path in paths:
+                tar.add(home / path, arcname=path)
+    names = []
+    with open(stream, "rb") as f:
+        while chunk := f.read(max_file_bytes):
+            name = PIECE.format(len(names))
+            (out_dir / name).write_bytes(chunk)
+            names.append(name)
+    stream.unlink()
+    if len(names) > max_files:  # the cap above keeps this from happening
+        raise RuntimeError(f"{out_dir}: {len(names)} pieces, more than {max_files}")
+    return names
+
+
+def open_pieces(folder: str | Path) -> tarfile.TarFile:
+    """The stream the pieces in ``folder`` make, in order; an error names a missing piece."""
+    folder = Path(folder)
+    pieces = sorted(folder.glob("results.tar.[0-9][0-9][0-9]"))
+    if not pieces:
+        raise FileNotFoundError(f"{folder}: no result pieces (results.tar.000, ...) here")
+    expected = [folder / PIECE.format(i) for i in range(len(pieces))]
+    if pieces != expected:
+        missing = sorted(set(expected) - set(pieces))
+        raise ValueError(f"{folder}: piece(s) missing: {', '.join(p.name for p in missing)}")
+    blob = b"".join(p.read_bytes() for p in pieces)
+    return tarfile.open(fileobj=io.BytesIO(blob), mode="r")
+
+
+def read_stream(tar: tarfile.TarFile) -> tuple[dict, dict]:
+    """The pack's job list and the window's report from an opened stream."""
+
+    def load(name: str) -> dict:
+        try:
+            return json.loads(tar.extractfile(name).read())
+        except KeyError:
+            raise ValueError(
+                f"the result pieces hold no {name}: not an offload's results"
+            ) from None
+
+    return load(JOBS_MEMBER), load(REPORT_MEMBER)

@@ -1,0 +1,218 @@
+"""Home: a window's results into ``results/``, as if the workflow had made them here.
+
+Each job's files are placed only when what made them is what today's config asks and today's
+data holds: the pretraining, features and refiner parameters the rules would hand Snakemake
+(:meth:`deepclust.spec.Plan.params`) and the processed dataset's content
+(:func:`deepclust.offload.codec.content_digest`). A job made otherwise is refused by name, with
+the keys that differ. A result already here is never overwritten (a checkpoint, which is no
+result, is). Then Snakemake records the placed outputs as its own (``--touch`` with their rules
+forced: it stores today's parameters and code for them), so ``snakemake -n`` plans no
+retraining and the clusterers, metrics and report run here as usual. Run it again with the
+next window's pieces: each window adds its jobs.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from deepclust import spec as config_spec
+from deepclust.io import atomic_path
+from deepclust.offload.archive import open_pieces, read_stream
+from deepclust.offload.codec import content_digest
+from deepclust.offload.jobs import Job, config_jobs
+
+#: the rules whose outputs a window makes, forced (in touch mode) to record them
+RULES = ("pretrain", "features", "graph", "refine")
+
+
+def differences(made: dict, today: dict, prefix: str = "") -> list[str]:
+    """The keys (dotted) where two parameter sets differ."""
+    keys = sorted(set(made) | set(today), key=str)
+    found = []
+    for key in keys:
+        a, b = made.get(key), today.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            found += differences(a, b, f"{prefix}{key}.")
+        elif a != b:
+            found.append(f"{prefix}{key}: made with {a!r}, config says {b!r}")
+    return found
+
+
+def check_job(job: Job, plan: config_spec.Plan, digest: str | None, base_dir: Path) -> list[str]:
+    """Why ``job``'s network may not be placed (empty: it may)."""
+    today = config_jobs(job.config, [job.run_dir], plan=plan, base_dir=base_dir, refine=False)
+    if not today:
+        return [f"not a run of {job.config} any more"]
+    problems = differences(job.pretrain, today[0].pretrain)
+    problems += [d for d in differences(job.features, today[0].features) if d not in problems]
+    data = base_dir / job.data
+    if not data.exists():
+        problems.append(f"{job.data}: not here (build it: snakemake {job.data})")
+    elif digest is not None and content_digest(data) != digest:
+        problems.append(f"{job.data}: other content than the data the job trained on")
+    return problems
+
+
+def check_refiner(job: Job, name: str, plan: config_spec.Plan) -> list[str]:
+    if name not in plan.config["clusterers"]:
+        return [f"no clusterer {name!r} in {job.config} any more"]
+    return differences(job.refiners[name]["params"], plan.params("clusterers", name, "refine"))
+
+
+def _job_files(job: Job, names: set[str]) -> dict[str, list[str]]:
+    """The members of the stream that belong to ``job``, by output group."""
+    tail = f"{job.dataset}/{job.extractor}/seed{job.seed}"
+    groups = {
+        "network": [
+            f"{job.run_dir}/model.pt",
+            f"{job.run_dir}/train_log.csv",
+            f"results/logs/pretrain/{tail}.log",
+            f"results/benchmarks/pretrain/{tail}.tsv",
+        ],
+        "features": [
+            f"{job.run_dir}/features.h5",
+            f"results/logs/features/{tail}.log",
+            f"results/benchmarks/features/{tail}.tsv",
+        ],
+        "checkpoint": [f"{job.run_dir}/checkpoint.pt"],
+    }
+    for name in job.refiners:
+        out = f"{job.run_dir}/{name}"
+        groups[name] = [
+            *(f"{out}/{f}" for f in ("labels.h5", "metrics.json", "model.pt", "refine_log.csv")),
+            f"results/logs/refine/{tail}/{name}.log",
+            f"results/benchmarks/refine/{tail}/{name}.tsv",
+        ]
+    return {k: [p for p in v if p in names] for k, v in groups.items()}
+
+
+#: the file of each output group that names it to Snakemake
+TARGET_FILE = {"network": "model.pt", "features": "features.h5"}
+
+
+def unpack(
+    folder: str | Path,
+    base_dir: str | Path = ".",
+    *,
+    record: bool = True,
+) -> dict:
+    """Place the results in ``folder``'s pieces under ``base_dir``; returns ``{"placed",
+    "refused", "kept", "report"}`` (``refused``: why, per run; ``kept``: results already here).
+    ``record``: have Snakemake record the placed outputs (``--touch``)."""
+    base_dir = Path(base_dir)
+    tar = open_pieces(folder)
+    manifest, report = read_stream(tar)
+    names = set(tar.getnames())
+    plans: dict[str, config_spec.Plan] = {}
+    placed: list[str] = []
+    refused: dict[str, list[str]] = {}
+    kept: list[str] = []
+    targets: dict[str, list[str]] = {}
+    for graph in sorted(n for n in names if "/graphs/" in n and n.endswith(".h5")):
+        _place(
+            tar, graph, base_dir, placed, kept
+        )  # a graph has no params: its k and metric are its name
+        log = graph.replace("results/", "results/logs/graph/", 1).replace("/graphs/", "/")
+        if log.replace(".h5", ".log") in names:
+            _place(tar, log.replace(".h5", ".log"), base_dir, placed, kept)
+    for value in manifest["jobs"]:
+        job = Job.from_dict(value)
+        groups = _job_files(job, names)
+        if not any(groups.values()):
+            continue  # nothing of it came back
+        if job.config not in plans:
+            plans[job.config] = config_spec.load(
+                *(base_dir / p for p in job.config.split()), base_dir=base_dir
+            )
+        plan = plans[job.config]
+        digest = manifest["datasets"].get(job.dataset, {}).get("digest")
+        problems = check_job(job, plan, digest, base_dir)
+        if problems:
+            refused[job.run_dir] = problems
+            continue
+        for group, files in groups.items():
+            if not files:
+                continue
+            if group in job.refiners:
+                problems = check_refiner(job, group, plan)
+                graph = job.refiners[group].get("graph")
+                if (
+                    graph
+                    and not (
+                        base_dir
+                        / f"results/{job.dataset}/graphs/knn{graph['k']}_{graph['metric']}.h5"
+                    ).exists()
+                ):
+                    problems.append("its kNN graph did not come back")
+                if problems:
+                    refused[f"{job.run_dir}/{group}"] = problems
+                    continue
+            if group == "checkpoint":
+                if not (base_dir / job.run_dir / "model.pt").exists():
+                    _place(tar, files[0], base_dir, placed, kept, overwrite=True)
+                continue
+            if any((base_dir / f).exists() for f in files if not f.startswith("results/logs/")):
+                kept.extend(files)
+                continue
+            for file in files:
+                _place(
+                    tar,
+                    file,
+                    base_dir,
+                    placed,
+                    kept,
+                    overwrite=file.startswith(("results/logs/", "results/benchmarks/")),
+                )
+            target = f"{job.run_dir}/{TARGET_FILE.get(group, f'{group}/metrics.json')}"
+            targets.setdefault(job.config, []).append(target)
+        if (base_dir / job.run_dir / "model.pt").exists():  # finished: no partial state left
+            (base_dir / job.run_dir / "checkpoint.pt").unlink(missing_ok=True)
+    if record:
+        for config, files in targets.items():
+            record_outputs(config, files, base_dir)
+    return {"placed": placed, "refused": refused, "kept": kept, "report": report}
+
+
+def _place(
+    tar, name: str, base_dir: Path, placed: list, kept: list, overwrite: bool = False
+) -> None:
+    target = base_dir / name
+    if target.exists() and not overwrite:
+        kept.append(name)
+        return
+    member = tar.extractfile(name)
+    with atomic_path(target) as tmp:
+        tmp.write_bytes(member.read())
+    placed.append(name)
+
+
+def record_outputs(config: str, targets: list[str], base_dir: Path) -> None:
+    """Have Snakemake record ``targets`` as made by their rules with today's parameters
+    (``--touch`` of the forced jobs: nothing runs, the metadata is written)."""
+    snakefile = base_dir / "Snakefile"
+    command = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(snakefile if snakefile.exists() else config_spec.ROOT / "Snakefile"),
+        "--directory",
+        str(base_dir),
+        "--touch",
+        "--cores",
+        "1",
+        "--forcerun",
+        *RULES,
+        "--configfile",
+        *(str((base_dir / p).resolve()) for p in config.split()),
+        "--",
+        *targets,
+    ]
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(
+            f"snakemake --touch for {len(targets)} output(s) of {config} failed:\n"
+            + "\n".join(done.stderr.splitlines()[-15:])
+        )
