@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from conftest import REPO, SNAKEMAKE, make_blobs, planned_jobs
+from deepclust.data.preprocess import resize
 from deepclust.offload import jobs as offload_jobs
 from deepclust.offload import speeds
 from deepclust.offload.archive import open_pieces, read_stream, write_pieces
@@ -104,7 +105,9 @@ def _paper_dataset(job: Job) -> str:
     return job.cells[0].split("/")[-1]
 
 
-def test_the_codec_narrows_exact_bytes_and_keeps_other_floats_with_the_same_content(tmp_path):
+def test_the_codec_narrows_bytes_and_resized_bytes_and_keeps_other_floats_with_their_content(
+    tmp_path,
+):
     labels = np.arange(50) % 5
     exact = (np.arange(50 * 64) % 256).astype(np.uint8).reshape(50, 1, 8, 8)
     for name, images, codec in (
@@ -121,6 +124,19 @@ def test_the_codec_narrows_exact_bytes_and_keeps_other_floats_with_the_same_cont
             tmp_path / f"{name}.packed.h5", tmp_path / f"{name}.back.h5", info["digest"]
         )
         assert content_digest(tmp_path / f"{name}.back.h5") == content_digest(source)
+    # resized on the way in: the bytes it was made from, the weights and a residual travel
+    resized = resize(exact.astype(np.float32) / np.float32(255), (11, 13))
+    with h5py.File(tmp_path / "resized.h5", "w") as f:
+        f["images"], f["labels"] = resized, labels
+    info = pack_dataset(tmp_path / "resized.h5", tmp_path / "resized.packed.h5", lambda: exact)
+    assert info["codec"] == "uint8/255 resized"
+    restore_dataset(tmp_path / "resized.packed.h5", tmp_path / "resized.back.h5", info["digest"])
+    with h5py.File(tmp_path / "resized.back.h5") as f:
+        assert f["images"][()].tobytes() == resized.tobytes()
+    assert (
+        pack_dataset(tmp_path / "resized.h5", tmp_path / "r2.h5", lambda: None)["codec"]
+        == "float32"
+    )
     with pytest.raises(ValueError, match="not written"):
         restore_dataset(tmp_path / "bytes.packed.h5", tmp_path / "other.h5", "0" * 64)
     assert not (tmp_path / "other.h5").exists()

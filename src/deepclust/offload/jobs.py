@@ -46,6 +46,7 @@ class Job:
     pretrain: dict  # the pretrain rule's params
     features: dict  # the features rule's params
     settings: dict  # rerun-free settings the job runs with (compile, feature_batch_size)
+    data_config: dict = field(default_factory=dict)  # the dataset's entry (how it was made)
     refiners: dict = field(default_factory=dict)  # clusterer -> {"params", "graph", "run"}
     cells: list = field(default_factory=list)  # what it fills, "PAPER row/dataset"
     n_images: int | None = None
@@ -151,6 +152,7 @@ def _job(plan: config_spec.Plan, config: str, run: dict, extractor: dict) -> Job
         epochs=int(extractor["epochs"]),
         pretrain=plan.params("extractors", run["extractor"], "pretrain"),
         features=plan.params("extractors", run["extractor"], "features"),
+        data_config=canonical(plan.config["datasets"][run["dataset"]]),
         settings=canonical(
             {
                 "compile": plan.config.get("compile", False),

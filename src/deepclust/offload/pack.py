@@ -16,7 +16,7 @@ from pathlib import Path
 
 from deepclust import __version__
 from deepclust.io import write_json, write_text
-from deepclust.offload.codec import pack_dataset
+from deepclust.offload.codec import pack_dataset, source_bytes
 from deepclust.offload.jobs import Job, n_images
 from deepclust.plan import PACKAGE, code_fingerprint
 
@@ -86,7 +86,11 @@ def pack(
                     f"{job.config.split()[0]}` first"
                 )
             target = out_dir / "data" / f"{job.dataset}.h5"
-            info = pack_dataset(source, target)
+            info = pack_dataset(
+                source,
+                target,
+                unresized=lambda job=job: source_bytes(job.dataset, job.data_config, base_dir),
+            )
             if used + info["bytes"] > cap:
                 target.unlink()
                 left[job.run_dir] = (
