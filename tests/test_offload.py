@@ -142,6 +142,27 @@ def test_the_codec_narrows_bytes_and_resized_bytes_and_keeps_other_floats_with_t
     assert not (tmp_path / "other.h5").exists()
 
 
+def test_a_pack_holds_only_the_data_its_jobs_read_within_its_cap_and_names_what_waits(tmp_path):
+    rng = np.random.default_rng(0)
+    for name, n in (("small", 100), ("big", 5000)):  # floats: they travel as floats
+        path = tmp_path / f"data/processed/{name}.h5"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with h5py.File(path, "w") as f:
+            f["images"] = rng.random((n, 1, 16, 16), dtype=np.float32)
+            f["labels"] = np.arange(n) % 3
+            f.attrs["n_samples"] = n
+    jobs = [_job("a", 1, "small"), _job("b", 1, "big"), _job("c", 1, "unused")]
+    manifest = pack(jobs[:2], tmp_path / "pack", base_dir=tmp_path, max_mib=2.5)
+    assert [j["dataset"] for j in manifest["jobs"]] == ["small"]
+    assert "data/processed/big.h5 packs to" in manifest["left"]["results/big/b/seed0"]
+    assert sorted(p.name for p in (tmp_path / "pack" / "data").iterdir()) == ["small.h5"]
+    assert manifest["bytes"] <= 2.5 * (1 << 20)
+    with pytest.raises(ValueError, match="no job fits"):
+        pack(jobs[1:2], tmp_path / "pack2", base_dir=tmp_path, max_mib=2.5)
+    with pytest.raises(FileNotFoundError, match="unused.h5: not built"):
+        pack(jobs[2:], tmp_path / "pack3", base_dir=tmp_path)
+
+
 def test_result_pieces_stay_under_their_caps_and_name_what_was_left(tmp_path):
     home = tmp_path / "home"
     jobs = []
