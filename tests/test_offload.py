@@ -105,6 +105,17 @@ def _paper_dataset(job: Job) -> str:
     return job.cells[0].split("/")[-1]
 
 
+def test_a_target_must_name_a_run_of_its_config(tmp_path):
+    (tmp_path / "blobs.npz").write_bytes(b"")
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(CONFIG))
+    jobs = offload_jobs.config_jobs("c.yaml", [TARGETS[1]], base_dir=tmp_path)
+    assert [(j.extractor, sorted(j.refiners)) for j in jobs] == [("conv_ae", ["dekm"])]
+    with pytest.raises(ValueError, match="results/blobs/cae/seed0: not a run of c.yaml"):
+        offload_jobs.config_jobs("c.yaml", ["results/blobs/cae/seed0"], base_dir=tmp_path)
+    with pytest.raises(ValueError, match="not a run's path"):
+        offload_jobs.parse_target("results/blobs/cae")
+
+
 def test_the_codec_narrows_bytes_and_resized_bytes_and_keeps_other_floats_with_their_content(
     tmp_path,
 ):

@@ -110,8 +110,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         cmd.add_argument(
             "--config",
-            nargs="+",
-            help="config file(s), merged in order (default: the paper pages' cells)",
+            action="append",
+            help="a config file; repeat for an overlay, merged in order (default: the paper pages' cells)",
         )
         cmd.add_argument(
             "--window-s",

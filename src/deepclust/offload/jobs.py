@@ -106,6 +106,9 @@ def config_jobs(
     if plan is None:
         plan = config_spec.load(*(base_dir / p for p in config.split()), base_dir=base_dir)
     wanted = [parse_target(t) for t in targets] if targets else None
+    for target, parsed in zip(targets or [], wanted or [], strict=True):
+        if not any(_names(parsed, run) for run in plan.runs):
+            raise ValueError(f"{target}: not a run of {config} (no experiment asks for it)")
     jobs: dict[tuple, Job] = {}
     for run in plan.runs:
         extractor = plan.config["extractors"][run["extractor"]]
