@@ -6,6 +6,7 @@ the CPU (pack -> run with a plain Python that cannot import Snakemake or UMAP ->
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import sys
 import h5py
 import numpy as np
 import pytest
+import torch
 import yaml
 
 from conftest import REPO, SNAKEMAKE, make_blobs, planned_jobs
@@ -328,3 +330,52 @@ def test_results_made_with_other_parameters_than_the_config_are_refused_by_name(
     }
     assert not (other / "results/blobs/dense_ae/seed0/model.pt").exists()
     assert (other / "results/blobs/conv_ae/seed0/model.pt").exists()  # its own config is unchanged
+
+
+@pytest.mark.slow
+def test_a_job_stopped_at_the_deadline_resumes_from_its_checkpoint_in_the_next_window(tmp_path):
+    """A training longer than a window: its checkpoint comes home, travels with the next
+    pack, and the next window trains on from it."""
+    work = tmp_path / "work"
+    work.mkdir()
+    images, labels = make_blobs()
+    np.savez(work / "blobs.npz", images=images[:, 0], labels=labels)
+    config = {**CONFIG, "datasets": {"blobs": CONFIG["datasets"]["blobs"]}}
+    config["extractors"] = {"conv_ae": {**CONFIG["extractors"]["conv_ae"], "epochs": 100000}}
+    config["experiments"] = {"cae_kmeans": {"extractor": "conv_ae", "clusterer": "kmeans"}}
+    (work / "config.yaml").write_text(yaml.safe_dump(config))
+    built = subprocess.run(
+        [*SNAKEMAKE, "--directory", str(work), "--configfile", str(work / "config.yaml")]
+        + ["--cores", "1", "data/processed/blobs.h5"],
+        capture_output=True,
+        text=True,
+    )
+    assert built.returncode == 0, built.stderr
+    run_dir = work / "results/blobs/conv_ae/seed0"
+
+    def window(name: str, deadline: int) -> dict:
+        jobs = offload_jobs.config_jobs(str(work / "config.yaml"), base_dir=work)
+        manifest = pack(jobs, tmp_path / name, base_dir=work)
+        if name == "second":  # the first window's checkpoint travels with the job
+            assert (tmp_path / name / "results/blobs/conv_ae/seed0/checkpoint.pt").exists()
+            assert manifest["jobs"][0]["extractor"] == "conv_ae"
+        ran = subprocess.run(
+            [sys.executable, "run.py", "--out", str(tmp_path / f"{name}-out")]
+            + ["--deadline-s", str(deadline), "--stop-margin-s", "3"],
+            cwd=tmp_path / name,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert ran.returncode == 0, ran.stdout + ran.stderr
+        return unpack(tmp_path / f"{name}-out", work)
+
+    first = window("first", 40)
+    assert first["report"]["sent"] == ["results/blobs/conv_ae/seed0: checkpoint"]
+    assert (run_dir / "checkpoint.pt").exists() and not (run_dir / "model.pt").exists()
+    reached = torch.load(run_dir / "checkpoint.pt", weights_only=True)["epoch"]
+    second = window("second", 40)
+    assert second["report"]["sent"] == ["results/blobs/conv_ae/seed0: checkpoint"]
+    log = (work / "results/logs/pretrain/blobs/conv_ae/seed0.log").read_text()
+    assert re.search(rf"resuming from .* at epoch {reached}\b", log), log[-2000:]
+    assert torch.load(run_dir / "checkpoint.pt", weights_only=True)["epoch"] > reached

@@ -267,6 +267,12 @@ def main(argv: list[str] | None = None, home: Path | None = None) -> int:
     parser.add_argument(
         "--max-total-mib", type=float, default=64.0, help="MiB in all at most (default 64)"
     )
+    parser.add_argument(
+        "--stop-margin-s",
+        type=float,
+        default=STOP_MARGIN_S,
+        help=f"seconds before the deadline when running jobs stop (default {STOP_MARGIN_S:g})",
+    )
     parser.add_argument("--job", help=argparse.SUPPRESS)  # a child process: run this one job
     args = parser.parse_args(argv)
     if args.job:
@@ -292,7 +298,7 @@ def main(argv: list[str] | None = None, home: Path | None = None) -> int:
         home,
         device=device,
         parallel=args.parallel,
-        deadline=start + args.deadline_s - STOP_MARGIN_S,
+        deadline=start + args.deadline_s - args.stop_margin_s,
     )
     report = {
         "device": device,
