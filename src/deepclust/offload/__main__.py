@@ -2,8 +2,8 @@
 
 python -m deepclust.offload plan                      # the paper pages' GPU cells, by window
 python -m deepclust.offload plan --config workflow/configs/sdekc.yaml results/mnist/cae/seed0
-python -m deepclust.offload pack /tmp/window1         # the first window's jobs, <= 64 MiB
-(there)  cd window1 && python3 run.py --out $OUT      # <= 8 pieces of <= 16 MiB come back
+python -m deepclust.offload pack windows/w1           # the first window's jobs, <= 60 MiB
+(there)  cd windows/w1 && python3 run.py --out $OUT      # <= 8 pieces of <= 16 MiB come back
 python -m deepclust.offload unpack /path/to/pieces    # into results/, recorded for Snakemake
 """
 

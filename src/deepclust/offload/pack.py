@@ -21,8 +21,9 @@ from deepclust.offload.jobs import Job, n_images
 from deepclust.plan import PACKAGE, code_fingerprint
 
 MIB = 1 << 20
-#: what is sent with the command (the device tool's limit)
-DEFAULT_MAX_MIB = 64
+#: what may be sent with the command: 64 MiB, less room for a small checkout that travels with
+#: it (some lenders send the working tree too; this one is under 2 MB)
+DEFAULT_MAX_MIB = 60
 MANIFEST = "jobs.json"
 #: suffixes of the package's files the jobs need (code, the schema, resources)
 PACKAGE_SUFFIXES = (".py", ".yaml", ".json", ".csv", ".txt")
