@@ -30,55 +30,63 @@ def _member_bytes(size: int) -> int:
     return HEADER_BYTES + -(-size // 512) * 512
 
 
-def units(home: Path, jobs: list[Job]) -> list[tuple[str, list[str]]]:
-    """``(what, [paths relative to home])`` of every complete unit, most valuable first."""
-    pretrained, refined, graphs, checkpoints, features = [], [], [], [], []
-    seen_graphs = set()
-    for job in jobs:
-        run_dir = job.run_dir
-        tail = f"{job.dataset}/{job.extractor}/seed{job.seed}"
-        model = [
-            f"{run_dir}/model.pt",
-            f"{run_dir}/train_log.csv",
+def job_files(job: Job) -> dict[str, list[str]]:
+    """The files a job makes, by output group (``network``, ``features``, ``checkpoint``, each
+    refiner by name, and ``graph:{k}_{metric}`` per kNN graph), relative to its folder: each
+    output with the log and benchmark file its rule writes."""
+    tail = f"{job.dataset}/{job.extractor}/seed{job.seed}"
+    groups = {
+        "network": [
+            f"{job.run_dir}/model.pt",
+            f"{job.run_dir}/train_log.csv",
             f"results/logs/pretrain/{tail}.log",
             f"results/benchmarks/pretrain/{tail}.tsv",
-        ]
-        if all((home / p).exists() for p in model):
-            pretrained.append((f"{run_dir}: network", model))
-        elif (home / run_dir / "checkpoint.pt").exists():
-            partial = [f"{run_dir}/checkpoint.pt", f"results/logs/pretrain/{tail}.log"]
-            checkpoints.append(
-                (f"{run_dir}: checkpoint", [p for p in partial if (home / p).exists()])
-            )
-        for name, refiner in job.refiners.items():
-            out = f"{run_dir}/{name}"
-            files = [
-                *(
-                    f"{out}/{f}"
-                    for f in ("labels.h5", "metrics.json", "model.pt", "refine_log.csv")
-                ),
-                f"results/logs/refine/{tail}/{name}.log",
-                f"results/benchmarks/refine/{tail}/{name}.tsv",
-            ]
-            if all((home / p).exists() for p in files):
-                refined.append((f"{out}: refiner", files))
-            if refiner.get("graph"):
-                stem = f"{job.dataset}/knn{refiner['graph']['k']}_{refiner['graph']['metric']}"
-                graph = [
-                    f"results/{job.dataset}/graphs/knn{refiner['graph']['k']}_{refiner['graph']['metric']}.h5",
-                    f"results/logs/graph/{stem}.log",
-                ]
-                if stem not in seen_graphs and all((home / p).exists() for p in graph):
-                    seen_graphs.add(stem)
-                    graphs.append((f"{stem}: graph", graph))
-        feats = [
-            f"{run_dir}/features.h5",
+        ],
+        "features": [
+            f"{job.run_dir}/features.h5",
             f"results/logs/features/{tail}.log",
             f"results/benchmarks/features/{tail}.tsv",
+        ],
+        "checkpoint": [f"{job.run_dir}/checkpoint.pt", f"results/logs/pretrain/{tail}.log"],
+    }
+    for name, refiner in job.refiners.items():
+        out = f"{job.run_dir}/{name}"
+        groups[name] = [
+            *(f"{out}/{f}" for f in ("labels.h5", "metrics.json", "model.pt", "refine_log.csv")),
+            f"results/logs/refine/{tail}/{name}.log",
+            f"results/benchmarks/refine/{tail}/{name}.tsv",
         ]
-        if all((home / p).exists() for p in feats):
-            features.append((f"{run_dir}: features", feats))
-    return pretrained + graphs + refined + checkpoints + features
+        if graph := refiner.get("graph"):
+            stem = f"knn{graph['k']}_{graph['metric']}"
+            groups[f"graph:{stem}"] = [
+                f"results/{job.dataset}/graphs/{stem}.h5",
+                f"results/logs/graph/{job.dataset}/{stem}.log",
+            ]
+    return groups
+
+
+def units(home: Path, jobs: list[Job]) -> list[tuple[str, list[str]]]:
+    """``(what, [paths relative to home])`` of every complete unit, most valuable first."""
+    ranks = {"network": 0, "graph": 1, "refiner": 2, "checkpoint": 3, "features": 4}
+    found, seen = [], set()
+    for job in jobs:
+        groups = job_files(job)
+        for group, files in groups.items():
+            kind = group.split(":")[0] if group.split(":")[0] in ranks else "refiner"
+            if kind == "checkpoint":  # what an unfinished network leaves: its log may be missing
+                if (home / groups["network"][0]).exists() or not (home / files[0]).exists():
+                    continue
+                files = [p for p in files if (home / p).exists()]
+            elif not all((home / p).exists() for p in files):
+                continue
+            what = {
+                "refiner": f"{job.run_dir}/{group}: refiner",
+                "graph": f"{job.dataset}/{group.partition(':')[2]}: graph",
+            }.get(kind, f"{job.run_dir}: {kind}")
+            if what not in seen:
+                seen.add(what)
+                found.append((ranks[kind], len(found), what, files))
+    return [(what, files) for _, _, what, files in sorted(found)]
 
 
 def write_pieces(

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from deepclust import spec as config_spec
 from deepclust.io import atomic_path
-from deepclust.offload.archive import open_pieces, read_stream
+from deepclust.offload.archive import job_files, open_pieces, read_stream
 from deepclust.offload.codec import content_digest
 from deepclust.offload.jobs import Job, config_jobs
 
@@ -62,30 +62,13 @@ def check_refiner(job: Job, name: str, plan: config_spec.Plan) -> list[str]:
 
 
 def _job_files(job: Job, names: set[str]) -> dict[str, list[str]]:
-    """The members of the stream that belong to ``job``, by output group."""
-    tail = f"{job.dataset}/{job.extractor}/seed{job.seed}"
-    groups = {
-        "network": [
-            f"{job.run_dir}/model.pt",
-            f"{job.run_dir}/train_log.csv",
-            f"results/logs/pretrain/{tail}.log",
-            f"results/benchmarks/pretrain/{tail}.tsv",
-        ],
-        "features": [
-            f"{job.run_dir}/features.h5",
-            f"results/logs/features/{tail}.log",
-            f"results/benchmarks/features/{tail}.tsv",
-        ],
-        "checkpoint": [f"{job.run_dir}/checkpoint.pt"],
+    """The members of the stream that belong to ``job``, by output group (graphs are placed
+    on their own, above)."""
+    return {
+        group: [p for p in files if p in names]
+        for group, files in job_files(job).items()
+        if not group.startswith("graph:")
     }
-    for name in job.refiners:
-        out = f"{job.run_dir}/{name}"
-        groups[name] = [
-            *(f"{out}/{f}" for f in ("labels.h5", "metrics.json", "model.pt", "refine_log.csv")),
-            f"results/logs/refine/{tail}/{name}.log",
-            f"results/benchmarks/refine/{tail}/{name}.tsv",
-        ]
-    return {k: [p for p in v if p in names] for k, v in groups.items()}
 
 
 #: the file of each output group that names it to Snakemake
@@ -150,10 +133,14 @@ def unpack(
                     refused[f"{job.run_dir}/{group}"] = problems
                     continue
             if group == "checkpoint":
-                if not (base_dir / job.run_dir / "model.pt").exists():
+                if (
+                    files[0].endswith("checkpoint.pt")
+                    and not (base_dir / job.run_dir / "model.pt").exists()
+                ):
                     _place(tar, files[0], base_dir, placed, kept, overwrite=True)
                 continue
-            if any((base_dir / f).exists() for f in files if not f.startswith("results/logs/")):
+            made = [f for f in files if not f.startswith(("results/logs/", "results/benchmarks/"))]
+            if any((base_dir / f).exists() for f in made):
                 kept.extend(files)
                 continue
             for file in files:
