@@ -165,7 +165,12 @@ def test_a_pack_holds_only_the_data_its_jobs_read_within_its_cap_and_names_what_
             f["labels"] = np.arange(n) % 3
             f.attrs["n_samples"] = n
     jobs = [_job("a", 1, "small"), _job("b", 1, "big"), _job("c", 1, "unused")]
+    trained = tmp_path / jobs[0].run_dir  # a network already here travels with its job
+    trained.mkdir(parents=True)
+    (trained / "model.pt").write_bytes(b"weights")
+    (trained / "train_log.csv").write_text("epoch,loss\n1,0.5\n")
     manifest = pack(jobs[:2], tmp_path / "pack", base_dir=tmp_path, max_mib=2.5)
+    assert (tmp_path / "pack" / jobs[0].run_dir / "model.pt").read_bytes() == b"weights"
     assert [j["dataset"] for j in manifest["jobs"]] == ["small"]
     assert "data/processed/big.h5 packs to" in manifest["left"]["results/big/b/seed0"]
     assert sorted(p.name for p in (tmp_path / "pack" / "data").iterdir()) == ["small.h5"]

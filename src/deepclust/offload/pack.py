@@ -2,7 +2,8 @@
 
 The folder holds the package's code (``src/deepclust``, which the jobs import instead of any
 installed copy), each dataset the jobs read, narrowed (:mod:`deepclust.offload.codec`), the
-checkpoints of jobs an earlier window left unfinished, the job list (``jobs.json``) and
+networks already trained here whose refiners are still to run, the checkpoints of jobs an
+earlier window left unfinished, the job list (``jobs.json``) and
 ``run.py``. It fits a cap on what may be sent: jobs whose data would break it are left for the
 next pack, named. Nothing under ``results/`` or ``data/`` here is changed.
 """
@@ -105,6 +106,14 @@ def pack(
         elif datasets[job.dataset].get("left"):
             left[job.run_dir] = left.get(job.run_dir) or f"{job.data} did not fit (above)"
             continue
+        # a network trained here already travels, so that its refiners fine-tune this one
+        trained = [base_dir / job.run_dir / name for name in ("model.pt", "train_log.csv")]
+        if all(path.exists() for path in trained):
+            for path in trained:
+                out = out_dir / job.run_dir / path.name
+                out.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(path, out)
+                used += path.stat().st_size
         checkpoint = base_dir / job.run_dir / "checkpoint.pt"
         if checkpoint.exists():  # an earlier window's unfinished training resumes from it
             if used + checkpoint.stat().st_size > cap:
