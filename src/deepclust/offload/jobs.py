@@ -258,10 +258,14 @@ def is_done(job: Job, base_dir: str | Path = ".") -> bool:
 
 
 def estimate(job: Job, base_dir: str | Path = ".") -> Job:
-    """``job`` with its image count and its seconds alone on a GPU filled in."""
+    """``job`` with its image count and its seconds alone on a GPU filled in (its refiners
+    alone when its network is trained here already: it travels with the job)."""
     job.n_images = job.n_images or n_images(job.dataset, Path(base_dir))
     size = job.n_images or speeds.MEASURED_N_IMAGES
-    seconds = speeds.pretrain_seconds(job.model, job.epochs, size)
+    trained = all(
+        (Path(base_dir) / job.run_dir / f).exists() for f in ("model.pt", "train_log.csv")
+    )
+    seconds = 0.0 if trained else speeds.pretrain_seconds(job.model, job.epochs, size)
     for refiner in job.refiners.values():
         method = refiner["params"].get("method", "")
         seconds += speeds.refine_seconds(
