@@ -14,6 +14,7 @@ writes what was made into at most ``--max-files`` pieces in ``--out``
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -22,7 +23,7 @@ import sys
 import time
 from pathlib import Path
 
-from deepclust.offload.archive import write_pieces
+from deepclust.offload.archive import job_files, write_pieces
 from deepclust.offload.jobs import Job
 
 #: concurrency levels tried by --parallel auto, in order
@@ -57,76 +58,81 @@ def _made(path: str) -> str:
     return path
 
 
+@contextlib.contextmanager
+def _stage(log: str, benchmark: str | None, threads: int | None):
+    """One stage as its rule runs it: logged to ``log``, timed into ``benchmark``."""
+    from deepclust.runtime import logged
+
+    tic = time.perf_counter()
+    with logged(_made(log), threads=threads):
+        yield
+    if benchmark is not None:
+        _benchmark(Path(benchmark), time.perf_counter() - tic)
+
+
 def run_job(job: Job, home: Path, device: str = "auto") -> None:
     """One job, in the folder ``home`` laid out as the workflow's: pretraining (resuming its
     checkpoint), features, then each refiner (after its kNN graph), each stage with the log and
-    benchmark file its rule would write. A stage whose outputs exist is not run again."""
-    from deepclust.runtime import logged
+    benchmark file its rule would write (:func:`~deepclust.offload.archive.job_files`). A stage
+    whose outputs exist is not run again."""
     from deepclust.stages.cluster import run_graph, run_refine
     from deepclust.stages.pretrain import run_features, run_pretrain
-    from deepclust.targets import GRAPH
 
     os.chdir(home)
-    run_dir = Path(job.run_dir)
-    tail = f"{job.dataset}/{job.extractor}/seed{job.seed}"
+    files = job_files(job)
     threads = 1 if device == "cpu" else None
-    if not (run_dir / "model.pt").exists():
-        tic = time.perf_counter()
-        with logged(_made(f"results/logs/pretrain/{tail}.log"), threads=threads):
+    model, train_log, *logs = files["network"]
+    if not Path(model).exists():
+        with _stage(*logs, threads):
             run_pretrain(
                 job.data,
                 dict(job.pretrain),
                 seed=job.seed,
                 device=device,
-                model_path=str(run_dir / "model.pt"),
-                log_csv=str(run_dir / "train_log.csv"),
-                checkpoint_path=str(run_dir / "checkpoint.pt"),
+                model_path=model,
+                log_csv=train_log,
+                checkpoint_path=files["checkpoint"][0],
                 threads=threads,
                 compile=job.settings.get("compile", False),
                 checkpoint_every=1,  # on a GPU at most once a minute (training.py)
             )
-        _benchmark(Path(f"results/benchmarks/pretrain/{tail}.tsv"), time.perf_counter() - tic)
-    if not (run_dir / "features.h5").exists():
-        tic = time.perf_counter()
-        with logged(_made(f"results/logs/features/{tail}.log"), threads=threads):
+    features, *logs = files["features"]
+    if not Path(features).exists():
+        with _stage(*logs, threads):
             run_features(
                 job.data,
                 dict(job.features),
-                str(run_dir / "features.h5"),
+                features,
                 device=device,
-                model_path=str(run_dir / "model.pt"),
+                model_path=model,
                 threads=threads,
                 batch_size=job.settings.get("feature_batch_size"),
             )
-        _benchmark(Path(f"results/benchmarks/features/{tail}.tsv"), time.perf_counter() - tic)
     for name, refiner in job.refiners.items():
-        out = run_dir / name
-        if (out / "metrics.json").exists():
+        labels, metrics, refined, refine_log, *logs = files[name]
+        if Path(metrics).exists():
             continue
         graph = None
-        if refiner.get("graph"):
-            graph = GRAPH.format(dataset=job.dataset, **refiner["graph"])
+        if spec := refiner.get("graph"):
+            graph, graph_log = files[f"graph:knn{spec['k']}_{spec['metric']}"]
             if not Path(graph).exists():
-                key = f"{job.dataset}/knn{refiner['graph']['k']}_{refiner['graph']['metric']}"
-                with logged(_made(f"results/logs/graph/{key}.log"), threads=threads):
-                    run_graph(job.data, graph, threads=threads, device=device, **refiner["graph"])
-        tic = time.perf_counter()
-        with logged(_made(f"results/logs/refine/{tail}/{name}.log"), threads=threads):
+                with _stage(graph_log, None, threads):
+                    run_graph(job.data, graph, threads=threads, device=device, **spec)
+        with _stage(*logs, threads):
             run_refine(
                 job.data,
-                str(run_dir / "model.pt"),
+                model,
                 dict(refiner["params"]),
                 seed=job.seed,
                 device=device,
-                labels_out=str(out / "labels.h5"),
-                metrics_out=str(out / "metrics.json"),
-                model_out=str(out / "model.pt"),
-                log_csv=str(out / "refine_log.csv"),
+                labels_out=labels,
+                metrics_out=metrics,
+                model_out=refined,
+                log_csv=refine_log,
                 run=dict(refiner["run"]),
                 graph_h5=graph,
                 threads=threads,
             )
-        _benchmark(Path(f"results/benchmarks/refine/{tail}/{name}.tsv"), time.perf_counter() - tic)
 
 
 class Scheduler:

@@ -93,13 +93,16 @@ def unpack(
     refused: dict[str, list[str]] = {}
     kept: list[str] = []
     targets: dict[str, list[str]] = {}
-    for graph in sorted(n for n in names if "/graphs/" in n and n.endswith(".h5")):
-        _place(
-            tar, graph, base_dir, placed, kept
-        )  # a graph has no params: its k and metric are its name
-        log = graph.replace("results/", "results/logs/graph/", 1).replace("/graphs/", "/")
-        if log.replace(".h5", ".log") in names:
-            _place(tar, log.replace(".h5", ".log"), base_dir, placed, kept)
+    graphs = {  # a graph has no params: its k and metric are its name
+        file
+        for value in manifest["jobs"]
+        for group, files in job_files(Job.from_dict(value)).items()
+        if group.startswith("graph:")
+        for file in files
+        if file in names
+    }
+    for file in sorted(graphs):
+        _place(tar, file, base_dir, placed, kept)
     for value in manifest["jobs"]:
         job = Job.from_dict(value)
         groups = _job_files(job, names)
