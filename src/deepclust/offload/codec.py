@@ -1,7 +1,7 @@
 """A processed dataset narrowed for the trip, and restored there to the same content.
 
 The processed file keeps float32 pixels; for most built-ins they are ``k / 255`` exactly, so
-the trip carries the byte ``k`` (MNIST: 21 MB -> about 10 MB), and the restore divides again.
+the trip carries the byte ``k`` (MNIST: 21 MB -> 12 MB), and the restore divides again.
 A dataset resized on the way in (MFVC's 32x32 MNIST) is not bytes, and its floats deflate
 badly (about 70 MB, over the cap). It travels as the bytes it was resized from, the resize's
 row and column weights, and the XOR of each float's bits with a reference resize
