@@ -3,10 +3,13 @@ script's modification time: a comment, a docstring or a reformatting changes not
 that alters results raises its stage's version, which reaches that stage's params alone."""
 
 import json
+import shutil
 
 import pytest
 
 from deepclust import code_versions, spec
+from deepclust.clustering import CLUSTERERS
+from deepclust.models import MODELS
 
 
 def test_every_stages_code_matches_its_recorded_fingerprint():
@@ -31,6 +34,60 @@ def test_comments_docstrings_and_formatting_keep_the_fingerprint_a_change_does_n
     assert code_versions.fingerprint("toy", tmp_path) == before
     module.write_text('"""Doc."""\n\ndef f(x):\n    return 3 * x\n')
     assert code_versions.fingerprint("toy", tmp_path) != before
+
+
+@pytest.fixture
+def package_copy(tmp_path):
+    """A copy of the package's code to edit, as a new method's author would."""
+    copy = tmp_path / code_versions.PACKAGE.name
+    shutil.copytree(code_versions.PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    return copy
+
+
+def test_a_clusterer_module_added_is_fingerprinted_with_no_list_edited(package_copy):
+    """Registering the class is all a new clusterer takes: the stages reach its module through
+    the registry's string, and what it imports (relative imports too) through its imports."""
+    (package_copy / "clustering" / "toy.py").write_text(
+        "from . import toy_helper\n\nclass Toy:\n    k = toy_helper.K\n"
+    )
+    helper = package_copy / "clustering" / "toy_helper.py"
+    helper.write_text("K = 2\n")
+    base = package_copy / "clustering" / "base.py"
+    base.write_text(
+        base.read_text().replace(
+            'CLUSTERERS: dict[str, str] = {\n',
+            'CLUSTERERS: dict[str, str] = {\n    "toy": "deepclust.clustering.toy:Toy",\n',
+        )
+    )
+    for stage in ("cluster", "refine"):
+        modules = code_versions.stage_modules(stage, package_copy)
+        assert {"clustering/toy.py", "clustering/toy_helper.py"} <= set(modules)
+    before = code_versions.fingerprint("cluster", package_copy)
+    helper.write_text("K = 3\n")
+    assert code_versions.fingerprint("cluster", package_copy) != before
+
+
+def test_a_change_in_a_helper_a_stage_imports_changes_its_fingerprint(package_copy):
+    """``training.py`` takes precision, denormal flushing and threads from ``runtime.py``: a
+    change there changes how networks train, so it changes the pretraining's fingerprint."""
+    assert "runtime.py" in code_versions.stage_modules("pretrain", package_copy)
+    before = code_versions.fingerprint("pretrain", package_copy)
+    runtime = package_copy / "runtime.py"
+    runtime.write_text(runtime.read_text() + "\n\ndef another_helper():\n    return 1\n")
+    assert code_versions.fingerprint("pretrain", package_copy) != before
+
+
+def test_every_registered_model_and_clusterer_module_is_in_a_stage():
+    covered = {m for stage in code_versions.STAGES for m in code_versions.stage_modules(stage)}
+    for target in [*MODELS.values(), *CLUSTERERS.values()]:
+        module = target.split(":")[0].split(".", 1)[1].replace(".", "/") + ".py"
+        assert module in covered, f"{target} is in no stage's code"
+
+
+def test_a_stage_whose_entry_module_is_gone_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setitem(code_versions.STAGES, "toy", ("stages/gone.py",))
+    with pytest.raises(ValueError, match=r"stage 'toy': no module \['stages/gone.py'\]"):
+        code_versions.fingerprint("toy", tmp_path)
 
 
 def test_a_raised_version_reaches_its_stages_params_alone(tmp_path, monkeypatch):

@@ -6,7 +6,12 @@ retrains every network, while a fix inside the package (which is not the script)
 nothing. The workflow's default profile (``profiles/default``) therefore leaves that trigger
 out, and the results' dependence on code is said here instead:
 
-- :data:`STAGES` names, per stage, the package modules that compute its results;
+- :data:`STAGES` names, per stage, its entry module (the ``stages`` module its rule's script
+  calls); the stage's code is every package module reachable from it (:func:`stage_modules`),
+  read from the syntax trees: imports, at module level or inside functions, and the
+  ``"deepclust.x.y:Name"`` strings of the registries (:data:`deepclust.models.MODELS`,
+  :data:`deepclust.clustering.CLUSTERERS`), which import their classes on first use. A new
+  model or clusterer module, or a helper a stage imports, is covered without editing a list;
 - ``code_versions.json`` records, per stage, a ``version`` and the ``fingerprint`` of those
   modules: a hash of their syntax trees without docstrings, so a comment, a docstring or a
   reformatting leaves it unchanged;
@@ -23,6 +28,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
+import re
 from functools import cache
 from pathlib import Path
 
@@ -30,45 +36,80 @@ from deepclust import cli
 
 PACKAGE = Path(__file__).resolve().parent
 VERSIONS = PACKAGE / "code_versions.json"
-#: per stage (a rule, or the rules sharing a config section's params), the modules, relative to
-#: the package, whose code computes its results; a glob names a family
+#: per stage (a rule, or the rules sharing a config section's params), the module, relative to
+#: the package, that its rule's script calls; what that module reaches is the stage's code
 STAGES: dict[str, tuple[str, ...]] = {
-    "preprocess": ("data/preprocess.py", "data/readers.py", "data/registry.py", "stages/data.py"),
-    "pretrain": (
-        "training.py",
-        "optimizers.py",
-        "models/*.py",
-        "model_file.py",
-        "stages/pretrain.py",
-    ),
-    "features": ("features.py", "models/*.py", "model_file.py", "stages/pretrain.py"),
-    "manifold": ("clustering/manifold.py", "stages/cluster.py"),
-    "cluster": (
-        "clustering/base.py",
-        "clustering/kmeans.py",
-        "clustering/gmm.py",
-        "clustering/dbscan.py",
-        "metrics.py",
-        "label_free.py",
-        "degenerate.py",
-        "stages/cluster.py",
-    ),
-    "refine": (
-        "clustering/base.py",
-        "clustering/refine.py",
-        "clustering/dekm.py",
-        "clustering/idec.py",
-        "clustering/gcn.py",
-        "clustering/fusion_gcn.py",
-        "clustering/graph.py",
-        "models/*.py",
-        "model_file.py",
-        "metrics.py",
-        "label_free.py",
-        "degenerate.py",
-        "stages/cluster.py",
-    ),
+    "preprocess": ("stages/data.py",),
+    "pretrain": ("stages/pretrain.py",),
+    "features": ("stages/pretrain.py",),
+    "manifold": ("stages/cluster.py",),
+    "cluster": ("stages/cluster.py",),
+    "refine": ("stages/cluster.py",),
 }
+
+
+def _module_file(dotted: str, package: Path) -> Path | None:
+    """The file of module ``dotted`` (``deepclust.a.b``) under ``package``, or ``None`` when it
+    names no module there (another package, or an attribute such as a class)."""
+    parts = dotted.split(".")
+    if parts[0] != package.name:
+        return None
+    base = package.joinpath(*parts[1:])
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _dotted(path: Path, package: Path) -> str:
+    parts = [package.name, *path.relative_to(package).with_suffix("").parts]
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imported(path: Path, package: Path) -> set[Path]:
+    """The package modules that ``path`` imports, anywhere in its code, or names as a
+    registry's ``"package.module:Name"`` string; each with the packages above it, whose
+    ``__init__`` runs on import."""
+    here = _dotted(path, package).split(".")
+    if path.name != "__init__.py":
+        here = here[:-1]  # the package a relative import starts from
+    names: set[str] = set()
+    registry = re.compile(rf"{re.escape(package.name)}(\.\w+)+(:\w+)?")
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                base = ".".join(here[: len(here) - node.level + 1] + ([base] if base else []))
+            names.add(base)
+            names.update(f"{base}.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            if registry.fullmatch(node.value):
+                names.add(node.value.split(":")[0])
+    found: set[Path] = set()
+    for name in names:
+        parts = name.split(".")
+        for end in range(1, len(parts) + 1):
+            if (module := _module_file(".".join(parts[:end]), package)) is not None:
+                found.add(module)
+    return found
+
+
+def stage_modules(stage: str, package: Path = PACKAGE) -> list[str]:
+    """The modules (relative to the package) whose code computes ``stage``'s results: its entry
+    modules and every package module they reach by import, sorted."""
+    todo = [package / entry for entry in STAGES[stage]]
+    missing = [str(p.relative_to(package)) for p in todo if not p.is_file()]
+    if missing:
+        raise ValueError(f"stage {stage!r}: no module {missing} in {package}")
+    seen: set[Path] = set()
+    while todo:
+        path = todo.pop()
+        if path not in seen:
+            seen.add(path)
+            todo.extend(_imported(path, package) - seen)
+    return sorted(str(p.relative_to(package)) for p in seen)
 
 
 def _without_docstrings(tree: ast.AST) -> ast.AST:
@@ -86,14 +127,12 @@ def _without_docstrings(tree: ast.AST) -> ast.AST:
 
 
 def fingerprint(stage: str, package: Path = PACKAGE) -> str:
-    """A hash of the syntax trees (docstrings dropped) of ``stage``'s modules."""
+    """A hash of the syntax trees (docstrings dropped) of ``stage``'s modules (:func:`stage_modules`)."""
     digest = hashlib.sha256()
-    paths = sorted({p for pattern in STAGES[stage] for p in package.glob(pattern)})
-    if not paths:
-        raise ValueError(f"stage {stage!r}: no module matches {STAGES[stage]}")
-    for path in paths:
+    for name in stage_modules(stage, package):
+        path = package / name
         tree = _without_docstrings(ast.parse(path.read_text(), filename=str(path)))
-        digest.update(str(path.relative_to(package)).encode() + b"\0")
+        digest.update(name.encode() + b"\0")
         digest.update(ast.dump(tree, annotate_fields=False, include_attributes=False).encode())
     return digest.hexdigest()[:16]
 
