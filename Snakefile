@@ -34,8 +34,8 @@ localrules:
 
 rule all:
     input:
-        "results/summary.csv",
-        "results/report.html",
+        PATHS["summary"],
+        PATHS["report"],
         all_assignments(),
         all_groups(),
     default_target: True

@@ -55,7 +55,7 @@ def test_a_clusterer_module_added_is_fingerprinted_with_no_list_edited(package_c
     base = package_copy / "clustering" / "base.py"
     base.write_text(
         base.read_text().replace(
-            'CLUSTERERS: dict[str, str] = {\n',
+            "CLUSTERERS: dict[str, str] = {\n",
             'CLUSTERERS: dict[str, str] = {\n    "toy": "deepclust.clustering.toy:Toy",\n',
         )
     )

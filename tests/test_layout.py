@@ -2,6 +2,7 @@
 module over 400 lines, and workflow scripts that only wire Snakemake to the package."""
 
 import ast
+import re
 from pathlib import Path
 
 from conftest import REPO
@@ -26,7 +27,16 @@ def import_graph() -> dict[str, set[str]]:
     graph = {}
     for name, path in modules.items():
         edges = set()
-        for node in ast.walk(ast.parse(path.read_text())):
+        tree = ast.parse(path.read_text())
+        type_only = {  # `if TYPE_CHECKING:` imports run for the type checker alone
+            id(inner)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.If) and getattr(node.test, "id", None) == "TYPE_CHECKING"
+            for inner in ast.walk(node)
+        }
+        for node in ast.walk(tree):
+            if id(node) in type_only:
+                continue
             if isinstance(node, ast.Import):
                 targets = [alias.name for alias in node.names]
             elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
@@ -93,3 +103,84 @@ def test_workflow_scripts_only_wire_snakemake_to_the_package():
             if isinstance(node, ast.ImportFrom):
                 root = node.module.split(".")[0]
                 assert root == "deepclust" or root in {"json", "glob", "pathlib"}, script.name
+
+
+def _docstrings(tree: ast.AST) -> set[int]:
+    return {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+
+
+def _path_spellings(text: str) -> list[str]:
+    """Where ``text`` (a string of the code, an f-string's literal part) spells a workflow
+    path: a folder the workflow writes under, or the name of one of its files."""
+    from deepclust.paths import PATHS
+
+    names = {Path(p).name for p in PATHS.values() if Path(p).suffix and p[-1] != "}"}
+    names -= {"{dataset}.h5"}
+    found = [root for root in ("results/", "data/processed", "data/raw") if root in text]
+    found += [n for n in names if text == n or text.endswith(f"/{n}")]
+    return found
+
+
+def test_no_workflow_path_is_spelled_outside_paths():
+    """``deepclust.paths`` is the one home of the workflow's paths: the rules, the package and
+    the scripts take them from there (prose in docstrings and help texts aside)."""
+    spelled = []
+    files = [p for p in sorted(SRC.rglob("*.py")) if p.name != "paths.py"]
+    for path in [*files, *sorted((REPO / "workflow" / "scripts").glob("*.py"))]:
+        tree = ast.parse(path.read_text())
+        docstrings = _docstrings(tree)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.JoinedStr):
+                text = "".join(v.value for v in node.values if isinstance(v, ast.Constant))
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                if id(node) in docstrings:
+                    continue
+                text = node.value
+            else:
+                continue
+            spelled += [
+                f"{path.relative_to(REPO)}:{node.lineno}: {s}" for s in _path_spellings(text)
+            ]
+    for path in [REPO / "Snakefile", *sorted((REPO / "workflow" / "rules").glob("*.smk"))]:
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            code = line.split("#")[0]
+            for text in re.findall(r'"([^"]*)"', code):
+                spelled += [
+                    f"{path.relative_to(REPO)}:{number}: {s}" for s in _path_spellings(text)
+                ]
+    assert spelled == []
+
+
+def test_the_path_check_sees_a_path_spelled_in_code():
+    assert _path_spellings("data/processed/{dataset}.h5") == ["data/processed"]
+    assert _path_spellings(" the others are under results/") == ["results/"]
+    assert _path_spellings("/labels.h5") == ["labels.h5"]
+    assert _path_spellings("model.pt") == ["model.pt"]
+    assert _path_spellings("no metrics.json under ") == []
+
+
+def test_every_rule_writes_where_targets_says_and_logs_under_its_own_name():
+    """A rule's outputs are entries of ``paths.PATHS``, its log and benchmark its entry of
+    ``paths.JOB_FILES``; a rule outside that table, or an entry no rule uses, fails."""
+    from deepclust.paths import JOB_FILES, PATHS
+
+    text = "".join(p.read_text() for p in sorted((REPO / "workflow" / "rules").glob("*.smk")))
+    blocks = dict(re.findall(r"^rule (\w+):\n(.*?)(?=^rule |\Z)", text, re.M | re.S))
+    assert set(blocks) == set(JOB_FILES)
+    used = set()
+    for rule, body in blocks.items():
+        sections = dict(re.findall(r"^    (\w+):\n((?:        .*\n|\n)*)", body, re.M))
+        assert sections["log"].strip() == f'job_log("{rule}"),', rule
+        assert sections["benchmark"].strip() == f'job_benchmark("{rule}"),', rule
+        outputs = re.findall(r'PATHS\["(\w+)"\]', sections["output"])
+        assert outputs, f"rule {rule}: an output not from paths.PATHS"
+        assert set(outputs) <= set(PATHS), rule
+        used |= set(outputs)
+    assert used == set(PATHS) - {"checkpoint"}  # the checkpoint is a param: never deleted

@@ -237,7 +237,6 @@ def test_report_runs_show_each_experiments_lowest_seed_and_each_network_once():
     ]
     sections = report_runs(
         runs,
-        run_dir="results/{dataset}/{extractor}/seed{seed}",
         sweeps={"sw"},
         refining={"dekm"},
         trained={"ae"},

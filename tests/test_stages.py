@@ -102,7 +102,9 @@ def test_clusterer_picks_a_layer_and_names_missing_ones(trained_ascae):
             run=run,
         )
     assert not (trained_ascae / "m3.json").exists() and not (trained_ascae / "l3.h5").exists()
-    with pytest.raises(ValueError, match=r"\(clusterers.km: n_clusters\): K = 1000 clusters for 120 samples"):
+    with pytest.raises(
+        ValueError, match=r"\(clusterers.km: n_clusters\): K = 1000 clusters for 120 samples"
+    ):
         run_cluster(
             str(trained_ascae / "features.h5"),
             {"method": "kmeans", "n_clusters": 1000},

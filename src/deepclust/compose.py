@@ -175,7 +175,9 @@ def skipped_cells(config: dict) -> dict[str, str]:
             name = crossover_name(extractor, clusterer)
             method = (clusterers.get(clusterer) or {}).get("method")
             if (extractors.get(extractor) or {}).get("model") == PIXELS and method in REFINERS:
-                skipped[name] = f"{method!r} fine-tunes a trained model; {extractor!r} is raw pixels"
+                skipped[name] = (
+                    f"{method!r} fine-tunes a trained model; {extractor!r} is raw pixels"
+                )
     return skipped
 
 

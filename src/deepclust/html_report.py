@@ -20,6 +20,7 @@ import yaml
 
 from deepclust.io import read_csv, write_text
 from deepclust.label_free import pick_entry
+from deepclust.paths import BENCHMARK_DIR
 from deepclust.tables import mean_std_text, paper_text
 
 STYLE = """
@@ -251,7 +252,7 @@ def write_report(
     config: dict,
     environment: dict | None = None,
     benchmarks: Iterable[str | Path] = (),
-    benchmark_root: str | Path = "results/benchmarks",
+    benchmark_root: str | Path = BENCHMARK_DIR,
     title: str = "deepclust results",
 ) -> None:
     """Write the report. ``runs`` are dicts with ``name`` and ``figures`` ([(png, caption)]),

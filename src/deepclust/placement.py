@@ -43,9 +43,12 @@ from deepclust.data import readers
 from deepclust.data.dataset import load_index
 from deepclust.data.preprocess import prepare_image
 from deepclust.io import read_features, read_h5, read_labels, read_state, write_csv
+from deepclust.paths import CLUSTERING_DIR, PATHS, in_folder
 
 #: how many nearest fitted images vote where a method has no rule of its own (UMAP)
 NEIGHBOURS = 10
+#: a grouped folder: one experiment's images, one folder per cluster (:mod:`deepclust.grouping`)
+GROUPED = f"{PATHS['clusters']}/{{experiment}}"
 
 
 @dataclass
@@ -81,17 +84,16 @@ def find_run(path: str | Path) -> Run:
     if selection.is_file():
         named = Path(json.loads(selection.read_text()).get("run", path))
         named = named.parent if named.suffix == ".csv" else named  # the run's assignments.csv
-        # the grouped folder is results/{dataset}/clusters/{experiment}; its run is named from
-        # the workflow's folder, three levels above results/{dataset}
-        parents = path.resolve().parents
-        root = parents[3] if len(parents) > 3 else Path.cwd()
+        # the grouped folder is GROUPED; its run is named from the workflow's folder, the
+        # folder above the grouped folders' pattern
+        parents, depth = path.resolve().parents, len(Path(PATHS["clusters"]).parts)
+        root = parents[depth] if len(parents) > depth else Path.cwd()
         path = named if named.is_absolute() else root / named
-    metrics = path / "metrics.json"
+    metrics = in_folder("metrics", path)
     if not metrics.is_file():
         raise ValueError(
-            f"{path}: not a finished run (no metrics.json); pass a run folder "
-            "(results/{dataset}/{extractor}/seed{seed}/{clusterer}) or a grouped folder "
-            "(results/{dataset}/clusters/{experiment})"
+            f"{path}: not a finished run (no {metrics.name}); pass a run folder "
+            f"({CLUSTERING_DIR}) or a grouped folder ({GROUPED})"
         )
     record = json.loads(metrics.read_text())
     if "method" not in (record.get("params") or {}) or "seed" not in record:
@@ -158,7 +160,7 @@ def place(
 
     cfg = run.clusterer_cfg
     method = cfg["method"]
-    labels_h5 = run.path / "labels.h5"
+    labels_h5 = in_folder("labels", run.path)
     torch_device = resolve_device(device)
     check = getattr(get_clusterer(method), "check_out_of_sample", None)
     if check is not None:  # a refiner that cannot place new images says why (a GCN's graph)
@@ -167,9 +169,9 @@ def place(
         except ValueError as err:
             raise ValueError(f"{run.path}: {err}") from err
     if cfg.get("manifold"):  # no fitted UMAP kept: the nearest fitted images vote
-        manifold_h5 = run.extractor_dir / "manifolds" / f"{cfg['manifold']}.h5"
+        manifold_h5 = in_folder("manifold", run.extractor_dir, manifold=cfg["manifold"])
         layer = (read_h5(manifold_h5, ())[1].get("manifold") or {}).get("layer")
-        fitted, _, _ = read_features(str(run.extractor_dir / "features.h5"), layer)
+        fitted, _, _ = read_features(str(in_folder("features", run.extractor_dir)), layer)
         fitted_labels, _ = read_labels(labels_h5)
         clusters, share = neighbour_vote(
             fitted, fitted_labels, _encode(run, new.images, layer, torch_device), neighbours
@@ -184,7 +186,8 @@ def place(
     if not state:
         raise ValueError(
             f"{labels_h5}: keeps no fitted {method} (written before runs kept it); rerun this "
-            f"clustering with its config: snakemake -f {run.path}/metrics.json --configfile ..."
+            f"clustering with its config: snakemake -f {in_folder('metrics', run.path)} "
+            "--configfile ..."
         )
     estimator = build_clusterer(
         method,
@@ -195,13 +198,15 @@ def place(
     if is_refiner(method):
         from deepclust.model_file import load_model
 
-        model, hparams = load_model(run.path / "model.pt", torch_device)
+        model, hparams = load_model(in_folder("refined_model", run.path), torch_device)
         estimator.load_model(model, input_scale=hparams["input_scale"], device=torch_device)
         X, space = new.images, "its refined code"
     else:
         X, space = _encode(run, new.images, cfg.get("layer"), torch_device), "the features"
         if method == "dbscan":
-            fitted, _, _ = read_features(str(run.extractor_dir / "features.h5"), cfg.get("layer"))
+            fitted, _, _ = read_features(
+                str(in_folder("features", run.extractor_dir)), cfg.get("layer")
+            )
             estimator.load_components(fitted)
     clusters, scores = assign(estimator, X)
     rules = {
@@ -253,12 +258,12 @@ def _encode(run: Run, images: np.ndarray, layer: str | None, device) -> np.ndarr
     """The new images' features as the run's features job computed its own."""
     from deepclust.features import extract_features, pixel_features
 
-    _, attrs = read_h5(run.extractor_dir / "features.h5", ())
+    _, attrs = read_h5(in_folder("features", run.extractor_dir), ())
     if attrs.get("source") == "pixels":
         return pixel_features(images)
     from deepclust.model_file import load_model
 
-    model, hparams = load_model(run.extractor_dir / "model.pt", device)
+    model, hparams = load_model(in_folder("model", run.extractor_dir), device)
     layers = extract_features(model, images, device=device, input_scale=hparams["input_scale"])
     return layers[layer or attrs["default_layer"]]
 
@@ -301,8 +306,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("folder", help="the new images (flat, or one sub-folder per class)")
     parser.add_argument(
         "run",
-        help="a run folder results/{dataset}/{extractor}/seed{seed}/{clusterer}, or a "
-        "grouped folder results/{dataset}/clusters/{experiment}",
+        help=f"a run folder {CLUSTERING_DIR}, or a grouped folder {GROUPED}",
     )
     parser.add_argument("-o", "--out", help="the CSV to write (default RUN/placed/FOLDER.csv)")
     parser.add_argument("--group", help="also group the new images, one folder per cluster, here")

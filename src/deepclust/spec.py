@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from deepclust import code_versions
+from deepclust import code_versions, paths
 from deepclust.compose import compose, skipped_cells
 from deepclust.config import (
     PIXELS,
@@ -36,8 +36,6 @@ from deepclust.rerun import canonical, rerun_free_keys, result_params
 
 #: the checkout's root (the Snakefile's folder) when the package runs from it
 ROOT = Path(__file__).resolve().parents[2]
-#: the folder of one (dataset, network, seed): its model, features and clustering runs
-RUN_DIR = "results/{dataset}/{extractor}/seed{seed}"
 #: the section of the schema (``$defs``) each config section's entries follow
 SECTION_DEFS = {
     "datasets": "dataset",
@@ -88,7 +86,7 @@ class Plan:
 
     def metrics_files(self) -> list[str]:
         """Every clustering run's metrics.json, once each."""
-        return sorted({f"{RUN_DIR}/{{clusterer}}/metrics.json".format(**r) for r in self.runs})
+        return sorted({paths.path("metrics", **r) for r in self.runs})
 
     def memberships(self) -> list[dict]:
         """Per clustering run, the experiment(s) asking for it ("+"-joined) and its swept values:

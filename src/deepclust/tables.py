@@ -28,6 +28,7 @@ from deepclust.degenerate import dead_share
 from deepclust.io import read_csv, write_csv
 from deepclust.label_free import SCORES
 from deepclust.paper_values import read_paper_values
+from deepclust.paths import PATHS
 
 METRICS = ("acc", "nmi", "ari", "purity")
 #: also averaged when present: the ACC of the K-means a refining clusterer started from, its best
@@ -320,7 +321,7 @@ def load_rows(paths: Iterable[str | Path]) -> list[dict]:
     rows: list[dict] = []
     for path in map(Path, paths):
         if path.is_dir():
-            rows += summary_rows(sorted(path.rglob("metrics.json")))
+            rows += summary_rows(sorted(path.rglob(Path(PATHS["metrics"]).name)))
         else:
             rows += read_csv(path)
     return rows
@@ -331,7 +332,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "paths",
         nargs="*",
-        default=["results/summary.csv"],
+        default=[PATHS["summary"]],
         help="summary.csv files or results folders",
     )
     parser.add_argument(

@@ -1,26 +1,24 @@
-"""The files each rule of the workflow reads, for a :class:`~deepclust.spec.Plan`: Snakemake's
-input functions and target lists, as plain functions of a plan and a job's wildcards (any
-mapping of wildcard names to values), so that ``workflow/rules/common.smk`` only names them and
-the tests can call them without Snakemake.
+"""The files each rule reads, for a :class:`~deepclust.spec.Plan`: Snakemake's input functions
+and target lists, as plain functions of a plan and a job's wildcards (any mapping of wildcard
+names to values), so that ``workflow/rules/common.smk`` only names them and the tests can call
+them without Snakemake. The paths themselves are in :mod:`deepclust.paths`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from deepclust.config import PIXELS
 from deepclust.data.fingerprint import content_digest
 from deepclust.data.registry import BUILTIN_DATASETS
+from deepclust.paths import benchmark, path
 from deepclust.rerun import canonical
-from deepclust.spec import RUN_DIR, Plan
 
-#: the processed images of a dataset
-PROCESSED = "data/processed/{dataset}.h5"
-#: a consensus over the seeds of one clustering
-CONSENSUS_DIR = "results/{dataset}/{extractor}/consensus/{clusterer}"
-#: the kNN graph a GCN clusterer reads
-GRAPH = "results/{dataset}/graphs/knn{k}_{metric}.h5"
+if TYPE_CHECKING:
+    from deepclust.spec import Plan
+
 #: built-in sources with files to download (the others are generated or bundled)
 DOWNLOADED_SOURCES = sorted(name for name, d in BUILTIN_DATASETS.items() if d.files)
 
@@ -29,7 +27,7 @@ def preprocess_inputs(plan: Plan, w: Mapping) -> dict:
     """The download manifest of a built-in source, or the user's own file/folder."""
     dataset = plan.config["datasets"][w["dataset"]]
     if dataset["source"] in DOWNLOADED_SOURCES:
-        return {"manifest": f"data/raw/{dataset['source']}/manifest.json"}
+        return {"manifest": path("manifest", source=dataset["source"])}
     if dataset.get("path"):
         return {"own_data": dataset["path"]}
     return {}
@@ -47,25 +45,26 @@ def preprocess_params(plan: Plan, w: Mapping) -> dict:
 
 def features_inputs(plan: Plan, w: Mapping) -> dict:
     """The processed images, and the trained model unless the extractor is raw pixels."""
-    inputs = {"data": PROCESSED.format(**w)}
+    inputs = {"data": path("processed", **w)}
     if plan.config["extractors"][w["extractor"]]["model"] != PIXELS:
-        inputs["model"] = f"{RUN_DIR}/model.pt".format(**w)
+        inputs["model"] = path("model", **w)
     return inputs
 
 
 def cluster_inputs(plan: Plan, w: Mapping) -> dict:
     """features.h5, or the embedding of the clusterer's manifold."""
     manifold = plan.config["clusterers"][w["clusterer"]].get("manifold")
-    name = f"manifolds/{manifold}.h5" if manifold else "features.h5"
-    return {"features": f"{RUN_DIR}/{name}".format(**w)}
+    if manifold:
+        return {"features": path("manifold", **{**w, "manifold": manifold})}
+    return {"features": path("features", **w)}
 
 
 def refine_inputs(plan: Plan, w: Mapping) -> dict:
     """Images and pretrained model, plus the cached kNN graph for a GCN clusterer."""
-    inputs = {"data": PROCESSED.format(**w), "model": f"{RUN_DIR}/model.pt".format(**w)}
+    inputs = {"data": path("processed", **w), "model": path("model", **w)}
     graph = plan.graphs.get(w["clusterer"])
     if graph is not None:
-        inputs["graph"] = GRAPH.format(dataset=w["dataset"], **graph)
+        inputs["graph"] = path("graph", dataset=w["dataset"], **graph)
     return inputs
 
 
@@ -79,11 +78,11 @@ def run_info(w: Mapping) -> dict:
 def consensus_inputs(plan: Plan, w: Mapping) -> dict:
     """The processed data and each seed's labels and metrics.json of one clustering."""
     seeds = plan.consensus_groups[w["dataset"], w["extractor"], w["clusterer"]]
-    runs = [f"{RUN_DIR}/{{clusterer}}".format(**{**w, "seed": s}) for s in seeds]
+    runs = [{**w, "seed": s} for s in seeds]
     return {
-        "data": PROCESSED.format(**w),
-        "labels": [f"{run}/labels.h5" for run in runs],
-        "metrics": [f"{run}/metrics.json" for run in runs],
+        "data": path("processed", **w),
+        "labels": [path("labels", **run) for run in runs],
+        "metrics": [path("metrics", **run) for run in runs],
     }
 
 
@@ -95,14 +94,14 @@ def consensus_info(plan: Plan, w: Mapping) -> dict:
 
 def all_consensus(plan: Plan) -> list[str]:
     return sorted(
-        f"{CONSENSUS_DIR}/metrics.json".format(dataset=d, extractor=e, clusterer=c)
+        path("consensus_metrics", dataset=d, extractor=e, clusterer=c)
         for d, e, c in plan.consensus_groups
     )
 
 
 def all_assignments(plan: Plan) -> list[str]:
     """Every clustering run's assignments.csv (:mod:`deepclust.assignments`)."""
-    return [path.replace("metrics.json", "assignments.csv") for path in plan.metrics_files()]
+    return sorted({path("assignments", **r) for r in plan.runs})
 
 
 def grouped_runs(plan: Plan, dataset: str) -> dict[str, str]:
@@ -113,17 +112,14 @@ def grouped_runs(plan: Plan, dataset: str) -> dict[str, str]:
         known = lowest.get(r["experiment"])
         if r["dataset"] == dataset and (known is None or r["seed"] < known["seed"]):
             lowest[r["experiment"]] = r
-    return {
-        name: f"{RUN_DIR}/{{clusterer}}/assignments.csv".format(**r)
-        for name, r in sorted(lowest.items())
-    }
+    return {name: path("assignments", **r) for name, r in sorted(lowest.items())}
 
 
 def all_groups(plan: Plan) -> list[str]:
     """The grouped-images folder of every dataset read from an image folder."""
     datasets = sorted({r["dataset"] for r in plan.runs})
     return [
-        f"results/{d}/clusters"
+        path("clusters", dataset=d)
         for d in datasets
         if plan.config["datasets"][d]["source"] == "folder"
     ]
@@ -143,7 +139,6 @@ def report_runs(plan: Plan) -> list[dict]:
     return canonical(
         sections(
             plan.runs,
-            run_dir=RUN_DIR,
             sweeps=plan.sweeps,
             refining=plan.refiners,
             trained=plan.trained_extractors,
@@ -156,24 +151,27 @@ def report_figures(plan: Plan) -> list[str]:
 
 
 def report_benchmarks(plan: Plan) -> list[str]:
-    """How this config's jobs' benchmark files begin (under results/benchmarks/): the report's
+    """This config's jobs' benchmark files (their names from :data:`JOB_FILES`): the report's
     job runtimes list only these, not those an earlier config left in the folder."""
-    prefixes = {"aggregate.", "report."}
-    prefixes |= {f"plot/sweep_{name}." for name in plan.sweeps}
+    jobs: set[tuple[str, tuple]] = {("aggregate", ()), ("report", ())}
+    jobs |= {("plot_sweep", (("experiment", name),)) for name in plan.sweeps}
     for r in plan.runs:
-        dataset, clusterer = plan.config["datasets"][r["dataset"]], r["clusterer"]
-        run = f"{r['dataset']}/{r['extractor']}/seed{r['seed']}"
-        prefixes |= {f"preprocess/{r['dataset']}.", f"plot/crossover_{r['dataset']}."}
-        prefixes |= {f"pretrain/{run}.", f"features/{run}.", f"plot/{run}/training."}
-        prefixes |= {f"plot/{run}/embedding_2d.", f"plot/{run}/{clusterer}."}
-        prefixes |= {f"cluster/{run}/{clusterer}.", f"refine/{run}/{clusterer}."}
-        prefixes |= {f"plot/{run}/{clusterer}-refinement."}
-        prefixes.add(f"consensus/{r['dataset']}/{r['extractor']}/{clusterer}.")
-        manifold = plan.config["clusterers"][clusterer].get("manifold")
-        if manifold:
-            prefixes.add(f"manifold/{run}/{manifold}.")
-        if clusterer in plan.graphs:
-            prefixes.add(f"graph/{r['dataset']}/knn")
+        run = {"dataset": r["dataset"], "extractor": r["extractor"], "seed": r["seed"]}
+        clustering = {**run, "clusterer": r["clusterer"]}
+        dataset = plan.config["datasets"][r["dataset"]]
+        jobs |= {("preprocess", (("dataset", r["dataset"]),))}
+        jobs |= {("plot_crossover", (("dataset", r["dataset"]),))}
         if dataset["source"] in DOWNLOADED_SOURCES:
-            prefixes.add(f"download/{dataset['source']}.")
-    return sorted(prefixes)
+            jobs.add(("download", (("source", dataset["source"]),)))
+        if dataset["source"] == "folder":
+            jobs.add(("group", (("dataset", r["dataset"]),)))
+        for rule in ("pretrain", "features", "plot_training", "embed_2d"):
+            jobs.add((rule, tuple(run.items())))
+        for rule in ("cluster", "refine", "plot_run", "plot_refinement", "assignments"):
+            jobs.add((rule, tuple(clustering.items())))
+        jobs.add(("consensus", tuple((k, v) for k, v in clustering.items() if k != "seed")))
+        if manifold := plan.config["clusterers"][r["clusterer"]].get("manifold"):
+            jobs.add(("manifold", tuple({**run, "manifold": manifold}.items())))
+        if graph := plan.graphs.get(r["clusterer"]):
+            jobs.add(("graph", tuple({"dataset": r["dataset"], **graph}.items())))
+    return sorted(benchmark(rule, **dict(w)) for rule, w in jobs)

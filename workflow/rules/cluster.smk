@@ -8,16 +8,16 @@
 
 rule manifold:
     input:
-        features=f"{RUN_DIR}/features.h5",
+        features=PATHS["features"],
     output:
-        f"{RUN_DIR}/manifolds/{{manifold}}.h5",
+        PATHS["manifold"],
     params:
         manifold=lambda w: PLAN.params("manifolds", w.manifold, "manifold"),
     threads: config["threads"]["manifold"]
     log:
-        f"results/logs/manifold/{{dataset}}/{{extractor}}/seed{{seed}}/{{manifold}}.log",
+        job_log("manifold"),
     benchmark:
-        f"results/benchmarks/manifold/{{dataset}}/{{extractor}}/seed{{seed}}/{{manifold}}.tsv"
+        job_benchmark("manifold"),
     conda:
         "../../envs/deepclust.yaml"
     script:
@@ -28,8 +28,8 @@ rule cluster:
     input:
         unpack(cluster_inputs),
     output:
-        labels=f"{RUN_DIR}/{{clusterer}}/labels.h5",
-        metrics=f"{RUN_DIR}/{{clusterer}}/metrics.json",
+        labels=PATHS["labels"],
+        metrics=PATHS["metrics"],
     params:
         clusterer=lambda w: PLAN.params("clusterers", w.clusterer, "cluster"),
         run=run_info,
@@ -37,9 +37,9 @@ rule cluster:
         clusterer=_alternatives(FEATURE_CLUSTERERS),
     threads: config["threads"]["cluster"]
     log:
-        f"results/logs/cluster/{{dataset}}/{{extractor}}/seed{{seed}}/{{clusterer}}.log",
+        job_log("cluster"),
     benchmark:
-        f"results/benchmarks/cluster/{{dataset}}/{{extractor}}/seed{{seed}}/{{clusterer}}.tsv"
+        job_benchmark("cluster"),
     conda:
         "../../envs/deepclust.yaml"
     script:
@@ -51,14 +51,14 @@ rule cluster:
 # Snakemake runs on a cluster (localrules in the Snakefile).
 rule assignments:
     input:
-        labels=f"{RUN_DIR}/{{clusterer}}/labels.h5",
-        data="data/processed/{dataset}.h5",
+        labels=PATHS["labels"],
+        data=PATHS["processed"],
     output:
-        f"{RUN_DIR}/{{clusterer}}/assignments.csv",
+        PATHS["assignments"],
     log:
-        f"results/logs/assignments/{{dataset}}/{{extractor}}/seed{{seed}}/{{clusterer}}.log",
+        job_log("assignments"),
     benchmark:
-        f"results/benchmarks/assignments/{{dataset}}/{{extractor}}/seed{{seed}}/{{clusterer}}.tsv"
+        job_benchmark("assignments"),
     run:
         from deepclust.assignments import write_assignments
 
@@ -71,17 +71,17 @@ rule assignments:
 # default: seconds, in Snakemake's own process.
 rule group:
     input:
-        table="results/table.csv",
+        table=PATHS["table"],
         assignments=lambda w: list(grouped_runs(w).values()),
     output:
-        directory("results/{dataset}/clusters"),
+        directory(PATHS["clusters"]),
     params:
         group=canonical(PLAN.config.get("group") or {}),
         path=lambda w: PLAN.config["datasets"][w.dataset]["path"],
     log:
-        "results/logs/group/{dataset}.log",
+        job_log("group"),
     benchmark:
-        "results/benchmarks/group/{dataset}.tsv"
+        job_benchmark("group"),
     run:
         from deepclust.grouping import group_dataset
 
@@ -100,16 +100,16 @@ rule consensus:
     input:
         unpack(consensus_inputs),
     output:
-        labels=f"{CONSENSUS_DIR}/labels.h5",
-        metrics=f"{CONSENSUS_DIR}/metrics.json",
+        labels=PATHS["consensus_labels"],
+        metrics=PATHS["consensus_metrics"],
     params:
         consensus=canonical(config.get("consensus") or {}),
         run=consensus_info,
     threads: 1
     log:
-        "results/logs/consensus/{dataset}/{extractor}/{clusterer}.log",
+        job_log("consensus"),
     benchmark:
-        "results/benchmarks/consensus/{dataset}/{extractor}/{clusterer}.tsv"
+        job_benchmark("consensus"),
     conda:
         "../../envs/deepclust.yaml"
     script:
@@ -118,14 +118,14 @@ rule consensus:
 
 rule graph:
     input:
-        "data/processed/{dataset}.h5",
+        PATHS["processed"],
     output:
-        "results/{dataset}/graphs/knn{k}_{metric}.h5",
+        PATHS["graph"],
     threads: config["threads"]["graph"]
     log:
-        "results/logs/graph/{dataset}/knn{k}_{metric}.log",
+        job_log("graph"),
     benchmark:
-        "results/benchmarks/graph/{dataset}/knn{k}_{metric}.tsv"
+        job_benchmark("graph"),
     conda:
         "../../envs/deepclust.yaml"
     script:
@@ -136,10 +136,10 @@ rule refine:
     input:
         unpack(refine_inputs),
     output:
-        labels=f"{RUN_DIR}/{{clusterer}}/labels.h5",
-        metrics=f"{RUN_DIR}/{{clusterer}}/metrics.json",
-        model=f"{RUN_DIR}/{{clusterer}}/model.pt",
-        refine_log=f"{RUN_DIR}/{{clusterer}}/refine_log.csv",
+        labels=PATHS["labels"],
+        metrics=PATHS["metrics"],
+        model=PATHS["refined_model"],
+        refine_log=PATHS["refine_log"],
     params:
         clusterer=lambda w: PLAN.params("clusterers", w.clusterer, "refine"),
         run=run_info,
@@ -150,32 +150,11 @@ rule refine:
     resources:
         gpu=1,
     log:
-        f"results/logs/refine/{{dataset}}/{{extractor}}/seed{{seed}}/{{clusterer}}.log",
+        job_log("refine"),
     benchmark:
-        f"results/benchmarks/refine/{{dataset}}/{{extractor}}/seed{{seed}}/{{clusterer}}.tsv"
+        job_benchmark("refine"),
     conda:
         "../../envs/deepclust.yaml"
     script:
         "../scripts/refine.py"
 
-
-rule aggregate:
-    input:
-        metrics=all_metrics(),
-        consensus=all_consensus(),
-        paper_values=paper_values_file(),
-    output:
-        summary="results/summary.csv",
-        table="results/table.csv",
-        markdown="results/table.md",
-    params:
-        paper_names=canonical(paper_names(config)),
-        runs=run_memberships(),
-    log:
-        "results/logs/aggregate.log",
-    benchmark:
-        "results/benchmarks/aggregate.tsv"
-    conda:
-        "../../envs/deepclust.yaml"
-    script:
-        "../scripts/aggregate.py"

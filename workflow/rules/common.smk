@@ -15,7 +15,7 @@ from deepclust import targets
 from deepclust.config import GRAPH_METRICS, ConfigError, load_yaml
 from deepclust.plan import CACHE_DIR
 from deepclust.rerun import canonical
-from deepclust.spec import RUN_DIR, resolve
+from deepclust.spec import resolve
 from deepclust.tables import paper_names
 
 # What the config means (borrowed blocks, extends, crossover, schema defaults, experiments,
@@ -36,7 +36,10 @@ for _cell, _why in PLAN.skipped.items():
 SWEEPS = PLAN.sweeps
 TRAINED_EXTRACTORS, REFINING_CLUSTERERS = PLAN.trained_extractors, PLAN.refiners
 FEATURE_CLUSTERERS = PLAN.feature_clusterers
-CONSENSUS_DIR = targets.CONSENSUS_DIR
+# every path a rule writes, and each job's log and benchmark, spelled once (deepclust.paths)
+from deepclust.paths import PATHS
+from deepclust.paths import benchmark as job_benchmark
+from deepclust.paths import log as job_log
 
 
 def _alternatives(names):

@@ -2,11 +2,11 @@
 # (its checksum is verified) changes nothing downstream, so they are not params.
 rule download:
     output:
-        manifest="data/raw/{source}/manifest.json",
+        manifest=PATHS["manifest"],
     log:
-        "results/logs/download/{source}.log",
+        job_log("download"),
     benchmark:
-        "results/benchmarks/download/{source}.tsv"
+        job_benchmark("download"),
     conda:
         "../../envs/deepclust.yaml"
     script:
@@ -17,13 +17,13 @@ rule preprocess:
     input:
         unpack(preprocess_inputs),
     output:
-        "data/processed/{dataset}.h5",
+        PATHS["processed"],
     params:
         dataset=preprocess_params,
     log:
-        "results/logs/preprocess/{dataset}.log",
+        job_log("preprocess"),
     benchmark:
-        "results/benchmarks/preprocess/{dataset}.tsv"
+        job_benchmark("preprocess"),
     conda:
         "../../envs/deepclust.yaml"
     script:

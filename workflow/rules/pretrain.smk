@@ -4,22 +4,22 @@
 
 rule pretrain:
     input:
-        data="data/processed/{dataset}.h5",
+        data=PATHS["processed"],
     output:
-        model=f"{RUN_DIR}/model.pt",
-        train_log=f"{RUN_DIR}/train_log.csv",
+        model=PATHS["model"],
+        train_log=PATHS["train_log"],
     params:
         extractor=lambda w: PLAN.params("extractors", w.extractor, "pretrain"),
-        checkpoint=f"{RUN_DIR}/checkpoint.pt",
+        checkpoint=PATHS["checkpoint"],
     wildcard_constraints:
         extractor=_alternatives(TRAINED_EXTRACTORS),
     threads: config["threads"]["pretrain"]
     resources:
         gpu=1,
     log:
-        f"results/logs/pretrain/{{dataset}}/{{extractor}}/seed{{seed}}.log",
+        job_log("pretrain"),
     benchmark:
-        f"results/benchmarks/pretrain/{{dataset}}/{{extractor}}/seed{{seed}}.tsv"
+        job_benchmark("pretrain"),
     conda:
         "../../envs/deepclust.yaml"
     script:
@@ -30,16 +30,16 @@ rule features:
     input:
         unpack(features_inputs),
     output:
-        f"{RUN_DIR}/features.h5",
+        PATHS["features"],
     params:
         extractor=lambda w: PLAN.params("extractors", w.extractor, "features"),
     threads: config["threads"]["features"]
     resources:
         gpu=1,
     log:
-        f"results/logs/features/{{dataset}}/{{extractor}}/seed{{seed}}.log",
+        job_log("features"),
     benchmark:
-        f"results/benchmarks/features/{{dataset}}/{{extractor}}/seed{{seed}}.tsv"
+        job_benchmark("features"),
     conda:
         "../../envs/deepclust.yaml"
     script:

@@ -1,20 +1,43 @@
-# Figures and the HTML report. Each figure is its own job and output, so it is cached like
-# everything else; the report only asks for the figures of each experiment's lowest seed.
+# The tables (summary.csv, table.csv/.md), the figures and the HTML report. Each figure is its
+# own job and output, so it is cached like everything else; the report only asks for the
+# figures of each experiment's lowest seed.
+
+
+rule aggregate:
+    input:
+        metrics=all_metrics(),
+        consensus=all_consensus(),
+        paper_values=paper_values_file(),
+    output:
+        summary=PATHS["summary"],
+        table=PATHS["table"],
+        markdown=PATHS["table_md"],
+    params:
+        paper_names=canonical(paper_names(config)),
+        runs=run_memberships(),
+    log:
+        job_log("aggregate"),
+    benchmark:
+        job_benchmark("aggregate"),
+    conda:
+        "../../envs/deepclust.yaml"
+    script:
+        "../scripts/aggregate.py"
 
 
 rule plot_training:
     input:
-        f"{RUN_DIR}/train_log.csv",
+        PATHS["train_log"],
     output:
         report(
-            f"{RUN_DIR}/plots/training.png",
+            PATHS["training_plot"],
             category="Pretraining",
             labels={"dataset": "{dataset}", "extractor": "{extractor}", "seed": "{seed}"},
         ),
     log:
-        f"results/logs/plot/{{dataset}}/{{extractor}}/seed{{seed}}/training.log",
+        job_log("plot_training"),
     benchmark:
-        f"results/benchmarks/plot/{{dataset}}/{{extractor}}/seed{{seed}}/training.tsv"
+        job_benchmark("plot_training"),
     conda:
         "../../envs/deepclust.yaml"
     script:
@@ -23,13 +46,13 @@ rule plot_training:
 
 rule embed_2d:
     input:
-        f"{RUN_DIR}/features.h5",
+        PATHS["features"],
     output:
-        f"{RUN_DIR}/plots/embedding_2d.h5",
+        PATHS["embedding_2d"],
     log:
-        f"results/logs/plot/{{dataset}}/{{extractor}}/seed{{seed}}/embedding_2d.log",
+        job_log("embed_2d"),
     benchmark:
-        f"results/benchmarks/plot/{{dataset}}/{{extractor}}/seed{{seed}}/embedding_2d.tsv"
+        job_benchmark("embed_2d"),
     conda:
         "../../envs/deepclust.yaml"
     script:
@@ -38,29 +61,29 @@ rule embed_2d:
 
 rule plot_run:
     input:
-        data="data/processed/{dataset}.h5",
-        embedding=f"{RUN_DIR}/plots/embedding_2d.h5",
-        labels=f"{RUN_DIR}/{{clusterer}}/labels.h5",
+        data=PATHS["processed"],
+        embedding=PATHS["embedding_2d"],
+        labels=PATHS["labels"],
     output:
         embedding=report(
-            f"{RUN_DIR}/{{clusterer}}/plots/embedding.png",
+            PATHS["embedding_plot"],
             category="Embeddings",
             labels={"dataset": "{dataset}", "run": "{extractor} + {clusterer}", "seed": "{seed}"},
         ),
         confusion=report(
-            f"{RUN_DIR}/{{clusterer}}/plots/confusion.png",
+            PATHS["confusion_plot"],
             category="Confusion matrices",
             labels={"dataset": "{dataset}", "run": "{extractor} + {clusterer}", "seed": "{seed}"},
         ),
         samples=report(
-            f"{RUN_DIR}/{{clusterer}}/plots/samples.png",
+            PATHS["samples_plot"],
             category="Samples per cluster",
             labels={"dataset": "{dataset}", "run": "{extractor} + {clusterer}", "seed": "{seed}"},
         ),
     log:
-        f"results/logs/plot/{{dataset}}/{{extractor}}/seed{{seed}}/{{clusterer}}.log",
+        job_log("plot_run"),
     benchmark:
-        f"results/benchmarks/plot/{{dataset}}/{{extractor}}/seed{{seed}}/{{clusterer}}.tsv"
+        job_benchmark("plot_run"),
     conda:
         "../../envs/deepclust.yaml"
     script:
@@ -69,19 +92,19 @@ rule plot_run:
 
 rule plot_refinement:
     input:
-        f"{RUN_DIR}/{{clusterer}}/refine_log.csv",
+        PATHS["refine_log"],
     output:
         report(
-            f"{RUN_DIR}/{{clusterer}}/plots/refinement.png",
+            PATHS["refinement_plot"],
             category="Refinement",
             labels={"dataset": "{dataset}", "run": "{extractor} + {clusterer}", "seed": "{seed}"},
         ),
     wildcard_constraints:
         clusterer=_alternatives(REFINING_CLUSTERERS),
     log:
-        f"results/logs/plot/{{dataset}}/{{extractor}}/seed{{seed}}/{{clusterer}}-refinement.log",
+        job_log("plot_refinement"),
     benchmark:
-        f"results/benchmarks/plot/{{dataset}}/{{extractor}}/seed{{seed}}/{{clusterer}}-refinement.tsv"
+        job_benchmark("plot_refinement"),
     conda:
         "../../envs/deepclust.yaml"
     script:
@@ -90,17 +113,17 @@ rule plot_refinement:
 
 rule plot_sweep:
     input:
-        "results/table.csv",
+        PATHS["table"],
     output:
-        report("results/plots/sweep_{experiment}.png", category="Sweeps"),
+        report(PATHS["sweep_plot"], category="Sweeps"),
     params:
         group=lambda wildcards: canonical(SWEEPS[wildcards.experiment]),
     wildcard_constraints:
         experiment=_alternatives(SWEEPS),
     log:
-        "results/logs/plot/sweep_{experiment}.log",
+        job_log("plot_sweep"),
     benchmark:
-        "results/benchmarks/plot/sweep_{experiment}.tsv"
+        job_benchmark("plot_sweep"),
     conda:
         "../../envs/deepclust.yaml"
     script:
@@ -109,16 +132,16 @@ rule plot_sweep:
 
 rule plot_crossover:
     input:
-        summary="results/summary.csv",
-        table="results/table.csv",
+        summary=PATHS["summary"],
+        table=PATHS["table"],
     output:
-        report("results/plots/crossover_{dataset}.png", category="Networks x clusterers"),
+        report(PATHS["crossover_plot"], category="Networks x clusterers"),
     params:
         order=canonical(config.get("crossover")),  # rows and columns in the grid's order
     log:
-        "results/logs/plot/crossover_{dataset}.log",
+        job_log("plot_crossover"),
     benchmark:
-        "results/benchmarks/plot/crossover_{dataset}.tsv"
+        job_benchmark("plot_crossover"),
     conda:
         "../../envs/deepclust.yaml"
     script:
@@ -127,19 +150,19 @@ rule plot_crossover:
 
 rule report:
     input:
-        table="results/table.csv",
-        summary="results/summary.csv",
+        table=PATHS["table"],
+        summary=PATHS["summary"],
         metrics=all_metrics(),
         figures=report_figures(),
     output:
-        report("results/report.html", category="Report"),
+        report(PATHS["report"], category="Report"),
     params:
         runs=report_runs(),
         benchmarks=report_benchmarks(),
     log:
-        "results/logs/report.log",
+        job_log("report"),
     benchmark:
-        "results/benchmarks/report.tsv"
+        job_benchmark("report"),
     conda:
         "../../envs/deepclust.yaml"
     script:

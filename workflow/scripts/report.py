@@ -1,7 +1,7 @@
 """Snakemake script: tables, figures, config, versions and job runtimes -> results/report.html."""
 
-import glob
 import json
+from pathlib import Path
 
 from deepclust.html_report import write_report
 from deepclust.stages import logged
@@ -14,12 +14,6 @@ with logged(snakemake.log[0]):
         runs=snakemake.params.runs,
         config=snakemake.config,
         environment=first.get("environment"),
-        benchmarks=[  # this config's jobs only
-            path
-            for path in glob.glob("results/benchmarks/**/*.tsv", recursive=True)
-            if path.removeprefix("results/benchmarks/").startswith(
-                tuple(snakemake.params.benchmarks)
-            )
-        ],
-        benchmark_root="results/benchmarks",
+        # this config's jobs only, those that ran (a pixels run has no pretraining)
+        benchmarks=[path for path in snakemake.params.benchmarks if Path(path).exists()],
     )

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import yaml
 
+from deepclust import paths
 from deepclust import spec as config_spec
 
 PAGES_SPEC = Path("workflow/resources/paper_pages.yaml")
@@ -96,10 +97,7 @@ def command_for(
         return None
     seeds = run["seeds"]
     seed = seeds[0] if len(seeds) == 1 else ("{" + ",".join(map(str, seeds)) + "}")
-    run_dir = config_spec.RUN_DIR.format(
-        dataset=run["dataset"], extractor=run["extractor"], seed=seed
-    )
-    target = f"{run_dir}/{run['clusterer']}/metrics.json"
+    target = paths.path("metrics", **{**run, "seed": seed})
     return f"snakemake --cores 8 --resources gpu=1 {target} --configfile {run['config']}"
 
 

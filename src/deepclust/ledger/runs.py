@@ -11,6 +11,7 @@ from pathlib import Path
 
 import h5py
 
+from deepclust import paths as layout
 from deepclust.degenerate import dead_units as count_dead
 from deepclust.io import read_csv, read_labels, write_csv
 from deepclust.label_free import SCORES, seed_stability
@@ -129,13 +130,13 @@ def dead_units(features_h5: Path) -> str | None:
 def run_row(metrics_json: Path, config: dict | None, command: str, source: str) -> dict:
     """One ledger row from a run's metrics.json and the files beside it.
 
-    ``metrics_json`` is ``{results}/{dataset}/{extractor}/seed{seed}/{clusterer}/metrics.json``;
-    the training log, the pretraining job's log and benchmark are found from there.
+    ``metrics_json`` is where the workflow puts it (:data:`deepclust.targets.PATHS`); the
+    training log, the pretraining job's log and benchmark are found from there.
     """
     record = json.loads(metrics_json.read_text())
-    run_dir = metrics_json.parent.parent
-    results = run_dir.parent.parent.parent
     dataset, extractor, seed = record["dataset"], record["extractor"], int(record["seed"])
+    run = {"dataset": dataset, "extractor": extractor, "seed": seed}
+    base = layout.base_of(metrics_json, "metrics", **run, clusterer=record["clusterer"])
     config = config or {}
     experiments = config.get("experiments", {})
     # the config's names now for this (dataset, extractor, clusterer): a row renamed in the
@@ -156,15 +157,14 @@ def run_row(metrics_json: Path, config: dict | None, command: str, source: str) 
     metrics = record.get("metrics", {})
     refinement = record.get("refinement") or {}
 
-    train_log = run_dir / "train_log.csv"
+    train_log = base / layout.path("train_log", **run)
     log_rows = read_csv(train_log) if train_log.exists() else []
     epochs = len(log_rows) or None
     final = log_rows[-1] if log_rows else {}
     train_final = " ".join(
         f"{k}={float(v):.4g}" for k, v in final.items() if k not in NOT_LOSS_TERMS and v != ""
     )
-    job = f"{dataset}/{extractor}/seed{seed}"
-    log_text = _read_log(results / "logs" / "pretrain" / f"{job}.log")
+    log_text = _read_log(base / layout.log("pretrain", **run))
     environment = _pretrain_environment(log_text)
     if not environment and refinement:
         environment = record.get("environment", {})
@@ -181,7 +181,7 @@ def run_row(metrics_json: Path, config: dict | None, command: str, source: str) 
         "swept": record.get("swept"),
         **{m: metrics.get(m) for m in ("acc", "nmi", "ari", "purity", "n_clusters_found")},
         **{k: label_free.get(k) for k in SCORES},
-        "seed_stability": _seed_stability(run_dir.parent, record["clusterer"]),
+        "seed_stability": _seed_stability(base, {**run, "clusterer": record["clusterer"]}),
         "uses_labels": bool(record.get("uses_labels")),
         "init_acc": (refinement.get("init_metrics") or {}).get("acc"),
         "best_epoch_acc": refinement.get("best_monitored_acc_uses_labels"),
@@ -189,9 +189,9 @@ def run_row(metrics_json: Path, config: dict | None, command: str, source: str) 
         "refine_iterations": refinement.get("iterations"),
         "epochs": epochs,
         "train_final": train_final or None,
-        "dead_units": dead_units(run_dir / "features.h5") if log_rows else None,
+        "dead_units": dead_units(base / layout.path("features", **run)) if log_rows else None,
         "pretrain_s": _pretrain_seconds(
-            results / "benchmarks" / "pretrain" / f"{job}.tsv", log_text, log_rows
+            base / layout.benchmark("pretrain", **run), log_text, log_rows
         ),
         "clustering_s": record.get("runtime_s"),
         "device": environment.get("device_name") or environment.get("device"),
@@ -203,10 +203,10 @@ def run_row(metrics_json: Path, config: dict | None, command: str, source: str) 
     }
 
 
-def _seed_stability(seeds_dir: Path, clusterer: str) -> float | None:
+def _seed_stability(base: Path, run: dict) -> float | None:
     """Mean pairwise ARI of the partitions of every seed of one (dataset, extractor) with
-    ``clusterer`` (``seed*/{clusterer}/labels.h5`` under ``seeds_dir``); None below two seeds."""
-    paths = sorted(seeds_dir.glob(f"seed*/{clusterer}/labels.h5"))
+    ``run``'s clusterer (their labels under ``base``); None below two seeds."""
+    paths = sorted(base.glob(layout.path("labels", **{**run, "seed": "*"})))
     return seed_stability([read_labels(path)[0] for path in paths])
 
 
@@ -236,7 +236,7 @@ def record_runs(
     (a crossover config sharing a method config's run adds its label-free columns, say)."""
     files = []
     for path in map(Path, paths):
-        files += sorted(path.rglob("metrics.json")) if path.is_dir() else [path]
+        files += sorted(path.rglob(Path(layout.PATHS["metrics"]).name)) if path.is_dir() else [path]
     if not files:
         raise ValueError(f"no metrics.json under {', '.join(map(str, paths))}")
     combined, consensus_rows = [f for f in files if is_consensus(f)], []

@@ -16,6 +16,7 @@ from deepclust import cli
 from deepclust.offload import jobs as offload_jobs
 from deepclust.offload.pack import DEFAULT_MAX_MIB, pack
 from deepclust.offload.unpack import unpack
+from deepclust.paths import CLUSTERING_DIR
 
 
 def _selected(args) -> tuple[list, list]:
@@ -106,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         cmd.add_argument(
             "targets",
             nargs="*",
-            help="runs of --config (results/<dataset>/<extractor>/seed<N>[/<clusterer>/metrics.json])",
+            help=f"runs of --config ({CLUSTERING_DIR}/..., or the run folder)",
         )
         cmd.add_argument(
             "--config",
@@ -131,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
             action="store_true",
             help=argparse.SUPPRESS if name == "pack" else "the window as JSON",
         )
-    cmd = sub.add_parser("unpack", help="a window's result pieces into results/")
+    cmd = sub.add_parser("unpack", help="a window's result pieces into their places here")
     cmd.add_argument("folder", help="the folder holding results.tar.000, ...")
     cmd.add_argument(
         "--no-record",

@@ -17,6 +17,7 @@ import tarfile
 from pathlib import Path
 
 from deepclust.offload.jobs import Job
+from deepclust.paths import benchmark, log, path
 
 PIECE = "results.tar.{:03d}"
 #: members of the stream that are not results: the pack's job list, the window's report
@@ -34,34 +35,22 @@ def job_files(job: Job) -> dict[str, list[str]]:
     """The files a job makes, by output group (``network``, ``features``, ``checkpoint``, each
     refiner by name, and ``graph:{k}_{metric}`` per kNN graph), relative to its folder: each
     output with the log and benchmark file its rule writes."""
-    tail = f"{job.dataset}/{job.extractor}/seed{job.seed}"
+    w = job.wildcards
     groups = {
-        "network": [
-            f"{job.run_dir}/model.pt",
-            f"{job.run_dir}/train_log.csv",
-            f"results/logs/pretrain/{tail}.log",
-            f"results/benchmarks/pretrain/{tail}.tsv",
-        ],
-        "features": [
-            f"{job.run_dir}/features.h5",
-            f"results/logs/features/{tail}.log",
-            f"results/benchmarks/features/{tail}.tsv",
-        ],
-        "checkpoint": [f"{job.run_dir}/checkpoint.pt", f"results/logs/pretrain/{tail}.log"],
+        "network": [*job.trained_files(), log("pretrain", **w), benchmark("pretrain", **w)],
+        "features": [job.path("features"), log("features", **w), benchmark("features", **w)],
+        "checkpoint": [job.path("checkpoint"), log("pretrain", **w)],
     }
     for name, refiner in job.refiners.items():
-        out = f"{job.run_dir}/{name}"
+        c = {**w, "clusterer": name}
         groups[name] = [
-            *(f"{out}/{f}" for f in ("labels.h5", "metrics.json", "model.pt", "refine_log.csv")),
-            f"results/logs/refine/{tail}/{name}.log",
-            f"results/benchmarks/refine/{tail}/{name}.tsv",
+            *(path(f, **c) for f in ("labels", "metrics", "refined_model", "refine_log")),
+            log("refine", **c),
+            benchmark("refine", **c),
         ]
         if graph := refiner.get("graph"):
-            stem = f"knn{graph['k']}_{graph['metric']}"
-            groups[f"graph:{stem}"] = [
-                f"results/{job.dataset}/graphs/{stem}.h5",
-                f"results/logs/graph/{job.dataset}/{stem}.log",
-            ]
+            g = {"dataset": job.dataset, "k": graph["k"], "metric": graph["metric"]}
+            groups[f"graph:knn{g['k']}_{g['metric']}"] = [path("graph", **g), log("graph", **g)]
     return groups
 
 

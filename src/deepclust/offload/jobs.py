@@ -17,15 +17,14 @@ import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from deepclust import paths as layout
 from deepclust import spec as config_spec
 from deepclust.config import PIXELS
 from deepclust.offload import speeds
 
-PROCESSED = "data/processed/{dataset}.h5"
 #: a target path: a run folder, or a file in it (model, features, a clustering's output)
 TARGET = re.compile(
-    r"^results/(?P<dataset>[^/]+)/(?P<extractor>[^/]+)/seed(?P<seed>\d+)"
-    r"(?:/(?P<clusterer>[^/]+)/[^/]+|/[^/]+)?/?$"
+    rf"^{layout.wildcard_regex(layout.RUN_DIR)}(?:/(?P<clusterer>[^/]+)/[^/]+|/[^/]+)?/?$"
 )
 #: the paper datasets in the order their cells are worth filling
 DATASET_ORDER = ("mnist", "fashion_mnist")
@@ -53,14 +52,25 @@ class Job:
     estimate_s: float = 0.0
 
     @property
+    def wildcards(self) -> dict:
+        return {"dataset": self.dataset, "extractor": self.extractor, "seed": self.seed}
+
+    @property
     def run_dir(self) -> str:
-        return config_spec.RUN_DIR.format(
-            dataset=self.dataset, extractor=self.extractor, seed=self.seed
-        )
+        return layout.RUN_DIR.format(**self.wildcards)
 
     @property
     def data(self) -> str:
-        return PROCESSED.format(dataset=self.dataset)
+        return layout.path("processed", dataset=self.dataset)
+
+    def path(self, name: str, **more) -> str:
+        """File ``name`` of :data:`deepclust.targets.PATHS` for this job (``clusterer=`` for a
+        refiner's)."""
+        return layout.path(name, **self.wildcards, **more)
+
+    def trained_files(self) -> list[str]:
+        """What a finished network leaves: its model and its training log."""
+        return [self.path("model"), self.path("train_log")]
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -74,9 +84,7 @@ def parse_target(target: str) -> dict:
     """``{"dataset", "extractor", "seed", "clusterer"}`` of a target path under results/."""
     found = TARGET.match(target.strip())
     if not found:
-        raise ValueError(
-            f"{target}: not a run's path (expected results/<dataset>/<extractor>/seed<N>[/...])"
-        )
+        raise ValueError(f"{target}: not a run's path (expected {layout.RUN_DIR}[/...])")
     return {**found.groupdict(), "seed": int(found["seed"])}
 
 
@@ -84,7 +92,7 @@ def n_images(dataset: str, base_dir: Path) -> int | None:
     """The images of a processed dataset, None before it is built."""
     import h5py
 
-    path = base_dir / PROCESSED.format(dataset=dataset)
+    path = base_dir / layout.path("processed", dataset=dataset)
     if not path.exists():
         return None
     with h5py.File(path, "r") as f:
@@ -219,11 +227,7 @@ def paper_jobs(
                 paper_index,
                 _row_index(paper, method),
             )
-            targets = [
-                f"{config_spec.RUN_DIR.format(dataset=run['dataset'], extractor=run['extractor'], seed=s)}"
-                f"/{run['clusterer']}/metrics.json"
-                for s in run["seeds"]
-            ]
+            targets = [layout.path("metrics", **{**run, "seed": s}) for s in run["seeds"]]
             cell = f"{name} {method}/{dataset}"
             for job in config_jobs(
                 run["config"], targets, base_dir=base_dir, refine=refine, plan=plans[run["config"]]
@@ -251,10 +255,8 @@ def _row_index(paper: dict, method: str) -> int:
 
 def is_done(job: Job, base_dir: str | Path = ".") -> bool:
     """The network and every refiner asked of it are here (their outputs exist)."""
-    run_dir = Path(base_dir) / job.run_dir
-    files = [run_dir / "model.pt", run_dir / "train_log.csv"]
-    files += [run_dir / name / "metrics.json" for name in job.refiners]
-    return all(path.exists() for path in files)
+    files = [*job.trained_files(), *(job.path("metrics", clusterer=c) for c in job.refiners)]
+    return all((Path(base_dir) / path).exists() for path in files)
 
 
 def estimate(job: Job, base_dir: str | Path = ".") -> Job:
@@ -262,9 +264,7 @@ def estimate(job: Job, base_dir: str | Path = ".") -> Job:
     alone when its network is trained here already: it travels with the job)."""
     job.n_images = job.n_images or n_images(job.dataset, Path(base_dir))
     size = job.n_images or speeds.MEASURED_N_IMAGES
-    trained = all(
-        (Path(base_dir) / job.run_dir / f).exists() for f in ("model.pt", "train_log.csv")
-    )
+    trained = all((Path(base_dir) / f).exists() for f in job.trained_files())
     seconds = 0.0 if trained else speeds.pretrain_seconds(job.model, job.epochs, size)
     for refiner in job.refiners.values():
         method = refiner["params"].get("method", "")

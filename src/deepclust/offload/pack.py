@@ -107,19 +107,19 @@ def pack(
             left[job.run_dir] = left.get(job.run_dir) or f"{job.data} did not fit (above)"
             continue
         # a network trained here already travels, so that its refiners fine-tune this one
-        trained = [base_dir / job.run_dir / name for name in ("model.pt", "train_log.csv")]
-        if all(path.exists() for path in trained):
+        trained = job.trained_files()
+        if all((base_dir / path).exists() for path in trained):
             for path in trained:
-                out = out_dir / job.run_dir / path.name
+                out = out_dir / path
                 out.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(path, out)
-                used += path.stat().st_size
-        checkpoint = base_dir / job.run_dir / "checkpoint.pt"
+                shutil.copyfile(base_dir / path, out)
+                used += (base_dir / path).stat().st_size
+        checkpoint = base_dir / job.path("checkpoint")
         if checkpoint.exists():  # an earlier window's unfinished training resumes from it
             if used + checkpoint.stat().st_size > cap:
                 left[job.run_dir] = "its checkpoint does not fit beside the data"
                 continue
-            out = out_dir / job.run_dir / "checkpoint.pt"
+            out = out_dir / job.path("checkpoint")
             out.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(checkpoint, out)
             used += checkpoint.stat().st_size

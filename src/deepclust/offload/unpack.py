@@ -22,6 +22,7 @@ from deepclust.io import atomic_path
 from deepclust.offload.archive import job_files, open_pieces, read_stream
 from deepclust.offload.codec import content_digest
 from deepclust.offload.jobs import Job, config_jobs
+from deepclust.paths import BENCHMARK_DIR, LOG_DIR
 
 #: the rules whose outputs a window makes, forced (in touch mode) to record them
 RULES = ("pretrain", "features", "graph", "refine")
@@ -71,8 +72,10 @@ def _job_files(job: Job, names: set[str]) -> dict[str, list[str]]:
     }
 
 
-#: the file of each output group that names it to Snakemake
-TARGET_FILE = {"network": "model.pt", "features": "features.h5"}
+#: the file of each output group that names it to Snakemake (a refiner's: its metrics)
+TARGET_FILE = {"network": "model", "features": "features"}
+#: the job files a rule writes beside its outputs, which a later run overwrites
+JOB_RECORDS = (f"{LOG_DIR}/", f"{BENCHMARK_DIR}/")
 
 
 def unpack(
@@ -124,25 +127,21 @@ def unpack(
             if group in job.refiners:
                 problems = check_refiner(job, group, plan)
                 graph = job.refiners[group].get("graph")
-                if (
-                    graph
-                    and not (
-                        base_dir
-                        / f"results/{job.dataset}/graphs/knn{graph['k']}_{graph['metric']}.h5"
-                    ).exists()
-                ):
-                    problems.append("its kNN graph did not come back")
+                if graph:
+                    stem = f"graph:knn{graph['k']}_{graph['metric']}"
+                    if not (base_dir / job_files(job)[stem][0]).exists():
+                        problems.append("its kNN graph did not come back")
                 if problems:
                     refused[f"{job.run_dir}/{group}"] = problems
                     continue
             if group == "checkpoint":
                 if (
-                    files[0].endswith("checkpoint.pt")
-                    and not (base_dir / job.run_dir / "model.pt").exists()
+                    files[0] == job.path("checkpoint")
+                    and not (base_dir / job.path("model")).exists()
                 ):
                     _place(tar, files[0], base_dir, placed, kept, overwrite=True)
                 continue
-            made = [f for f in files if not f.startswith(("results/logs/", "results/benchmarks/"))]
+            made = [f for f in files if not f.startswith(JOB_RECORDS)]
             if any((base_dir / f).exists() for f in made):
                 kept.extend(files)
                 continue
@@ -153,12 +152,15 @@ def unpack(
                     base_dir,
                     placed,
                     kept,
-                    overwrite=file.startswith(("results/logs/", "results/benchmarks/")),
+                    overwrite=file.startswith(JOB_RECORDS),
                 )
-            target = f"{job.run_dir}/{TARGET_FILE.get(group, f'{group}/metrics.json')}"
+            if group in TARGET_FILE:
+                target = job.path(TARGET_FILE[group])
+            else:
+                target = job.path("metrics", clusterer=group)
             targets.setdefault(job.config, []).append(target)
-        if (base_dir / job.run_dir / "model.pt").exists():  # finished: no partial state left
-            (base_dir / job.run_dir / "checkpoint.pt").unlink(missing_ok=True)
+        if (base_dir / job.path("model")).exists():  # finished: no partial state left
+            (base_dir / job.path("checkpoint")).unlink(missing_ok=True)
     if record:
         for config, files in targets.items():
             record_outputs(config, files, base_dir)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from deepclust import paths
 from deepclust.data.dataset import load_processed
 from deepclust.io import (
     read_csv,
@@ -44,7 +45,6 @@ from deepclust.tables import (
 def report_runs(
     runs: Iterable[dict],
     *,
-    run_dir: str,
     sweeps: Collection[str] = (),
     refining: Collection[str] = (),
     trained: Collection[str] = (),
@@ -54,7 +54,7 @@ def report_runs(
     pairing), then per (dataset, experiment) the figures of its lowest seed, with the
     refinement curve for a ``refining`` clusterer and, once per (dataset, extractor, seed), the
     pretraining curve of a ``trained`` extractor. Each section: name, note, figures as
-    [png, caption] (``run_dir``: the run folder pattern, e.g. results/{dataset}/{extractor}/seed{seed})."""
+    [png, caption], at their places in :data:`deepclust.targets.PATHS`."""
     runs = list(runs)
     first, seeds = {}, {}
     for r in runs:
@@ -69,7 +69,7 @@ def report_runs(
                 "name": "Sweeps",
                 "note": "a metric against each swept hyper-parameter (mean ± std over seeds)",
                 "figures": [
-                    [f"results/plots/sweep_{name}.png", f"sweep of {name}"]
+                    [paths.path("sweep_plot", experiment=name), f"sweep of {name}"]
                     for name in sorted(sweeps)
                 ],
             }
@@ -85,37 +85,40 @@ def report_runs(
                 "note": "mean ACC over seeds of every network with every clusterer run on "
                 "the dataset; blank, a pairing not run (each figure's title says what else it marks)",
                 "figures": [
-                    [f"results/plots/crossover_{d}.png", f"{d}: networks x clusterers"]
+                    [paths.path("crossover_plot", dataset=d), f"{d}: networks x clusterers"]
                     for d in crossed
                 ],
             }
         )
     for (dataset, experiment), r in sorted(first.items()):
-        folder = run_dir.format(**r)
-        plots = f"{folder}/{r['clusterer']}/plots"
         figures = [
-            [f"{plots}/embedding.png", "2-D UMAP of the features, by cluster and by class"],
-            [f"{plots}/confusion.png", "confusion matrix after the Hungarian map"],
             [
-                f"{plots}/samples.png",
+                paths.path("embedding_plot", **r),
+                "2-D UMAP of the features, by cluster and by class",
+            ],
+            [paths.path("confusion_plot", **r), "confusion matrix after the Hungarian map"],
+            [
+                paths.path("samples_plot", **r),
                 "each cluster's most and least typical members (random ones where the method "
                 "scores none)",
             ],
         ]
         if r["clusterer"] in refining:
             figures.append(
-                [f"{plots}/refinement.png", "refinement: labels changed, monitored scores"]
+                [
+                    paths.path("refinement_plot", **r),
+                    "refinement: labels changed, monitored scores",
+                ]
             )
         if r["extractor"] in trained and (dataset, r["extractor"], r["seed"]) not in pretrained:
             pretrained.add((dataset, r["extractor"], r["seed"]))
-            figures.append([f"{folder}/plots/training.png", f"pretraining of {r['extractor']}"])
+            figures.append([paths.path("training_plot", **r), f"pretraining of {r['extractor']}"])
         n = len(seeds[dataset, experiment])
         sections.append(
             {
                 "name": f"{experiment} on {dataset}",
                 "note": f"extractor {r['extractor']}, clusterer {r['clusterer']}; figures of seed "
-                f"{r['seed']}"
-                + (f" (of {n} seeds; the others are under results/{dataset}/)" if n > 1 else ""),
+                f"{r['seed']}" + (f" (of {n} seeds; the others beside it)" if n > 1 else ""),
                 "figures": figures,
             }
         )
@@ -153,7 +156,10 @@ def run_aggregate(
         run_key(r["dataset"], r["extractor"], r["clusterer"], r["seed"]): r for r in runs or ()
     }
     read = [
-        (summary_row(json.loads(Path(p).read_text()), memberships), Path(p).parent / "labels.h5")
+        (
+            summary_row(json.loads(Path(p).read_text()), memberships),
+            paths.in_folder("labels", Path(p).parent),
+        )
         for p in metrics_files
     ]
     rows = sort_summary([row for row, _ in read])
