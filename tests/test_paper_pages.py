@@ -24,7 +24,7 @@ base,d1,acc,0.77,Q,table 9
 SPEC = """
 P:
   title: The paper P
-  source: shared/papers/P.md
+  cite: "A. Author. A paper. A venue, 2024."
   configs: [cfg.yaml]
   tables:
     - name: table 1

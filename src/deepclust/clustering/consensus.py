@@ -1,4 +1,4 @@
-"""A consensus partition over seeds: evidence accumulation (Fred & Jain, 2005).
+"""A consensus partition over seeds: evidence accumulation (Fred and Jain, below).
 
 Each seed of an experiment trains its own network and clusters it; the seeds disagree on some
 samples. The co-association of two samples is the fraction of seeds that put them in the same
@@ -6,6 +6,11 @@ cluster; clustering ``1 - co-association`` with average linkage (scikit-learn's
 ``AgglomerativeClustering``) gives the partition the seeds agree on. It needs no labels, so it
 is what a user without them can report instead of one seed's partition. The matrix is N x N
 (float32): ``max_samples`` guards memory (10,000 samples: 400 MB).
+
+References
+----------
+- Ana L. N. Fred, Anil K. Jain. Combining multiple clusterings using evidence accumulation. IEEE
+  Transactions on Pattern Analysis and Machine Intelligence 27(6), 2005.
 """
 
 from __future__ import annotations

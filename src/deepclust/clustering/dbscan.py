@@ -14,6 +14,15 @@ neighbour (its core distance, the "k-distance"):
 - ``n_clusters``: the largest eps, among the k-distances' quantiles, at which DBSCAN finds the
   number of clusters asked for (the least noise for that K); where none does, the one whose
   count is nearest (K is the one thing every clusterer here is given).
+
+References
+----------
+- Martin Ester, Hans-Peter Kriegel, Jörg Sander, Xiaowei Xu. A density-based algorithm for
+  discovering clusters in large spatial databases with noise. KDD 1996.
+- Chen Junfen, Han Jinchi, Xie Bojun, Xie Zhenghao. Clustering algorithm based on variational
+  autoencoder and manifold features (MFVC; 基于变分自编码器与流形特征的聚类算法). Journal of Shanxi University
+  (Natural Science Edition) 47(1): 69-80, 2024. doi:10.13451/j.sxu.ns.2023139. No official code.
+  docs/papers/MFVC.md: its tables beside our runs. Its DBSCAN ablation.
 """
 
 from __future__ import annotations

@@ -20,9 +20,13 @@ does not wait for a CPU K-means over every sample; on the CPU it is scikit-learn
 
 References
 ----------
-Guo, Lin, Ye. Deep embedded K-means clustering. ICDMW 2021 (github.com/spdj2271/DEKM: an
-iteration there is 40 mini-batch steps between K-means updates, stop at < 0.5 % changes).
-SDEKC, ``shared/papers/SDEKC.txt`` eq. 9-16 and algorithm 1 (1,000 iterations, stop at < 0.1 %).
+- Wengang Guo, Kaiyan Lin, Wei Ye. Deep embedded K-means clustering. ICDM Workshops 2021. Code:
+  github.com/spdj2271/DEKM. An iteration there is 40 mini-batch steps between K-means updates; it
+  stops at < 0.5 % changes.
+- SDEKC: 基于跳跃连接的深度嵌入K-means聚类 (deep embedded K-means clustering with skip connections), a
+  Chinese-language journal article; the text this project reproduces from carries no author, venue
+  or year line. No official code. docs/papers/SDEKC.md: its tables beside our runs. Its eq. 9-16
+  and algorithm 1: 1,000 iterations, stop at < 0.1 %.
 """
 
 from __future__ import annotations

@@ -1,5 +1,17 @@
 """SDCN's fusion GCN and the clustering losses of GCN clustering (SDDECC's eq. 18, SDCN's dual
-self-supervision); the refiners that train them are in :mod:`deepclust.clustering.gcn`."""
+self-supervision); the refiners that train them are in :mod:`deepclust.clustering.gcn`.
+
+References
+----------
+- Thomas N. Kipf, Max Welling. Semi-supervised classification with graph convolutional networks.
+  ICLR 2017.
+- Deyu Bo, Xiao Wang, Chuan Shi, Meiqi Zhu, Emiao Lu, Peng Cui. Structural deep clustering network.
+  The Web Conference (WWW) 2020. Code: github.com/bdy9527/SDCN.
+- Fu Xingwu, Lü Mingming, Liu Wanjun, Wei Xian. Structured deep discriminant embedded coding
+  network for image clustering (结构化深度判别嵌入编码网络图像聚类). Laser & Optoelectronics Progress 58(6):
+  0610016, 2021. doi:10.3788/LOP202158.0610016. No official code. docs/papers/SDDECC.md: its tables
+  beside our runs.
+"""
 
 from __future__ import annotations
 

@@ -34,9 +34,13 @@ labels; the log keeps per-epoch ACC when labels are given, never used for a deci
 
 References
 ----------
-Bo et al. Structural deep clustering network (SDCN). WWW 2020: k = 3, delta (sigma) = 0.5,
-Adam 1e-3, 200 epochs, 0.1 KL(P||Q) + 0.01 KL(P||Y). SDDECC: ``shared/papers/SDDECC.md``
-sections 3.2-3.3; METHODS.md section 3.
+- Deyu Bo, Xiao Wang, Chuan Shi, Meiqi Zhu, Emiao Lu, Peng Cui. Structural deep clustering network.
+  The Web Conference (WWW) 2020. Code: github.com/bdy9527/SDCN. There: k = 3, delta (sigma) = 0.5,
+  Adam 1e-3, 200 epochs, 0.1 KL(P||Q) + 0.01 KL(P||Y).
+- Fu Xingwu, Lü Mingming, Liu Wanjun, Wei Xian. Structured deep discriminant embedded coding
+  network for image clustering (结构化深度判别嵌入编码网络图像聚类). Laser & Optoelectronics Progress 58(6):
+  0610016, 2021. doi:10.3788/LOP202158.0610016. No official code. docs/papers/SDDECC.md: its tables
+  beside our runs. The GCN module and its loss: its sections 3.2-3.3.
 """
 
 from __future__ import annotations

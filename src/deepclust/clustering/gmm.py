@@ -1,4 +1,14 @@
-"""A Gaussian mixture on features (N2D clusters its UMAP embedding with one)."""
+"""A Gaussian mixture on features (N2D clusters its UMAP embedding with one), fitted by EM
+(scikit-learn's ``GaussianMixture``); a sample's cluster is its most probable component.
+
+References
+----------
+- Arthur P. Dempster, Nan M. Laird, Donald B. Rubin. Maximum likelihood from incomplete data via
+  the EM algorithm. Journal of the Royal Statistical Society, Series B 39(1), 1977.
+- Ryan McConville, Raul Santos-Rodriguez, Robert J. Piechocki, Ian Craddock. N2D: (not too) deep
+  clustering via clustering the local manifold of an autoencoded embedding. ICPR 2020. Code:
+  github.com/rymc/n2d.
+"""
 
 from __future__ import annotations
 

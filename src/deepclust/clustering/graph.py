@@ -16,6 +16,13 @@ search took 197 s (bench/knn_graph.py, bench/RESULTS.md); bench/gpu_check.py tim
 
 Euclidean neighbours equal SDCN's heat-kernel graph (the kernel is monotone in the distance);
 ``metric="cosine"`` gives its cosine graph.
+
+References
+----------
+- Deyu Bo, Xiao Wang, Chuan Shi, Meiqi Zhu, Emiao Lu, Peng Cui. Structural deep clustering network.
+  The Web Conference (WWW) 2020. Code: github.com/bdy9527/SDCN. Its kNN graph.
+- Thomas N. Kipf, Max Welling. Semi-supervised classification with graph convolutional networks.
+  ICLR 2017. The normalisation.
 """
 
 from __future__ import annotations

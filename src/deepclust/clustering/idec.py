@@ -9,12 +9,15 @@ centres minimise ``gamma * KL(P || Q)``, plus the model's own reconstruction los
 
 References
 ----------
-Xie, Girshick, Farhadi. Unsupervised deep embedding for clustering analysis (DEC). ICML 2016.
-Guo, Gao, Liu, Yin. Improved deep embedded clustering with local structure preservation
-(IDEC). IJCAI 2017: gamma = 0.1, update interval 140 mini-batches of 256, tol 0.1 %.
-Their published code (XifengGuo/DEC-keras ``run_exp.py``, XifengGuo/IDEC ``IDEC.py``): DEC with
-SGD (lr 0.01, momentum 0.9) and the KL term alone (gamma 1); targets updated every 140 batches on
-MNIST and Fashion-MNIST, every 30 on USPS; IDEC with Adam on MNIST, SGD (0.1, 0.99) on USPS.
+- Junyuan Xie, Ross Girshick, Ali Farhadi. Unsupervised deep embedding for clustering analysis.
+  ICML 2016. Code: github.com/piiswrong/dec.
+- Xifeng Guo, Long Gao, Xinwang Liu, Jianping Yin. Improved deep embedded clustering with local
+  structure preservation. IJCAI 2017. Code: github.com/XifengGuo/IDEC. Gamma = 0.1, update interval
+  140 mini-batches of 256, tol 0.1 %.
+  Their published code (github.com/XifengGuo/DEC-keras ``run_exp.py``, IDEC's ``IDEC.py``): DEC
+  with SGD (lr 0.01, momentum 0.9) and the KL term alone (gamma 1); targets updated every 140
+  batches on MNIST and Fashion-MNIST, every 30 on USPS; IDEC with Adam on MNIST, SGD (0.1, 0.99) on
+  USPS.
 """
 
 from __future__ import annotations

@@ -5,6 +5,15 @@ K-means N times with different seeds (each with ``n_init`` restarts by inertia: 
 default of the paper's time was 10) and keeps the run with the highest ACC, which needs the
 ground-truth labels. Results chosen this way are flagged ``uses_labels`` wherever they appear;
 every run's ACC and inertia are kept (``runs_``) so the distribution can be reported.
+
+References
+----------
+- Stuart P. Lloyd. Least squares quantization in PCM. IEEE Transactions on Information Theory
+  28(2), 1982.
+- David Arthur, Sergei Vassilvitskii. k-means++: the advantages of careful seeding. SODA 2007.
+- ASCAE: 基于无监督学习视觉特征的深度聚类方法 (Deep clustering method based on unsupervised
+  visual features learning), a Chinese-language journal article; the text this project
+  reproduces from carries no author, venue or year line. Its "best of 50 K-means runs".
 """
 
 from __future__ import annotations

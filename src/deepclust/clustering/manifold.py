@@ -10,10 +10,17 @@ reproducible).
 
 References
 ----------
-McInnes, Healy, Melville. UMAP. arXiv 1802.03426. McConville et al. N2D: (not too) deep
-clustering via clustering the local manifold of an autoencoded embedding. ICPR 2020
-(n_neighbors 20, min_dist 0, n_components = n_clusters, full-covariance GMM). MFVC:
-``shared/papers/MFVC.md`` (n_neighbors 27, min_dist 0, K-means; DBSCAN as the ablation).
+- Leland McInnes, John Healy, James Melville. UMAP: uniform manifold approximation and projection
+  for dimension reduction. arXiv:1802.03426, 2018. Code: github.com/lmcinnes/umap.
+- Ryan McConville, Raul Santos-Rodriguez, Robert J. Piechocki, Ian Craddock. N2D: (not too) deep
+  clustering via clustering the local manifold of an autoencoded embedding. ICPR 2020. Code:
+  github.com/rymc/n2d. There: n_neighbors 20, min_dist 0, n_components = n_clusters, a
+  full-covariance GMM.
+- Chen Junfen, Han Jinchi, Xie Bojun, Xie Zhenghao. Clustering algorithm based on variational
+  autoencoder and manifold features (MFVC; 基于变分自编码器与流形特征的聚类算法). Journal of Shanxi University
+  (Natural Science Edition) 47(1): 69-80, 2024. doi:10.13451/j.sxu.ns.2023139. No official code.
+  docs/papers/MFVC.md: its tables beside our runs. There: n_neighbors 27, min_dist 0, K-means;
+  DBSCAN as the ablation.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from deepclust import spec as config_spec
 
 PAGES_SPEC = Path("workflow/resources/paper_pages.yaml")
 SPEC_KEYS = {
-    *("title", "source", "configs", "tables", "epochs", "native", "readings", "orderings"),
+    *("title", "cite", "configs", "tables", "epochs", "native", "readings", "orderings"),
     *("not_run", "notes"),
 }
 TABLE_KEYS = {"name", "caption", "datasets", "rows", "labels", "metrics"}

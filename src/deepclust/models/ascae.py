@@ -38,8 +38,9 @@ SCAE is the same network without D1 (``asymmetric=False``, named ``scae`` in :da
 
 References
 ----------
-Deep clustering method based on unsupervised visual features learning (ASCAE),
-``shared/papers/ASCAE.txt``; the tables are in ``ASCAE-tables-ocr.txt``.
+- ASCAE: 基于无监督学习视觉特征的深度聚类方法 (Deep clustering method based on unsupervised visual features
+  learning), a Chinese-language journal article; the text this project reproduces from carries no
+  author, venue or year line. No official code. docs/papers/ASCAE.md: its tables beside our runs.
 """
 
 from __future__ import annotations

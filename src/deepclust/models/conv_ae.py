@@ -7,8 +7,10 @@ is asked for the exact size of the matching encoder map, so any input size works
 
 References
 ----------
-Guo et al. Deep clustering with convolutional autoencoders (DCEC). ICONIP 2017.
-Guo, Tang, Wang. Deep embedded K-means clustering (DEKM). ICDMW 2021.
+- Xifeng Guo, Xinwang Liu, En Zhu, Jianping Yin. Deep clustering with convolutional autoencoders.
+  ICONIP 2017. Code: github.com/XifengGuo/DCEC.
+- Wengang Guo, Kaiyan Lin, Wei Ye. Deep embedded K-means clustering. ICDM Workshops 2021. Code:
+  github.com/spdj2271/DEKM.
 """
 
 from __future__ import annotations

@@ -32,9 +32,14 @@ Readings of the paper (it gives channels and kernel sizes only), each a paramete
 
 References
 ----------
-SDDECC: 结构化深度判别嵌入编码网络图像聚类, ``shared/papers/SDDECC.md`` section 3.1;
-METHODS.md section 3. Hjelm et al. Learning deep representations by mutual information
-estimation and maximization (Deep InfoMax). ICLR 2019.
+- Fu Xingwu, Lü Mingming, Liu Wanjun, Wei Xian. Structured deep discriminant embedded coding
+  network for image clustering (结构化深度判别嵌入编码网络图像聚类). Laser & Optoelectronics Progress 58(6):
+  0610016, 2021. doi:10.3788/LOP202158.0610016. No official code. docs/papers/SDDECC.md: its tables
+  beside our runs. The network: its section 3.1.
+- R Devon Hjelm, Alex Fedorov, Samuel Lavoie-Marchildon, Karan Grewal, Phil Bachman, Adam
+  Trischler, Yoshua Bengio. Learning deep representations by mutual information estimation and
+  maximization (Deep InfoMax). ICLR 2019.
+- Diederik P. Kingma, Max Welling. Auto-encoding variational Bayes. ICLR 2014.
 """
 
 from __future__ import annotations

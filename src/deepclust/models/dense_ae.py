@@ -2,8 +2,14 @@
 
 References
 ----------
-Xie, Girshick, Farhadi. Unsupervised deep embedding for clustering analysis. ICML 2016.
-McConville et al. N2D: (not too) deep clustering via clustering the local manifold. ICPR 2020.
+- Junyuan Xie, Ross Girshick, Ali Farhadi. Unsupervised deep embedding for clustering analysis.
+  ICML 2016. Code: github.com/piiswrong/dec.
+- Xifeng Guo, Long Gao, Xinwang Liu, Jianping Yin. Improved deep embedded clustering with local
+  structure preservation. IJCAI 2017. Code: github.com/XifengGuo/IDEC.
+  Their published code for the baselines' recipes: github.com/XifengGuo/DEC-keras.
+- Ryan McConville, Raul Santos-Rodriguez, Robert J. Piechocki, Ian Craddock. N2D: (not too) deep
+  clustering via clustering the local manifold of an autoencoded embedding. ICPR 2020. Code:
+  github.com/rymc/n2d.
 """
 
 from __future__ import annotations

@@ -1,4 +1,10 @@
-"""The Gaussian code shared by the variational models (DDECN, Res-VAE)."""
+"""The Gaussian code shared by the variational models (DDECN, Res-VAE): a mean and a
+log-variance, a sample by reparameterisation, and its KL divergence to the standard normal.
+
+References
+----------
+- Diederik P. Kingma, Max Welling. Auto-encoding variational Bayes. ICLR 2014.
+"""
 
 from __future__ import annotations
 

@@ -15,8 +15,17 @@ The paper resizes every dataset to 32x32: set ``datasets.<name>.size: 32``.
 
 References
 ----------
-MFVC: ``shared/papers/MFVC.md``; METHODS.md section 4. Yang et al. SimAM: a simple,
-parameter-free attention module for convolutional neural networks. ICML 2021.
+- Chen Junfen, Han Jinchi, Xie Bojun, Xie Zhenghao. Clustering algorithm based on variational
+  autoencoder and manifold features (MFVC; 基于变分自编码器与流形特征的聚类算法). Journal of Shanxi University
+  (Natural Science Edition) 47(1): 69-80, 2024. doi:10.13451/j.sxu.ns.2023139. No official code.
+  docs/papers/MFVC.md: its tables beside our runs.
+- Irina Higgins, Loic Matthey, Arka Pal, Christopher Burgess, Xavier Glorot, Matthew Botvinick,
+  Shakir Mohamed, Alexander Lerchner. beta-VAE: learning basic visual concepts with a constrained
+  variational framework. ICLR 2017.
+- Lingxiao Yang, Ru-Yuan Zhang, Lida Li, Xiaohua Xie. SimAM: a simple, parameter-free attention
+  module for convolutional neural networks. ICML 2021. Code: github.com/ZjjConan/SimAM.
+- Kaiming He, Xiangyu Zhang, Shaoqing Ren, Jian Sun. Deep residual learning for image recognition.
+  CVPR 2016.
 """
 
 from __future__ import annotations

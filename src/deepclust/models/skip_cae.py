@@ -12,10 +12,16 @@ USPS its K-means ACC is ~0.24; docs/results.md). ``w1 = 0.001, w2 = 0.999`` (a s
 leak) is the reading that trains the embedding. :meth:`decode` on a code alone (no encoder
 maps) is the decoder path with the encoder maps taken as zero.
 
-Reference
----------
-SDEKC: 基于跳跃连接的深度嵌入K-means聚类 (deep embedded K-means with skip connections),
-``shared/papers/SDEKC.txt`` section 1.1 and fig. 3; METHODS.md section 2.
+References
+----------
+- SDEKC: 基于跳跃连接的深度嵌入K-means聚类 (deep embedded K-means clustering with skip connections), a
+  Chinese-language journal article; the text this project reproduces from carries no author, venue
+  or year line. No official code. docs/papers/SDEKC.md: its tables beside our runs. The network:
+  its section 1.1 and fig. 3.
+- Kaiming He, Xiangyu Zhang, Shaoqing Ren, Jian Sun. Deep residual learning for image recognition.
+  CVPR 2016.
+- Wengang Guo, Kaiyan Lin, Wei Ye. Deep embedded K-means clustering. ICDM Workshops 2021. Code:
+  github.com/spdj2271/DEKM.
 """
 
 from __future__ import annotations
