@@ -93,3 +93,36 @@ def test_outputs_page_numbers_are_the_codes():
     assert f"ties (within {label_free.STABILITY_TIE})" in text
     points = inspect.signature(run_embed_2d).parameters["max_points"].default
     assert f"UMAP of at most {points:,} samples" in text
+
+
+def test_the_layout_page_names_files_and_names_the_code_has():
+    """docs/layout.md stays true: every file its path column names exists (under the folder the
+    row names), and every table its "adding a method" steps name is defined where they say."""
+    import ast
+
+    text = (REPO / "docs" / "layout.md").read_text()
+    package = REPO / "src" / "deepclust"
+    for paths in re.findall(r"^\| (.+?) \| .+ \|$", text, re.M)[2:]:
+        folders = re.findall(r"`([\w/.-]+/)`", paths)
+        base = REPO / folders[0] if folders else package
+        for name in re.findall(r"`([\w/.-]+\.(?:py|md|yaml|csv|smk))`", paths):
+            candidates = [REPO / name, base / name, package / name, REPO / "docs" / name]
+            candidates.append(REPO / "workflow" / "resources" / name)
+            assert any(c.exists() for c in candidates), f"layout.md names {name}: not found"
+    steps = text.split("**Adding a method.**")[1]
+    named = re.findall(r"`(\w+)` \(`([\w/.]+\.py)`\)", steps)
+    assert {name for name, _ in named} >= {"MODELS", "CLUSTERERS"}
+    for name, file in named:
+        tree = ast.parse((package / file).read_text())
+        assigned = {
+            target.id
+            for node in ast.walk(tree)
+            if isinstance(node, (ast.Assign, ast.AnnAssign))
+            for target in (node.targets if isinstance(node, ast.Assign) else [node.target])
+            if isinstance(target, ast.Name)
+        }
+        assert name in assigned, f"layout.md: {name} is not defined in {file}"
+    conftest = (REPO / "tests" / "conftest.py").read_text()
+    assert "`TINY_REFINERS`" in steps and re.search(r"^TINY_REFINERS\b", conftest, re.M)
+    refine = (package / "clustering" / "refine.py").read_text()
+    assert "`ModelRefiner`" in steps and "class ModelRefiner" in refine

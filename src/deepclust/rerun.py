@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 
 from deepclust import cli
+from deepclust.clustering.base import RENAMED_PARAMS
 from deepclust.config import SCHEMA
 from deepclust.data.fingerprint import content_digest
 from deepclust.io import write_text
@@ -50,9 +51,9 @@ MEMBERSHIP_KEYS = frozenset({"experiment", "swept"})
 #: extractor's ``amp: true`` (the default until 2026-12) meant bf16 on bf16 GPUs and float32 on
 #: every CPU, which is what ``amp: auto`` computes on any machine whose CPU lacks native bf16
 RESPELLED_VALUES = {"extractor": {"amp": {True: "auto"}}}
-#: keys that a later version spells differently, per section: a clusterer's K-means restarts
-#: were ``kmeans_n_init`` for dekm/idec/sdcn/sddecc until 2026-12 (one ``n_init`` for all now)
-RESPELLED_KEYS = {"clusterer": {"kmeans_n_init": "n_init"}}
+#: keys that a later version spells differently, per section: a clusterer's parameters renamed
+#: (:data:`deepclust.clustering.base.RENAMED_PARAMS`: the config refuses the old spelling)
+RESPELLED_KEYS = {"clusterer": RENAMED_PARAMS}
 
 
 def canonical(value: Any) -> Any:

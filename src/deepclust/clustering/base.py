@@ -57,6 +57,15 @@ def graph_spec(method: str, params: dict) -> dict | None:
     return {key: params.get(key, defaults[key]) for key in ("k", "metric")}
 
 
+def keep_params(estimator, arguments: dict) -> None:
+    """Keep each argument of ``estimator``'s constructor as the attribute of its name, unchanged
+    (scikit-learn's convention: ``get_params`` reads them back, checks belong in ``fit``);
+    ``arguments``: the constructor's ``locals()``."""
+    for name in inspect.signature(type(estimator).__init__).parameters:
+        if name != "self":
+            setattr(estimator, name, arguments[name])
+
+
 def validated_features(estimator, X, *, reset: bool = True) -> np.ndarray:
     """``X`` as a 2-D float64 array, checked as scikit-learn's own estimators check it (sets
     ``n_features_in_``, or with ``reset=False`` checks new samples against it; refuses sparse,

@@ -35,6 +35,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from deepclust.clustering.base import keep_params
 from deepclust.clustering.refine import ModelRefiner, label_mapping
 
 
@@ -122,15 +123,7 @@ class DEKM(ModelRefiner):
         warm_start: bool = True,
         random_state: int | None = None,
     ):
-        self.n_clusters = n_clusters
-        self.max_iter = max_iter
-        self.update_interval = update_interval
-        self.tol = tol
-        self.batch_size = batch_size
-        self.lr = lr
-        self.n_init = n_init
-        self.warm_start = warm_start
-        self.random_state = random_state
+        keep_params(self, locals())
 
     def _refine(self) -> None:
         model, device = self.model_, self._device

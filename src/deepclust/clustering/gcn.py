@@ -52,6 +52,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from deepclust.clustering.base import keep_params
 from deepclust.clustering.fusion_gcn import (
     FusionGCN,
     check_class_prior,
@@ -71,34 +72,6 @@ class GCNClustering(ModelRefiner):
     state_names = ()
     #: feed the GCN the encoder's layers as constants (no gradient reaches the encoder via Y)
     detach = False
-
-    def __init__(
-        self,
-        n_clusters,
-        k,
-        metric,
-        delta,
-        epochs,
-        warmup_epochs,
-        warmup_lr,
-        lr,
-        tol,
-        n_init,
-        random_state,
-        normalization,
-    ):
-        self.n_clusters = n_clusters
-        self.k = k
-        self.metric = metric
-        self.delta = delta
-        self.epochs = epochs
-        self.warmup_epochs = warmup_epochs
-        self.warmup_lr = warmup_lr
-        self.lr = lr
-        self.tol = tol
-        self.n_init = n_init
-        self.random_state = random_state
-        self.normalization = normalization
 
     @abc.abstractmethod
     def _loss(
@@ -249,26 +222,8 @@ class SDDECCClustering(GCNClustering):
         random_state: int | None = None,
         normalization: Literal["symmetric", "row"] = "symmetric",
     ):
-        super().__init__(
-            n_clusters,
-            k,
-            metric,
-            delta,
-            epochs,
-            warmup_epochs,
-            warmup_lr,
-            lr,
-            tol,
-            n_init,
-            random_state,
-            normalization,
-        )
-        self.cluster_weight = cluster_weight
-        self.class_prior = check_class_prior(class_prior)
-        self.detach = detach
-        self.kl_weight = kl_weight
-        self.gcn_weight = gcn_weight
-        self.alpha = alpha
+        check_class_prior(class_prior)
+        keep_params(self, locals())
 
     def _loss(self, out, logits, centres):
         terms = {
@@ -310,23 +265,7 @@ class SDCN(GCNClustering):
         random_state: int | None = None,
         normalization: Literal["symmetric", "row"] = "symmetric",
     ):
-        super().__init__(
-            n_clusters,
-            k,
-            metric,
-            delta,
-            epochs,
-            warmup_epochs,
-            warmup_lr,
-            lr,
-            tol,
-            n_init,
-            random_state,
-            normalization,
-        )
-        self.kl_weight = kl_weight
-        self.gcn_weight = gcn_weight
-        self.alpha = alpha
+        keep_params(self, locals())
 
     def _loss(self, out, logits, centres):
         return self._self_supervision(out, logits, centres)

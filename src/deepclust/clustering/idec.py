@@ -27,6 +27,7 @@ from typing import Literal
 import numpy as np
 import torch
 
+from deepclust.clustering.base import keep_params
 from deepclust.clustering.refine import ModelRefiner
 
 
@@ -76,19 +77,7 @@ class IDEC(ModelRefiner):
         n_init: int = 20,
         random_state: int | None = None,
     ):
-        self.n_clusters = n_clusters
-        self.gamma = gamma
-        self.reconstruction = reconstruction
-        self.alpha = alpha
-        self.max_iter = max_iter
-        self.update_interval = update_interval
-        self.tol = tol
-        self.batch_size = batch_size
-        self.lr = lr
-        self.optimizer = optimizer
-        self.momentum = momentum
-        self.n_init = n_init
-        self.random_state = random_state
+        keep_params(self, locals())
 
     def _refine(self) -> None:
         model, device = self.model_, self._device
