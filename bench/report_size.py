@@ -96,7 +96,11 @@ def main() -> None:
     rest = total - sum(kinds.values())
     rows = [
         ["inlined PNG figures", counts["png"], f"{kinds['png'] / 1e6:.2f}"],
-        ["inlined JPEG figures (photographs past 250 kB)", counts["jpeg"], f"{kinds['jpeg'] / 1e6:.2f}"],
+        [
+            "inlined JPEG figures (photographs past 250 kB)",
+            counts["jpeg"],
+            f"{kinds['jpeg'] / 1e6:.2f}",
+        ],
         ["tables, text, config", "", f"{rest / 1e6:.2f}"],
         ["report.html", "", f"{total / 1e6:.2f}"],
     ]

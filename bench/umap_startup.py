@@ -60,7 +60,9 @@ def main() -> None:
             times = [seconds(mode, args.points, env) for _ in range(args.runs)]
             print(f"{mode}: {', '.join(f'{t:.1f}' for t in times)} s", flush=True)
             rows.append([label, args.runs, f"{statistics.median(times):.1f}", f"{min(times):.1f}"])
-    rows.append(["deepclust.umap_cache, the first process (writes the cache)", 1, f"{first:.1f}", ""])
+    rows.append(
+        ["deepclust.umap_cache, the first process (writes the cache)", 1, f"{first:.1f}", ""]
+    )
     append_table(
         f"UMAP job start-up: a fresh process fitting {args.points} points x 10 dims to 2-D",
         f"load average {os.getloadavg()[0]:.1f} at the end",

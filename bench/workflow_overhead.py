@@ -9,7 +9,7 @@ and the report. Times, on that tree:
 1. the full run from nothing (the denominator);
 2. ``snakemake -n`` when everything is done (planning only): the first one after the config
    was written, which checks it (importing torch and scikit-learn's registries), and the
-   median of three more, which take the check from its cache (deepclust.plan);
+   median of three more, which take the check from its cache (deepclust.config.checks);
 3. ``snakemake`` when everything is done (planning + checking every output, running nothing);
 4. the run after one clusterer's parameter changes: which jobs rerun and how long it takes, as a
    fraction of the full run;

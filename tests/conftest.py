@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import yaml
 
-from deepclust.config import resolve_extends
+from deepclust.config.compose import resolve_extends
 
 REPO = Path(__file__).resolve().parents[1]
 #: the real Snakefile, run by the end-to-end tests in a subprocess

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-COMMANDS = ["deepclust.tables", "deepclust.ledger", "deepclust.rerun"]
+COMMANDS = ["deepclust.tables", "deepclust.ledger", "deepclust.config"]
 
 
 def _run(args, cwd):
@@ -33,7 +33,7 @@ def test_help_gives_the_whole_first_paragraph(module, tmp_path):
             "no such file (run from the workflow's folder, or pass the path)",
         ),
         (["deepclust.tables", "nothing.csv"], "nothing.csv"),
-        (["deepclust.rerun", "upgrade"], "no .snakemake folder here"),
+        (["deepclust.config", "upgrade"], "no .snakemake folder here"),
         (
             ["deepclust.ledger", "record", "nowhere", "--command", "c"],
             "nowhere",

@@ -7,8 +7,9 @@ import shutil
 
 import pytest
 
-from deepclust import code_versions, spec
+from deepclust import code_versions
 from deepclust.clustering import CLUSTERERS
+from deepclust.config import resolve
 from deepclust.models import MODELS
 
 
@@ -97,7 +98,7 @@ def test_a_raised_version_reaches_its_stages_params_alone(tmp_path, monkeypatch)
         "clusterers": {"kmeans": {"method": "kmeans", "params": {"n_init": 2}}},
         "experiments": {"px": {"extractor": "pixels", "clusterer": "kmeans"}},
     }
-    plan = spec.resolve(config, tmp_path)
+    plan = resolve(config, tmp_path)
     today = plan.params("clusterers", "kmeans", "cluster")
     assert "code_version" not in today  # version 1: the params results were recorded with
     recorded = json.loads(code_versions.VERSIONS.read_text())

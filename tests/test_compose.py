@@ -1,11 +1,11 @@
-"""deepclust.compose: configs that borrow other configs' building blocks, and the crossover grid."""
+"""deepclust.config.compose: configs that borrow other configs' building blocks, and the crossover grid."""
 
 import pytest
 import yaml
 
 from conftest import REPO
-from deepclust.compose import borrow_blocks, expand_crossover
 from deepclust.config import ConfigError
+from deepclust.config.compose import borrow_blocks, expand_crossover
 
 CAE = {"model": "conv_ae", "epochs": 200, "batch_size": 256, "lr": 0.001}
 KMEANS = {"method": "kmeans", "params": {"n_init": 20}}
@@ -172,7 +172,7 @@ def test_a_relative_source_is_looked_up_in_the_working_then_the_workflow_directo
 def test_a_crossover_cell_no_clusterer_could_run_is_left_out_and_listed(tmp_path):
     """Raw pixels x a clusterer that fine-tunes a model: left out of the grid and said, instead
     of stopping the dry run on an experiment the user never wrote (issue 35)."""
-    from deepclust import spec
+    from deepclust.config import resolve
 
     config = {
         "datasets": {"digits": {"source": "digits"}},
@@ -182,7 +182,7 @@ def test_a_crossover_cell_no_clusterer_could_run_is_left_out_and_listed(tmp_path
     }
     expanded = expand_crossover(config)
     assert sorted(expanded["experiments"]) == ["ae.dekm", "ae.kmeans", "pixels.kmeans"]
-    plan = spec.resolve(config, tmp_path)
+    plan = resolve(config, tmp_path)
     assert plan.skipped == {
         "pixels.dekm": "'dekm' fine-tunes a trained model; 'pixels' is raw pixels"
     }

@@ -6,12 +6,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from deepclust.config import (
-    ConfigError,
-    check_config,
+from deepclust.config import ConfigError, check_config
+from deepclust.config.compose import resolve_extends
+from deepclust.config.sweeps import (
     expand_sweeps,
     experiment_runs,
-    resolve_extends,
     select_experiments,
     sweep_groups,
 )
@@ -180,16 +179,15 @@ def test_bundled_configs_resolve_to_what_they_were_before_extends():
 
 def test_a_config_file_with_a_key_written_twice_is_refused_wherever_it_is_read(tmp_path):
     """The ledger's spec.load and a blocks_from source refuse it too, naming file and lines."""
-    from deepclust import spec
-    from deepclust.config import ConfigError
+    from deepclust.config import ConfigError, load
 
     twice = tmp_path / "twice.yaml"
     twice.write_text("extractors:\n  ae:\n    model: dense_ae\n    lr: 0.1\n    lr: 0.01\n")
     with pytest.raises(
         ConfigError, match=r"twice.yaml: line 5: key 'lr' is written twice .*line 4"
     ):
-        spec.load(twice)
+        load(twice)
     borrower = tmp_path / "borrower.yaml"
     borrower.write_text(f"blocks_from: [{twice}]\n")
     with pytest.raises(ConfigError, match="key 'lr' is written twice"):
-        spec.load(borrower)
+        load(borrower)

@@ -67,8 +67,8 @@ def test_slurm_page_numbers_are_the_profiles():
 
 def test_configuration_page_numbers_and_lists_are_the_codes():
     from deepclust.config import SCHEMA
+    from deepclust.config.schema import rerun_free_keys
     from deepclust.data.registry import BUILTIN_DATASETS
-    from deepclust.rerun import rerun_free_keys
 
     text = _text("configuration.md")
     for name, dataset in BUILTIN_DATASETS.items():

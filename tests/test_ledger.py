@@ -417,7 +417,7 @@ def test_a_consensus_goes_beside_the_ledger_and_its_view_sets_it_beside_its_seed
 
 
 def test_record_names_a_swept_run_as_the_workflow_does(tmp_path):
-    """A sweep expands into named entries only when the config is resolved (deepclust.spec); the
+    """A sweep expands into named entries only when the config is resolved (deepclust.config); the
     ledger reads the config through the same resolve, so a run of extractor ``ae`` swept over
     ``epochs`` is recorded under the experiment the workflow ran, ``ae_kmeans-epochs5``, with
     its swept value, not under ``''``."""

@@ -1,4 +1,4 @@
-"""deepclust.rerun: the params Snakemake compares, and the upgrade of params recorded before."""
+"""deepclust.config.rerun: the params Snakemake compares, and the upgrade of params recorded before."""
 
 import json
 from base64 import urlsafe_b64encode
@@ -7,13 +7,13 @@ import pytest
 import yaml
 
 from conftest import REPO
-from deepclust.rerun import (
+from deepclust.config.rerun import (
     canonical,
-    rerun_free_keys,
     result_params,
     upgrade_metadata,
     upgrade_params,
 )
+from deepclust.config.schema import rerun_free_keys
 
 SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
 EXTRACTOR = {  # as the schema leaves it, in the order a user wrote it
@@ -104,7 +104,7 @@ def test_upgrade_respells_the_old_name_of_a_clusterers_kmeans_restarts():
 
 
 def test_the_upgrade_command_fails_in_one_line(tmp_path, capsys):
-    from deepclust.rerun import main
+    from deepclust.config.__main__ import main
 
     with pytest.raises(SystemExit) as exit_:
         main(["upgrade", str(tmp_path)])

@@ -221,7 +221,7 @@ def test_crossover_config_trains_each_network_once_for_every_stage(tmp_path, blo
 
 def test_parsing_a_checked_workflow_imports_neither_torch_nor_scikit_learn(tmp_path):
     """The config check needs the registries (torch, scikit-learn); its result is cached
-    (deepclust.plan), so a dry run, and on a cluster every job's parse, skips both imports."""
+    (deepclust.config.checks), so a dry run, and on a cluster every job's parse, skips both imports."""
     config = tiny_config(tmp_path)
     config["clusterers"]["dec"] = {"method": "idec", "params": {"gamma": 0.0}}
     config["experiments"]["dec"] = {"extractor": "dense_ae", "clusterer": "dec"}

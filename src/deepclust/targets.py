@@ -1,4 +1,4 @@
-"""The files each rule reads, for a :class:`~deepclust.spec.Plan`: Snakemake's input functions
+"""The files each rule reads, for a :class:`~deepclust.config.Plan`: Snakemake's input functions
 and target lists, as plain functions of a plan and a job's wildcards (any mapping of wildcard
 names to values), so that ``workflow/rules/common.smk`` only names them and the tests can call
 them without Snakemake. The paths themselves are in :mod:`deepclust.paths`.
@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from deepclust.config import PIXELS
+from deepclust.config.rerun import canonical
 from deepclust.data.fingerprint import content_digest
 from deepclust.data.registry import BUILTIN_DATASETS
 from deepclust.paths import benchmark, path
-from deepclust.rerun import canonical
 
 if TYPE_CHECKING:
-    from deepclust.spec import Plan
+    from deepclust.config import Plan
 
 #: built-in sources with files to download (the others are generated or bundled)
 DOWNLOADED_SOURCES = sorted(name for name, d in BUILTIN_DATASETS.items() if d.files)

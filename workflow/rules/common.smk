@@ -12,14 +12,13 @@ if _SRC not in sys.path:
 os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_SRC, os.environ.get("PYTHONPATH")) if p)
 
 from deepclust import targets
-from deepclust.config import GRAPH_METRICS, ConfigError, load_yaml
-from deepclust.plan import CACHE_DIR
-from deepclust.rerun import canonical
-from deepclust.spec import resolve
+from deepclust.config import GRAPH_METRICS, ConfigError, load_yaml, resolve
+from deepclust.config.checks import CACHE_DIR
+from deepclust.config.rerun import canonical
 from deepclust.tables import paper_names
 
 # What the config means (borrowed blocks, extends, crossover, schema defaults, experiments,
-# sweeps, the names checked) is worked out once, by deepclust.spec.resolve, for this file, the
+# sweeps, the names checked) is worked out once, by deepclust.config.resolve, for this file, the
 # ledger and the tests alike; every failure is one line naming the key.
 try:
     for path in workflow.configfiles:  # Snakemake keeps the last of a key written twice: refuse

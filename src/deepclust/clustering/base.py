@@ -27,7 +27,7 @@ CLUSTERERS: dict[str, str] = {
 REFINERS: frozenset[str] = frozenset({"dekm", "idec", "sddecc", "sdcn"})
 
 #: parameter names an earlier version spelled differently: the old spelling is refused, naming
-#: the new one (``python -m deepclust.rerun upgrade`` respells finished runs' records)
+#: the new one (``python -m deepclust.config upgrade`` respells finished runs' records)
 RENAMED_PARAMS: dict[str, str] = {"kmeans_n_init": "n_init"}
 
 

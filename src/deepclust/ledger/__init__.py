@@ -32,7 +32,8 @@ Recording lives in :mod:`deepclust.ledger.runs`, the tables in :mod:`deepclust.l
 
 from __future__ import annotations
 
-from deepclust import cli, spec
+from deepclust import cli
+from deepclust.config import load as load_config
 from deepclust.ledger.papers import PAGES_DIR, PAGES_SPEC
 from deepclust.ledger.results import (
     PAPER_VALUES,
@@ -95,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def body() -> int:
         if args.action == "record":
-            config = spec.load(*args.config).config if args.config else None
+            config = load_config(*args.config).config if args.config else None
             new = record_runs(
                 args.paths,
                 args.ledger,

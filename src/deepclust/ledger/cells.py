@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from deepclust.compose import PAIR_SEPARATOR
+from deepclust.config.compose import PAIR_SEPARATOR
 from deepclust.ledger.paper_layout import for_cell
 
 #: a cell "reproduces" when our mean is at most this far below the paper's (or above it)

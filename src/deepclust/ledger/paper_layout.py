@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 
 from deepclust import paths
-from deepclust import spec as config_spec
+from deepclust.config import load as load_config
 
 PAGES_SPEC = Path("workflow/resources/paper_pages.yaml")
 SPEC_KEYS = {
@@ -43,7 +43,7 @@ def load_configs(spec: dict, base_dir: Path) -> dict[str, dict]:
     of several paths (``base.yaml overlay.yaml``) is the overlay merged onto its base."""
     paths = dict.fromkeys(path for paper in spec.values() for path in paper["configs"])
     return {
-        path: config_spec.load(*(base_dir / p for p in path.split()), base_dir=base_dir).config
+        path: load_config(*(base_dir / p for p in path.split()), base_dir=base_dir).config
         for path in paths
     }
 

@@ -2,7 +2,7 @@
 
 A *job* is one network (dataset, extractor, seed) of one config: its pretraining, its features,
 and the refiners asked of it that fine-tune on the GPU (DEKM, IDEC, the GCN clusterers). Its
-parameters are the ones the workflow's rules hand Snakemake (:meth:`deepclust.spec.Plan.params`),
+parameters are the ones the workflow's rules hand Snakemake (:meth:`deepclust.config.Plan.params`),
 so that what comes home can be checked against the config of the day. Targets are a config's
 runs (all, or those named by path), or by default the paper pages' cells that are unrun or
 stand-ins for the paper's schedule (fewer epochs or seeds; not a substitute dataset, which no GPU
@@ -18,8 +18,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from deepclust import paths as layout
-from deepclust import spec as config_spec
-from deepclust.config import PIXELS
+from deepclust.config import PIXELS, Plan
+from deepclust.config import load as load_config
 from deepclust.offload import speeds
 
 #: a target path: a run folder, or a file in it (model, features, a clustering's output)
@@ -105,14 +105,14 @@ def config_jobs(
     *,
     base_dir: str | Path = ".",
     refine: bool = True,
-    plan: config_spec.Plan | None = None,
+    plan: Plan | None = None,
 ) -> list[Job]:
     """The jobs of a config (its paths space-separated, merged in order): one per network its
     runs train, with the refiners of those runs; ``targets`` (paths under results/) narrow it to
     the runs they name (a run folder or model path names the network alone)."""
     base_dir = Path(base_dir)
     if plan is None:
-        plan = config_spec.load(*(base_dir / p for p in config.split()), base_dir=base_dir)
+        plan = load_config(*(base_dir / p for p in config.split()), base_dir=base_dir)
     wanted = [parse_target(t) for t in targets] if targets else None
     for target, parsed in zip(targets or [], wanted or [], strict=True):
         if not any(_names(parsed, run) for run in plan.runs):
@@ -150,8 +150,8 @@ def _clusterer_wanted(wanted: list[dict] | None, run: dict) -> bool:
     return wanted is None or any(_names(w, run) and w["clusterer"] for w in wanted)
 
 
-def _job(plan: config_spec.Plan, config: str, run: dict, extractor: dict) -> Job:
-    from deepclust.rerun import canonical
+def _job(plan: Plan, config: str, run: dict, extractor: dict) -> Job:
+    from deepclust.config.rerun import canonical
 
     free = plan.rerun_free.get("extractor", frozenset())
     return Job(
@@ -200,14 +200,12 @@ def paper_jobs(
     rows = read_ledger(base_dir / (ledger or LEDGER))
     paper_rows = read_paper_rows(base_dir / PAPER_VALUES)
     table = ledger_table(rows, values_by_cell(paper_rows))
-    plans: dict[str, config_spec.Plan] = {}
+    plans: dict[str, Plan] = {}
     jobs: dict[tuple, Job] = {}
     for paper_index, (name, paper) in enumerate(spec.items()):
         for path in paper["configs"]:
             if path not in plans:
-                plans[path] = config_spec.load(
-                    *(base_dir / p for p in path.split()), base_dir=base_dir
-                )
+                plans[path] = load_config(*(base_dir / p for p in path.split()), base_dir=base_dir)
         configs = {path: plans[path].config for path in paper["configs"]}
         seen = set()
         for _, method, dataset, theirs, entry, _ in page_cells(name, paper, table, paper_rows):

@@ -16,10 +16,10 @@ import time
 from pathlib import Path
 
 from deepclust import __version__
+from deepclust.config.checks import PACKAGE, code_fingerprint
 from deepclust.io import write_json, write_text
 from deepclust.offload.codec import pack_dataset, source_bytes
 from deepclust.offload.jobs import Job, n_images
-from deepclust.plan import PACKAGE, code_fingerprint
 
 MIB = 1 << 20
 #: what may be sent with the command: 64 MiB, less room for a small checkout that travels with

@@ -2,7 +2,7 @@
 
 Each job's files are placed only when what made them is what today's config asks and today's
 data holds: the pretraining, features and refiner parameters the rules would hand Snakemake
-(:meth:`deepclust.spec.Plan.params`) and the processed dataset's content
+(:meth:`deepclust.config.Plan.params`) and the processed dataset's content
 (:func:`deepclust.offload.codec.content_digest`). A job made otherwise is refused by name, with
 the keys that differ. A result already here is never overwritten (a checkpoint, which is no
 result, is). Then Snakemake records the placed outputs as its own (``--touch`` with their rules
@@ -17,7 +17,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from deepclust import spec as config_spec
+from deepclust.config import Plan
+from deepclust.config import load as load_config
+from deepclust.config.plan import ROOT
 from deepclust.io import atomic_path
 from deepclust.offload.archive import job_files, open_pieces, read_stream
 from deepclust.offload.codec import content_digest
@@ -41,7 +43,7 @@ def differences(made: dict, today: dict, prefix: str = "") -> list[str]:
     return found
 
 
-def check_job(job: Job, plan: config_spec.Plan, digest: str | None, base_dir: Path) -> list[str]:
+def check_job(job: Job, plan: Plan, digest: str | None, base_dir: Path) -> list[str]:
     """Why ``job``'s network may not be placed (empty: it may)."""
     today = config_jobs(job.config, [job.run_dir], plan=plan, base_dir=base_dir, refine=False)
     if not today:
@@ -56,7 +58,7 @@ def check_job(job: Job, plan: config_spec.Plan, digest: str | None, base_dir: Pa
     return problems
 
 
-def check_refiner(job: Job, name: str, plan: config_spec.Plan) -> list[str]:
+def check_refiner(job: Job, name: str, plan: Plan) -> list[str]:
     if name not in plan.config["clusterers"]:
         return [f"no clusterer {name!r} in {job.config} any more"]
     return differences(job.refiners[name]["params"], plan.params("clusterers", name, "refine"))
@@ -91,7 +93,7 @@ def unpack(
     tar = open_pieces(folder)
     manifest, report = read_stream(tar)
     names = set(tar.getnames())
-    plans: dict[str, config_spec.Plan] = {}
+    plans: dict[str, Plan] = {}
     placed: list[str] = []
     refused: dict[str, list[str]] = {}
     kept: list[str] = []
@@ -112,7 +114,7 @@ def unpack(
         if not any(groups.values()):
             continue  # nothing of it came back
         if job.config not in plans:
-            plans[job.config] = config_spec.load(
+            plans[job.config] = load_config(
                 *(base_dir / p for p in job.config.split()), base_dir=base_dir
             )
         plan = plans[job.config]
@@ -189,7 +191,7 @@ def record_outputs(config: str, targets: list[str], base_dir: Path) -> None:
         "-m",
         "snakemake",
         "--snakefile",
-        str(snakefile if snakefile.exists() else config_spec.ROOT / "Snakefile"),
+        str(snakefile if snakefile.exists() else ROOT / "Snakefile"),
         "--directory",
         str(base_dir),
         "--touch",

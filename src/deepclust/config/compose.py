@@ -18,13 +18,20 @@ from pathlib import Path
 import yaml
 
 from deepclust.clustering.base import REFINERS
-from deepclust.config import PIXELS, ConfigError, load_yaml, resolve_extends
-from deepclust.rerun import canonical
+from deepclust.config.files import load_yaml
+from deepclust.config.rerun import canonical
+from deepclust.config.terms import BLOCK_SECTIONS, EXTENDABLE, ConfigError, refines_pixels
 
-#: the sections a config may borrow from others (not experiments, seeds or settings)
-BLOCK_SECTIONS = ("datasets", "extractors", "clusterers", "manifolds")
 #: what joins a crossover experiment's name: ``{extractor}.{clusterer}``
 PAIR_SEPARATOR = "."
+
+
+def compose(
+    config: dict, base_dir: str | Path = ".", workflow_dir: str | Path | None = None
+) -> dict:
+    """A config as the workflow reads it before the schema: blocks borrowed
+    (:func:`borrow_blocks`), ``extends`` resolved, the crossover grid expanded."""
+    return expand_crossover(resolve_extends(borrow_blocks(config, base_dir, workflow_dir)))
 
 
 def borrow_blocks(
@@ -98,6 +105,55 @@ def _blocks_of(path: Path, shown: str):
     for section in BLOCK_SECTIONS:
         for name, entry in (data.get(section) or {}).items():
             yield section, name, entry
+
+
+def resolve_extends(config: dict) -> dict:
+    """The config with every entry that says ``extends: NAME`` replaced by entry NAME of the same
+    section deep-merged with what the entry itself says: nested mappings (``model_args``,
+    ``params``) merge key by key, anything else replaces. Keys keep the parent's order, new ones
+    follow (the order YAML's ``<<:`` merge gives). Parents may extend in turn; an unknown parent
+    or a cycle is a :class:`ConfigError` naming the key. Everything is inherited, a ``sweep``
+    too (``sweep: null`` drops it). Runs before the schema, so it sees what was written, and
+    works across ``--configfile`` overlays, which YAML anchors cannot reach.
+    Returns a new config; one without ``extends`` comes back equal.
+    """
+    resolved = copy.copy(config)
+    for section in EXTENDABLE:
+        entries = config.get(section) or {}
+        done: dict[str, dict] = {}
+
+        def resolve(name: str, chain: list[str], section=section, entries=entries, done=done):
+            if name not in done:
+                entry = entries[name]
+                parent = entry.get("extends") if isinstance(entry, dict) else None
+                if parent is None:
+                    done[name] = entry
+                elif parent not in entries:
+                    raise ConfigError(
+                        f"{section}.{name}.extends: {parent!r} is not defined under {section}"
+                    )
+                elif parent in chain:
+                    raise ConfigError(
+                        f"{section}.{name}.extends: a cycle ({' -> '.join([*chain, parent])})"
+                    )
+                else:
+                    own = {k: v for k, v in entry.items() if k != "extends"}
+                    done[name] = _deep_merge(resolve(parent, [*chain, parent]), own)
+            return done[name]
+
+        if any(isinstance(e, dict) and "extends" in e for e in entries.values()):
+            resolved[section] = {name: resolve(name, [name]) for name in entries}
+    return resolved
+
+
+def _deep_merge(base: dict, over: dict) -> dict:
+    merged = copy.deepcopy(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
 
 
 def crossover_name(extractor: str, clusterer: str) -> str:
@@ -174,16 +230,9 @@ def skipped_cells(config: dict) -> dict[str, str]:
         for clusterer in grid.get("clusterers") or []:
             name = crossover_name(extractor, clusterer)
             method = (clusterers.get(clusterer) or {}).get("method")
-            if (extractors.get(extractor) or {}).get("model") == PIXELS and method in REFINERS:
+            pair = (extractors.get(extractor) or {}, clusterers.get(clusterer) or {})
+            if refines_pixels(*pair, REFINERS):
                 skipped[name] = (
                     f"{method!r} fine-tunes a trained model; {extractor!r} is raw pixels"
                 )
     return skipped
-
-
-def compose(
-    config: dict, base_dir: str | Path = ".", workflow_dir: str | Path | None = None
-) -> dict:
-    """A config as the workflow reads it before the schema: blocks borrowed
-    (:func:`borrow_blocks`), ``extends`` resolved, the crossover grid expanded."""
-    return expand_crossover(resolve_extends(borrow_blocks(config, base_dir, workflow_dir)))

@@ -9,7 +9,7 @@ mirrors: settings that do not change a result). The scripts read those through
 :func:`deepclust.stages.job_settings`.
 
 Results recorded before this spelling are upgraded in place, values untouched, by
-``python -m deepclust.rerun upgrade`` (see :func:`upgrade_metadata`).
+``python -m deepclust.config upgrade`` (see :func:`upgrade_metadata`).
 """
 
 from __future__ import annotations
@@ -21,25 +21,12 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from deepclust import cli
 from deepclust.clustering.base import RENAMED_PARAMS
-from deepclust.config import SCHEMA
+from deepclust.config.schema import SCHEMA, rerun_free_keys
+from deepclust.config.terms import RULE_ENTRIES
 from deepclust.data.fingerprint import content_digest
 from deepclust.io import write_text
 
-#: the schema annotation of a key that changes no result
-ANNOTATION = "x-rerun"
-#: which config section a rule's entry params come from (the section's result keys only)
-RULE_SECTIONS = {
-    "preprocess": "dataset",
-    "pretrain": "extractor",
-    "features": "extractor",
-    "manifold": "manifold",
-    "cluster": "clusterer",
-    "refine": "clusterer",
-}
 #: rules whose every param was a rerun-free setting before (download: data.mirror, data.retries)
 RULES_WITHOUT_PARAMS = frozenset({"download"})
 #: rules whose `run` param once named the experiments asking for the run and its swept values
@@ -66,23 +53,6 @@ def canonical(value: Any) -> Any:
     return value
 
 
-def rerun_free_keys(schema: Mapping | str | os.PathLike) -> dict[str, frozenset[str]]:
-    """``{section: keys}`` marked ``x-rerun: false``; a section is a ``$defs`` entry (dataset,
-    extractor, clusterer, manifold) or a top-level mapping key (data)."""
-    if not isinstance(schema, Mapping):
-        schema = yaml.load(
-            Path(schema).read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        )
-    sections = {**schema.get("$defs", {}), **schema.get("properties", {})}
-    free = {}
-    for section, spec in sections.items():
-        properties = spec.get("properties", {}) if isinstance(spec, Mapping) else {}
-        keys = frozenset(k for k, p in properties.items() if p.get(ANNOTATION) is False)
-        if keys:
-            free[section] = keys
-    return free
-
-
 def result_params(entry: Mapping, free: frozenset[str] | set[str] = frozenset()) -> dict:
     """A config entry as a rule's param: its keys that change a result, canonical."""
     return canonical({k: v for k, v in entry.items() if k not in free})
@@ -103,7 +73,7 @@ def upgrade_params(
     data there now for the data that run read."""
     if rule in RULES_WITHOUT_PARAMS:
         return []
-    section = RULE_SECTIONS.get(rule, "")
+    section = RULE_ENTRIES.get(rule, "")
     drop = free.get(section, frozenset())
     respell = RESPELLED_VALUES.get(section, {})
     rename = RESPELLED_KEYS.get(section, {})
@@ -136,7 +106,7 @@ def upgrade_metadata(
 ) -> tuple[int, int]:
     """Rewrite the params recorded in ``{workdir}/.snakemake/metadata`` in today's spelling, so
     results built before it are not rerun. ``schema``: the config schema (by default the
-    package's, :data:`deepclust.config.SCHEMA`). Refuses while a Snakemake run holds the
+    package's, :data:`deepclust.config.schema.SCHEMA`). Refuses while a Snakemake run holds the
     directory's lock. Snakemake's default (file) metadata only. Returns (records rewritten,
     records read)."""
     if schema is None:
@@ -174,27 +144,3 @@ def upgrade_metadata(
             write_text(path, json.dumps(record))
             rewritten += 1
     return rewritten, read
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = cli.parser("python -m deepclust.rerun", __doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    upgrade = sub.add_parser(
-        "upgrade",
-        help="rewrite the params recorded by an older version in today's spelling (values unchanged)",
-    )
-    upgrade.add_argument("workdir", nargs="?", default=".", help="the workflow's directory")
-    upgrade.add_argument(
-        "--schema", help="the config schema (default: the package's, deepclust/config.schema.yaml)"
-    )
-    args = parser.parse_args(argv)
-
-    def body() -> None:
-        rewritten, read = upgrade_metadata(args.workdir, args.schema)
-        print(f"{args.workdir}/.snakemake/metadata: {rewritten} of {read} records rewritten")
-
-    return cli.run(parser, body)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -1,10 +1,10 @@
-"""deepclust.spec.resolve: one answer to what a config means, for the workflow and the ledger."""
+"""deepclust.config.resolve: one answer to what a config means, for the workflow and the ledger."""
 
 import pytest
 import yaml
 
-from deepclust import spec
-from deepclust.config import ConfigError
+from conftest import REPO
+from deepclust.config import ConfigError, load, resolve
 
 CONFIG = """
 seeds: [0, 1]
@@ -20,7 +20,7 @@ experiments:
 
 
 def test_resolve_fills_defaults_expands_sweeps_and_lists_every_run():
-    plan = spec.resolve(yaml.safe_load(CONFIG))
+    plan = resolve(yaml.safe_load(CONFIG))
     extractors = plan.config["extractors"]
     assert set(extractors) == {"ae", "ae_wide-epochs2", "ae_wide-epochs4"}
     assert extractors["ae_wide-epochs4"]["model_args"] == {"hidden_dims": [16]}  # extends
@@ -40,14 +40,14 @@ def test_resolve_fills_defaults_expands_sweeps_and_lists_every_run():
 def test_params_are_canonical_and_leave_out_what_changes_no_result():
     """A rule's params: the entry in one spelling (keys sorted), without `x-rerun: false` keys
     (checkpoint_every), so changing those or re-ordering the config reruns nothing."""
-    plan = spec.resolve(yaml.safe_load(CONFIG))
+    plan = resolve(yaml.safe_load(CONFIG))
     params = plan.params("extractors", "ae")
     assert "checkpoint_every" not in params and params["epochs"] == 3
     assert list(params) == sorted(params)
     reordered = yaml.safe_load(CONFIG)
     reordered["extractors"]["ae"] = dict(reversed(list(reordered["extractors"]["ae"].items())))
     reordered["extractors"]["ae"]["checkpoint_every"] = 7
-    assert spec.resolve(reordered).params("extractors", "ae") == params
+    assert resolve(reordered).params("extractors", "ae") == params
 
 
 @pytest.mark.parametrize(
@@ -62,19 +62,19 @@ def test_a_bad_config_is_one_config_error_naming_the_key(edit, message):
     config = yaml.safe_load(CONFIG)
     edit(config)
     with pytest.raises(ConfigError, match=message):
-        spec.resolve(config)
+        resolve(config)
 
 
 def test_load_merges_overlays_in_order_as_configfile_does(tmp_path):
     base, overlay = tmp_path / "base.yaml", tmp_path / "overlay.yaml"
     base.write_text(CONFIG)
     overlay.write_text("extractors: {ae: {epochs: 9}}\nonly_experiments: [ae_kmeans]\n")
-    plan = spec.load(base, overlay)
+    plan = load(base, overlay)
     assert plan.config["extractors"]["ae"]["epochs"] == 9
     assert plan.config["extractors"]["ae"]["model_args"] == {"hidden_dims": [8]}  # merged
     assert {r["experiment"] for r in plan.runs} == {"ae_kmeans"}
     with pytest.raises(ConfigError, match="no such config file"):
-        spec.load(tmp_path / "missing.yaml")
+        load(tmp_path / "missing.yaml")
 
 
 def test_a_job_reads_its_rerun_free_settings_in_one_place():
@@ -84,7 +84,7 @@ def test_a_job_reads_its_rerun_free_settings_in_one_place():
 
     from deepclust.stages import job_settings
 
-    config = spec.resolve(yaml.safe_load(CONFIG)).config
+    config = resolve(yaml.safe_load(CONFIG)).config
     job = SimpleNamespace(config=config, wildcards={"dataset": "usps", "extractor": "ae"})
     settings = job_settings(job)
     assert settings["device"] == "auto" and settings["compile"] is False
@@ -107,7 +107,7 @@ def test_the_reports_job_runtimes_are_this_configs_jobs(tmp_path):
         "clusterers": {"km": {"method": "kmeans"}},
         "experiments": {"ae_km": {"extractor": "ae", "clusterer": "km"}},
     }
-    listed = set(report_benchmarks(spec.resolve(config, tmp_path)))
+    listed = set(report_benchmarks(resolve(config, tmp_path)))
     mine = [
         "pretrain/digits/ae/seed0.tsv",
         "cluster/digits/ae/seed0/km.tsv",
@@ -125,3 +125,48 @@ def test_the_reports_job_runtimes_are_this_configs_jobs(tmp_path):
     ]
     assert {f"results/benchmarks/{p}" for p in mine} <= listed
     assert not {f"results/benchmarks/{p}" for p in earlier} & listed
+
+
+#: every bundled config, an overlay with its base
+BUNDLED = [
+    ["config.yaml"],
+    *(
+        [str(p.relative_to(REPO))]
+        for p in sorted((REPO / "workflow" / "configs").glob("*.yaml"))
+        if p.name != "mfvc_cpu.yaml"
+    ),
+    ["workflow/configs/mfvc.yaml", "workflow/configs/mfvc_cpu.yaml"],
+]
+PLANS = REPO / "tests" / "data" / "bundled_plans.json"
+
+
+def plan_digest(plan) -> str:
+    """A digest of everything a plan tells the workflow: the resolved config, sweeps, runs, the
+    registry facts, skipped cells, rerun-free keys and every entry's params."""
+    import hashlib
+    import json
+
+    from deepclust.config.rerun import canonical
+    from deepclust.config.terms import SECTIONS
+
+    fields = {k: getattr(plan, k) for k in ("config", "sweeps", "runs", "refiners", "graphs")}
+    fields["skipped"] = plan.skipped
+    fields["rerun_free"] = {k: sorted(v) for k, v in plan.rerun_free.items()}
+    fields["params"] = {
+        s: {n: plan.params(s, n) for n in plan.config[s]} for s in SECTIONS if s in plan.config
+    }
+    text = json.dumps(canonical(fields), sort_keys=True, default=repr)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def test_every_bundled_config_resolves_to_its_recorded_plan(monkeypatch):
+    """A refactor of the config layer changes no plan. When a bundled config changes on
+    purpose, record its plan again: ``DEEPCLUST_RECORD_PLANS=1 pytest tests/test_resolve.py``."""
+    import json
+    import os
+
+    monkeypatch.chdir(REPO)
+    found = {" ".join(files): plan_digest(load(*files)) for files in BUNDLED}
+    if os.environ.get("DEEPCLUST_RECORD_PLANS"):
+        PLANS.write_text(json.dumps(found, indent=1) + "\n")
+    assert found == json.loads(PLANS.read_text())

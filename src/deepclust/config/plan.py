@@ -1,14 +1,12 @@
 """What a config means, worked out in one place: :func:`resolve` turns a config as written into
 the :class:`Plan` the Snakefile, the ledger and the tests all read.
 
-The steps, in order, each failure one :class:`~deepclust.config.ConfigError` naming the key:
-``blocks_from`` borrowed, ``extends`` resolved and the crossover grid expanded
-(:func:`deepclust.compose.compose`); the schema's checks and defaults
-(:data:`SCHEMA`); ``only_experiments``; sweeps expanded into named
-entries (validated again, swept values included); names checked against the registries
-(:func:`deepclust.plan.cached_plan`: which clusterers fine-tune a model, which kNN graph a GCN
-reads); then the runs. A result's params (what Snakemake compares to rerun a job) come from
-:meth:`Plan.params`, in one canonical spelling without the keys the schema marks
+A key's way, one module a step, each failure one :class:`~deepclust.config.terms.ConfigError`
+naming the key: ``blocks_from`` borrowed, ``extends`` resolved and the crossover grid expanded
+(:mod:`.compose`); the schema's checks and defaults (:mod:`.schema`); ``only_experiments`` and
+the sweeps expanded into named entries, validated again, and the runs (:mod:`.sweeps`); names
+checked against the registries, cached (:mod:`.checks`); then a rule's params
+(:meth:`Plan.params`, :mod:`.rerun`): one canonical spelling without the keys the schema marks
 ``x-rerun: false``.
 """
 
@@ -20,29 +18,21 @@ from functools import cached_property
 from pathlib import Path
 
 from deepclust import code_versions, paths
-from deepclust.compose import compose, skipped_cells
-from deepclust.config import (
-    PIXELS,
-    SCHEMA,
-    ConfigError,
+from deepclust.config.checks import cached_registry_facts, registry_facts
+from deepclust.config.compose import compose, skipped_cells
+from deepclust.config.files import read_files
+from deepclust.config.rerun import canonical, result_params
+from deepclust.config.schema import SCHEMA, rerun_free_keys, validate_schema
+from deepclust.config.sweeps import (
     expand_sweeps,
     experiment_runs,
-    load_yaml,
-    schema_error,
     select_experiments,
     sweep_groups,
 )
-from deepclust.rerun import canonical, rerun_free_keys, result_params
+from deepclust.config.terms import PIXELS, entry_of
 
 #: the checkout's root (the Snakefile's folder) when the package runs from it
-ROOT = Path(__file__).resolve().parents[2]
-#: the section of the schema (``$defs``) each config section's entries follow
-SECTION_DEFS = {
-    "datasets": "dataset",
-    "extractors": "extractor",
-    "clusterers": "clusterer",
-    "manifolds": "manifold",
-}
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @dataclass(frozen=True)
@@ -70,7 +60,7 @@ class Plan:
         """Entry ``name`` of config ``section`` (``extractors``, ...) as a rule's params; with
         ``stage``, its code's version once above 1 (:mod:`deepclust.code_versions`), so a
         change that alters that stage's results reruns it and what follows."""
-        free = self.rerun_free.get(SECTION_DEFS[section], frozenset())
+        free = self.rerun_free.get(entry_of(section), frozenset())
         entry = self.config[section][name]
         if stage is not None and (code := code_versions.version(stage)) > 1:
             entry = {**entry, "code_version": code}
@@ -126,19 +116,6 @@ class Plan:
         return {key: sorted(found) for key, found in seeds.items() if len(found) >= 2}
 
 
-def validate_schema(config: dict, schema: str | Path) -> dict:
-    """``config`` checked against the JSON schema, the schema's defaults filled in (in place,
-    as Snakemake's ``validate`` does; the same function). A failure is one line naming the key."""
-    from snakemake.exceptions import WorkflowError
-    from snakemake.utils import validate
-
-    try:
-        validate(config, str(schema))
-    except WorkflowError as err:
-        raise ConfigError(schema_error(err)) from None
-    return config
-
-
 def resolve(
     config: dict,
     base_dir: str | Path = ".",
@@ -152,7 +129,6 @@ def resolve(
     directory, as for ``--configfile``); ``root``: the workflow's folder (its bundled configs). ``plan_cache``: where the registry checks are cached between calls (the
     workflow's ``.snakemake/deepclust``), or ``None`` to check every time.
     """
-    from deepclust.plan import cached_plan, workflow_plan
 
     root = Path(root)
     schema = SCHEMA
@@ -162,7 +138,10 @@ def resolve(
     expanded = expand_sweeps(config)
     if expanded != config:  # validated again only when sweeps made new entries
         config = validate_schema(expanded, schema)
-    checked = cached_plan(config, plan_cache) if plan_cache is not None else workflow_plan(config)
+    if plan_cache is not None:
+        checked = cached_registry_facts(config, plan_cache)
+    else:
+        checked = registry_facts(config)
     return Plan(
         config=config,
         sweeps=sweeps,
@@ -174,19 +153,8 @@ def resolve(
     )
 
 
-def load(*paths: str | Path, base_dir: str | Path = ".", root: str | Path = ROOT) -> Plan:
+def load(*files: str | Path, base_dir: str | Path = ".", root: str | Path = ROOT) -> Plan:
     """The :class:`Plan` of one config file, or of several merged in order as ``--configfile
     a.yaml b.yaml`` merges them (an overlay such as ``mfvc_cpu.yaml`` after its base), for tools
     outside Snakemake (the ledger)."""
-    from snakemake.utils import update_config
-
-    config: dict = {}
-    for path in paths:
-        try:
-            part = load_yaml(path) or {}
-        except FileNotFoundError:
-            raise ConfigError(f"{path}: no such config file") from None
-        if not isinstance(part, dict):
-            raise ConfigError(f"{path}: not a config (a mapping at the top)")
-        update_config(config, part)
-    return resolve(config, base_dir, root)
+    return resolve(read_files(*files), base_dir, root)
