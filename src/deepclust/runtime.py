@@ -310,9 +310,17 @@ log = logging.getLogger("deepclust")
 @contextlib.contextmanager
 def logged(log_path: str | Path | None, threads: int | None = None) -> Iterator[logging.Logger]:
     """Send the package's log to the job's log file, record any exception with its traceback,
-    and hold the job to its ``threads`` (torch, BLAS and OpenMP pools)."""
+    and hold the job to its ``threads`` (torch, BLAS and OpenMP pools).
+
+    The file is opened (and emptied) at the first record, not before: a job refused because
+    another holds its run (:class:`~deepclust.run_lock.RunBusyError`, raised before the stage
+    logs anything) says why on stderr and leaves the log, which the running job writes, whole."""
+    from deepclust.run_lock import RunBusyError
+
     handler: logging.Handler = (
-        logging.FileHandler(log_path, mode="w") if log_path else logging.StreamHandler(sys.stderr)
+        logging.FileHandler(log_path, mode="w", delay=True)
+        if log_path
+        else logging.StreamHandler(sys.stderr)
     )
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     log.addHandler(handler)
@@ -321,9 +329,19 @@ def logged(log_path: str | Path | None, threads: int | None = None) -> Iterator[
     try:
         with limits:
             yield log
+    except RunBusyError as err:
+        if log_path and getattr(handler, "stream", None) is None:  # nothing written: not ours
+            log.removeHandler(handler)
+            print(f"{log_path} left to the job that holds the run: {err}", file=sys.stderr)
+        else:
+            log.error("failed:\n%s", traceback.format_exc())
+        raise
     except Exception:
         log.error("failed:\n%s", traceback.format_exc())
         raise
+    else:
+        if log_path and getattr(handler, "stream", None) is None:  # a job that logged nothing
+            Path(log_path).write_text("")
     finally:
         log.removeHandler(handler)
         handler.close()

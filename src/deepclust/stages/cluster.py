@@ -219,32 +219,33 @@ def run_refine(
     from deepclust.model_file import load_model, save_model
     from deepclust.runtime import resolve_device
 
-    data = load_processed(data_h5)
-    torch_device = resolve_device(device, threads)
-    model, hparams = load_model(model_path, torch_device)
-    n_clusters, refiner = _build_clusterer(
-        clusterer_cfg,
-        n_default=data.n_clusters,
-        n_samples=len(data.images),
-        seed=seed,
-        source=data_h5,
-        run=run,
-    )
-    log.info(
-        "refining %s (%s) with %s on %s, seed %d, device %s",
-        model_path,
-        hparams["model"],
-        json.dumps(clusterer_cfg, sort_keys=True),
-        data_h5,
-        seed,
-        torch_device,
-    )
-    graph = None
-    spec = graph_spec(clusterer_cfg["method"], clusterer_cfg.get("params", {}))
-    if spec is not None and graph_h5 is not None:
-        graph = read_graph(graph_h5, **spec, n_samples=len(data.images))
-    # one refinement per run folder (an orphan still writing model.pt fails this job at once)
+    # one refinement per run folder, held before anything is logged: an orphan still writing
+    # model.pt fails this job at once, and leaves the log it writes whole (runtime.logged)
     with hold_run(Path(model_out).parent, f"refinement ({run.get('clusterer')})"):
+        data = load_processed(data_h5)
+        torch_device = resolve_device(device, threads)
+        model, hparams = load_model(model_path, torch_device)
+        n_clusters, refiner = _build_clusterer(
+            clusterer_cfg,
+            n_default=data.n_clusters,
+            n_samples=len(data.images),
+            seed=seed,
+            source=data_h5,
+            run=run,
+        )
+        log.info(
+            "refining %s (%s) with %s on %s, seed %d, device %s",
+            model_path,
+            hparams["model"],
+            json.dumps(clusterer_cfg, sort_keys=True),
+            data_h5,
+            seed,
+            torch_device,
+        )
+        graph = None
+        spec = graph_spec(clusterer_cfg["method"], clusterer_cfg.get("params", {}))
+        if spec is not None and graph_h5 is not None:
+            graph = read_graph(graph_h5, **spec, n_samples=len(data.images))
         tic = time.perf_counter()
         refiner.fit(
             data.images,
@@ -257,39 +258,39 @@ def run_refine(
         runtime = time.perf_counter() - tic
         save_model(model_out, refiner.model_, {**hparams, "refined_by": clusterer_cfg})
         write_csv(log_csv, refiner.history_)
-    init_metrics = evaluate(data.labels, refiner.init_labels_)
-    return _write_clustering(
-        refiner.labels_,
-        data.labels,
-        labels_out=labels_out,
-        metrics_out=metrics_out,
-        scores=assignment_scores(refiner),
-        state=refiner.state_arrays(),
-        record={
-            **run,
-            "seed": seed,
-            "n_clusters": n_clusters,
-            "uses_labels": False,
-            "runtime_s": runtime,
-            "params": clusterer_cfg,
-            "refinement": {
-                "iterations": refiner.n_iter_,
-                "converged": refiner.converged_,
-                "seconds_per_iteration": refiner.seconds_per_iter_,
-                "init_metrics": init_metrics,
-                # the best iteration by ACC needs the labels: never the reported number
-                "best_monitored_acc_uses_labels": max(
-                    (row["acc"] for row in refiner.history_ if "acc" in row), default=None
-                ),
+        init_metrics = evaluate(data.labels, refiner.init_labels_)
+        return _write_clustering(
+            refiner.labels_,
+            data.labels,
+            labels_out=labels_out,
+            metrics_out=metrics_out,
+            scores=assignment_scores(refiner),
+            state=refiner.state_arrays(),
+            record={
+                **run,
+                "seed": seed,
+                "n_clusters": n_clusters,
+                "uses_labels": False,
+                "runtime_s": runtime,
+                "params": clusterer_cfg,
+                "refinement": {
+                    "iterations": refiner.n_iter_,
+                    "converged": refiner.converged_,
+                    "seconds_per_iteration": refiner.seconds_per_iter_,
+                    "init_metrics": init_metrics,
+                    # the best iteration by ACC needs the labels: never the reported number
+                    "best_monitored_acc_uses_labels": max(
+                        (row["acc"] for row in refiner.history_ if "acc" in row), default=None
+                    ),
+                },
+                # on the space it partitioned: the refined encoder's output
+                "label_free": internal_scores(refiner.embedding_, refiner.labels_, seed=seed),
+                "dead_units": dead_units({"code": refiner.embedding_}),
+                # where and in what precision the network was pretrained (older models: unknown)
+                "pretraining": hparams.get("trained_on"),
+                "environment": environment_info(torch_device),
             },
-            # on the space it partitioned: the refined encoder's output
-            "label_free": internal_scores(refiner.embedding_, refiner.labels_, seed=seed),
-            "dead_units": dead_units({"code": refiner.embedding_}),
-            # where and in what precision the network was pretrained (older models: unknown)
-            "pretraining": hparams.get("trained_on"),
-            "environment": environment_info(torch_device),
-        },
-    )
+        )
 
 
 def _write_clustering(

@@ -36,26 +36,27 @@ def run_pretrain(
     from deepclust.runtime import resolve_device
     from deepclust.training import TrainConfig, pretrain
 
-    data = load_processed(data_h5)
-    torch_device = resolve_device(device, threads)
-    if checkpoint_every is not None:
-        extractor_cfg = {**extractor_cfg, "checkpoint_every": checkpoint_every}
-    train_cfg = TrainConfig.from_dict(extractor_cfg)
-    if compile == "auto":
-        compile = torch_device.type == "cuda"
-    log.info(
-        "pretraining %s on %s (%d images %s), seed %d, device %s",
-        extractor_cfg["model"],
-        data_h5,
-        len(data.images),
-        data.image_shape,
-        seed,
-        torch_device,
-    )
-    log.info("config: %s", json.dumps(extractor_cfg, sort_keys=True))
-    log.info("environment: %s", json.dumps(environment_info(torch_device), sort_keys=True))
-    # one trainer per run: an orphan of a killed Snakemake still holding it fails this job at once
+    # one trainer per run, held before anything is logged: an orphan of a killed Snakemake still
+    # holding it fails this job at once, and leaves the log it writes whole (runtime.logged)
     with hold_run(Path(model_path).parent, "pretraining"):
+        data = load_processed(data_h5)
+        torch_device = resolve_device(device, threads)
+        if checkpoint_every is not None:
+            extractor_cfg = {**extractor_cfg, "checkpoint_every": checkpoint_every}
+        train_cfg = TrainConfig.from_dict(extractor_cfg)
+        if compile == "auto":
+            compile = torch_device.type == "cuda"
+        log.info(
+            "pretraining %s on %s (%d images %s), seed %d, device %s",
+            extractor_cfg["model"],
+            data_h5,
+            len(data.images),
+            data.image_shape,
+            seed,
+            torch_device,
+        )
+        log.info("config: %s", json.dumps(extractor_cfg, sort_keys=True))
+        log.info("environment: %s", json.dumps(environment_info(torch_device), sort_keys=True))
         _, trainer = pretrain(
             extractor_cfg["model"],
             extractor_cfg.get("model_args", {}),
@@ -69,16 +70,16 @@ def run_pretrain(
             checkpoint_path=checkpoint_path,
             compile=bool(compile),
         )
-    if trainer.resumed_from:
-        log.info("resumed from epoch %d", trainer.resumed_from)
-    final = trainer.history[-1]
-    log.info(
-        "done: final loss %.5g, %.0f img/s, %s%s",
-        final["loss"],
-        final["img_per_s"],
-        trainer.precision,
-        ", compiled" if trainer.compile else "",
-    )
+        if trainer.resumed_from:
+            log.info("resumed from epoch %d", trainer.resumed_from)
+        final = trainer.history[-1]
+        log.info(
+            "done: final loss %.5g, %.0f img/s, %s%s",
+            final["loss"],
+            final["img_per_s"],
+            trainer.precision,
+            ", compiled" if trainer.compile else "",
+        )
 
 
 def run_features(
