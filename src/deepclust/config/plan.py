@@ -123,21 +123,23 @@ def resolve(
     *,
     plan_cache: str | Path | None = None,
 ) -> Plan:
-    """The :class:`Plan` of ``config`` (as Snakemake merged it, or as a file reads).
+    """The :class:`Plan` of ``config`` (as Snakemake merged it, or as a file reads), each step
+    once, in the order of a key's way.
 
     ``base_dir``: where relative paths of the config are looked up first (the working
-    directory, as for ``--configfile``); ``root``: the workflow's folder (its bundled configs). ``plan_cache``: where the registry checks are cached between calls (the
-    workflow's ``.snakemake/deepclust``), or ``None`` to check every time.
+    directory, as for ``--configfile``); ``root``: the workflow's folder (its bundled configs).
+    ``plan_cache``: where the registry checks are cached between calls (the workflow's
+    ``.snakemake/deepclust``), or ``None`` to check every time.
     """
-
-    root = Path(root)
-    schema = SCHEMA
-    config = validate_schema(compose(copy.deepcopy(config), base_dir, root), schema)
+    composed = compose(copy.deepcopy(config), base_dir, Path(root))
+    skipped = skipped_cells(composed)
+    config = validate_schema(composed, SCHEMA)
     config = select_experiments(config)
     sweeps = sweep_groups(config)
     expanded = expand_sweeps(config)
+    runs = experiment_runs(expanded)
     if expanded != config:  # validated again only when sweeps made new entries
-        config = validate_schema(expanded, schema)
+        config = validate_schema(expanded, SCHEMA)
     if plan_cache is not None:
         checked = cached_registry_facts(config, plan_cache)
     else:
@@ -145,11 +147,11 @@ def resolve(
     return Plan(
         config=config,
         sweeps=sweeps,
-        runs=experiment_runs(config),
+        runs=runs,
         refiners=checked["refiners"],
         graphs=checked["graphs"],
-        rerun_free=rerun_free_keys(schema),
-        skipped=skipped_cells(config),
+        rerun_free=rerun_free_keys(SCHEMA),
+        skipped=skipped,
     )
 
 
