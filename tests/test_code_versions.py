@@ -78,6 +78,14 @@ def test_a_change_in_a_helper_a_stage_imports_changes_its_fingerprint(package_co
     assert code_versions.fingerprint("pretrain", package_copy) != before
 
 
+def test_a_name_from_a_lazy_package_face_counts_the_module_that_defines_it():
+    """``stages/pretrain.py`` takes PIXELS from ``deepclust.config``, whose face loads it from
+    ``config/terms.py`` on first use: that module, not the whole config layer, is its code."""
+    modules = code_versions.stage_modules("pretrain")
+    assert {"config/__init__.py", "config/terms.py", "stages/__init__.py"} <= set(modules)
+    assert "config/plan.py" not in modules
+
+
 def test_every_registered_model_and_clusterer_module_is_in_a_stage():
     covered = {m for stage in code_versions.STAGES for m in code_versions.stage_modules(stage)}
     for target in [*MODELS.values(), *CLUSTERERS.values()]:

@@ -8,8 +8,8 @@ out, and the results' dependence on code is said here instead:
 
 - :data:`STAGES` names, per stage, its entry module (the ``stages`` module its rule's script
   calls); the stage's code is every package module reachable from it (:func:`stage_modules`),
-  read from the syntax trees: imports, at module level or inside functions, and the
-  ``"deepclust.x.y:Name"`` strings of the registries (:data:`deepclust.models.MODELS`,
+  read from the syntax trees: imports, at module level or inside functions, with the packages'
+  ``__init__`` they run, and the ``"deepclust.x.y:Name"`` strings of the registries (:data:`deepclust.models.MODELS`,
   :data:`deepclust.clustering.CLUSTERERS`), which import their classes on first use. A new
   model or clusterer module, or a helper a stage imports, is covered without editing a list;
 - ``code_versions.json`` records, per stage, a ``version`` and the ``fingerprint`` of those
@@ -66,15 +66,33 @@ def _dotted(path: Path, package: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
+def _lazy_exports(init: Path) -> dict[str, str]:
+    """A package face's ``_EXPORTS`` (name -> the module that defines it, imported on first
+    use, PEP 562), or nothing."""
+    for node in ast.parse(init.read_text(), filename=str(init)).body:
+        if (
+            isinstance(node, ast.Assign)
+            and any(getattr(t, "id", None) == "_EXPORTS" for t in node.targets)
+            and isinstance(node.value, ast.Dict)
+        ):
+            return {
+                k.value: v.value
+                for k, v in zip(node.value.keys, node.value.values, strict=True)
+                if isinstance(k, ast.Constant) and isinstance(v, ast.Constant)
+            }
+    return {}
+
+
 def _imported(path: Path, package: Path) -> set[Path]:
-    """The package modules that ``path`` imports, anywhere in its code, or names as a
-    registry's ``"package.module:Name"`` string; each with the packages above it, whose
-    ``__init__`` runs on import."""
+    """The package modules that ``path`` imports, anywhere in its code (a name taken from a
+    package's lazy face: the module that defines it), or names as a registry's
+    ``"package.module:Name"`` string; each with the packages above it, whose ``__init__`` runs
+    on import."""
     here = _dotted(path, package).split(".")
     if path.name != "__init__.py":
         here = here[:-1]  # the package a relative import starts from
     names: set[str] = set()
-    registry = re.compile(rf"{re.escape(package.name)}(\.\w+)+(:\w+)?")
+    registry = re.compile(rf"{re.escape(package.name)}(\.\w+)+:\w+")
     for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
@@ -84,6 +102,10 @@ def _imported(path: Path, package: Path) -> set[Path]:
                 base = ".".join(here[: len(here) - node.level + 1] + ([base] if base else []))
             names.add(base)
             names.update(f"{base}.{alias.name}" for alias in node.names)
+            face = _module_file(base, package)  # a name a package's face loads on first use
+            if face is not None and face.name == "__init__.py":
+                lazy = _lazy_exports(face)
+                names.update(lazy[a.name] for a in node.names if a.name in lazy)
         elif isinstance(node, ast.Constant) and isinstance(node.value, str):
             if registry.fullmatch(node.value):
                 names.add(node.value.split(":")[0])
@@ -103,6 +125,11 @@ def stage_modules(stage: str, package: Path = PACKAGE) -> list[str]:
     missing = [str(p.relative_to(package)) for p in todo if not p.is_file()]
     if missing:
         raise ValueError(f"stage {stage!r}: no module {missing} in {package}")
+    for entry in list(todo):  # the packages above an entry run their __init__ on its import
+        parts = _dotted(entry, package).split(".")
+        todo += [
+            p for end in range(1, len(parts)) if (p := _module_file(".".join(parts[:end]), package))
+        ]
     seen: set[Path] = set()
     while todo:
         path = todo.pop()

@@ -1,24 +1,36 @@
 """The workflow config: read, composed, checked and resolved into the :class:`Plan` every rule,
 the ledger and the tests read (:func:`resolve`, or :func:`load` for files). One module a step of
 a key's way (see :mod:`.plan`); the vocabulary (sections, ``pixels``, the error) in :mod:`.terms`.
+
+The names below load their module on first use (PEP 562): a job that needs only the vocabulary
+(a stage reading :data:`PIXELS`) neither imports the rest of the config layer nor depends on it.
 """
 
-from deepclust.config.checks import check_config
-from deepclust.config.files import load_yaml, read_files
-from deepclust.config.plan import Plan, load, resolve
-from deepclust.config.schema import SCHEMA
-from deepclust.config.terms import GRAPH_METRICS, PIXELS, SECTIONS, ConfigError
+from __future__ import annotations
 
-__all__ = [
-    "GRAPH_METRICS",
-    "PIXELS",
-    "SCHEMA",
-    "SECTIONS",
-    "ConfigError",
-    "Plan",
-    "check_config",
-    "load",
-    "load_yaml",
-    "read_files",
-    "resolve",
-]
+import importlib
+
+_EXPORTS = {
+    "GRAPH_METRICS": "deepclust.config.terms",
+    "PIXELS": "deepclust.config.terms",
+    "SECTIONS": "deepclust.config.terms",
+    "ConfigError": "deepclust.config.terms",
+    "load_yaml": "deepclust.config.files",
+    "read_files": "deepclust.config.files",
+    "SCHEMA": "deepclust.config.schema",
+    "check_config": "deepclust.config.checks",
+    "Plan": "deepclust.config.plan",
+    "load": "deepclust.config.plan",
+    "resolve": "deepclust.config.plan",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)
+
+
+def __dir__() -> list[str]:
+    return __all__
