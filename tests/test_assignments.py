@@ -59,8 +59,10 @@ def test_each_method_says_what_it_has(blobs_images):
     np.testing.assert_array_equal(kmeans.predict(X), kmeans.labels_)
     gmm = build_clusterer("gmm", n_clusters=3, random_state=0).fit(X)
     scores = assignment_scores(gmm, X)
-    assert set(scores) == {"confidence"}
+    assert set(scores) == {"confidence", "distance"}  # its components' means are centres too
     np.testing.assert_allclose(scores["confidence"], gmm.predict_proba(X).max(axis=1))
+    own = gmm.centre_distances(X)[np.arange(len(X)), gmm.labels_]
+    np.testing.assert_allclose(scores["distance"], own)
     np.testing.assert_array_equal(gmm.predict(X), gmm.labels_)
     dbscan = build_clusterer("dbscan", n_clusters=3, eps=0.3, min_samples=5).fit(X)
     assert assignment_scores(dbscan, X) == {} and (dbscan.labels_ == -1).any()
@@ -203,3 +205,26 @@ def test_grouping_by_an_experiment_that_did_not_run_names_the_ones_that_did(tmp_
             tmp_path / "out",
             {"experiment": "ae_gmm"},
         )
+
+
+def test_a_gaussian_mixtures_members_are_ordered_where_its_posterior_saturates():
+    """On well-separated clusters (as UMAP's embedding) nearly every posterior rounds to 1; the
+    distance to the member's component (Mahalanobis) still orders it from the core outwards."""
+    from deepclust.assignments import assignment_scores
+    from deepclust.clustering.gmm import GMM
+
+    rng = np.random.default_rng(0)
+    offsets = np.linspace(0.0, 2.0, 21)  # known order: farther from the centre, less typical
+    angles = rng.uniform(0, 2 * np.pi, len(offsets))
+    ring = np.stack([offsets * np.cos(angles), offsets * np.sin(angles)], axis=1)
+    cloud = rng.normal(size=(200, 2))
+    X = np.concatenate([ring, cloud, cloud + 1000.0])
+    gmm = GMM(n_clusters=2, random_state=0).fit(X)
+    scores = assignment_scores(gmm, X)
+    members = gmm.labels_ == gmm.labels_[0]
+    assert np.ptp(scores["confidence"][members]) < 1e-12  # saturated: orders nothing
+    distance = scores["distance"][: len(offsets)]
+    ranks = np.argsort(np.argsort(distance))
+    spearman = np.corrcoef(ranks, np.arange(len(offsets)))[0, 1]
+    assert spearman > 0.9 and distance[0] < distance[-1]
+    assert np.ptp(scores["distance"][members]) > 1.0

@@ -54,7 +54,7 @@ def test_a_kept_clusterer_assigns_as_the_fitted_one(method, params, blobs_images
     assert (
         set(scores)
         == set(expected_scores)
-        == {"kmeans": {"distance"}, "gmm": {"confidence"}, "dbscan": set()}[method]
+        == {"kmeans": {"distance"}, "gmm": {"confidence", "distance"}, "dbscan": set()}[method]
     )
     for name in scores:
         np.testing.assert_allclose(scores[name], expected_scores[name])

@@ -229,6 +229,10 @@ def assign(estimator, X: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]
         distances = estimator.transform(X)
         clusters = distances.argmin(axis=1) if clusters is None else clusters
         scores["distance"] = distances[rows, clusters]
+    elif hasattr(estimator, "centre_distances"):  # a mixture: to its component's mean
+        distances = estimator.centre_distances(X)
+        clusters = distances.argmin(axis=1) if clusters is None else clusters
+        scores["distance"] = distances[rows, clusters]
     if clusters is None:
         clusters = estimator.predict(X)
     return np.asarray(clusters, dtype=np.int64), scores
