@@ -134,3 +134,58 @@ def test_dead_code_units_are_counted_logged_recorded_and_warned(tmp_path, blobs_
     from deepclust.tables import summary_row
 
     assert summary_row(json.loads((tmp_path / "m.json").read_text()))["dead_share"] == 0.75
+
+
+def test_training_warnings_say_a_spike_at_the_end_and_a_plateau_not_a_healthy_curve():
+    from deepclust.degenerate import training_warnings
+
+    healthy = [1.0 / (1 + e) for e in range(50)]
+    assert training_warnings(healthy) == []
+    spike = [*healthy[:-1], 3 * healthy[-2]]
+    assert training_warnings(spike)[0].startswith("the saved model is the last epoch's")
+    assert "epoch 49" in training_warnings(spike)[0]
+    flat = [1.0, 0.1, *[0.1] * 98]  # a small folder: lowest by epoch 2, the rest changes nothing
+    (warning,) = training_warnings(flat)
+    assert warning.startswith("the loss was flat after epoch 20 of 100")
+    assert training_warnings([1.0, 0.5]) == []  # too short to call flat
+
+
+def test_a_flat_pretraining_is_warned_with_every_clustering_of_its_network(tmp_path, blobs_images):
+    """The network keeps the last epoch's weights; what its loss curve says about them travels
+    with the model file to every clustering of it (metrics.json, hence the table and report)."""
+    from deepclust.io import write_h5
+    from deepclust.model_file import load_model
+    from deepclust.stages import run_cluster, run_features, run_pretrain
+
+    images, labels = blobs_images
+    write_h5(tmp_path / "data.h5", {"images": images, "labels": labels}, {"n_clusters": 3})
+    cfg = {"model": "dense_ae", "model_args": {"hidden_dims": [8]}, "epochs": 20}
+    cfg |= {"batch_size": 256, "lr": 1e-12}  # one full batch an epoch that moves nothing
+    run_pretrain(
+        str(tmp_path / "data.h5"),
+        cfg,
+        seed=0,
+        device="cpu",
+        model_path=str(tmp_path / "model.pt"),
+        log_csv=str(tmp_path / "train_log.csv"),
+        checkpoint_path=str(tmp_path / "checkpoint.pt"),
+    )
+    _, hparams = load_model(tmp_path / "model.pt")
+    assert any("the loss was flat" in w for w in hparams["trained_on"]["warnings"])
+    run_features(
+        str(tmp_path / "data.h5"),
+        cfg,
+        str(tmp_path / "features.h5"),
+        device="cpu",
+        model_path=str(tmp_path / "model.pt"),
+    )
+    run = {"experiment": "x", "dataset": "d", "extractor": "ae", "clusterer": "km", "swept": ""}
+    record = run_cluster(
+        str(tmp_path / "features.h5"),
+        {"method": "kmeans", "params": {"n_init": 2}},
+        seed=0,
+        labels_out=str(tmp_path / "l.h5"),
+        metrics_out=str(tmp_path / "m.json"),
+        run=run,
+    )
+    assert any("the loss was flat" in w for w in record["warnings"])

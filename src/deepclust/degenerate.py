@@ -97,6 +97,43 @@ def dead_unit_warnings(dead: dict[str, list[int]] | None) -> list[str]:
     ]
 
 
+#: a final loss this many times the run's lowest is a spike the saved (last) model carries
+SPIKE_RATIO = 1.5
+#: the loss is flat when no later epoch gets more than this share below its early lowest
+FLAT_SHARE = 0.01
+#: ... and its lowest came within this share of the epochs (with at least FLAT_MIN_EPOCHS)
+EARLY_SHARE, FLAT_MIN_EPOCHS = 0.2, 20
+
+
+def training_warnings(losses: list[float]) -> list[str]:
+    """What a pretraining's loss per epoch says about the model it saved (the last epoch's):
+    a spike at the end (the final loss :data:`SPIKE_RATIO` times the run's lowest or more), or
+    a plateau (after the first :data:`EARLY_SHARE` of the epochs, no epoch more than
+    :data:`FLAT_SHARE` below the lowest before it): most of the training changed nothing. Both
+    are what a small folder trained for ``min_steps`` shows (docs/outputs.md)."""
+    losses = [float(v) for v in losses]
+    if len(losses) < 2:
+        return []
+    warnings = []
+    lowest = min(losses)
+    best = losses.index(lowest) + 1
+    if lowest > 0 and losses[-1] >= SPIKE_RATIO * lowest:
+        warnings.append(
+            f"the saved model is the last epoch's (loss {losses[-1]:.4g}), "
+            f"{losses[-1] / lowest:.1f} times the run's lowest (epoch {best}): a spike at the end; "
+            "fewer epochs or a lower learning rate"
+        )
+    early = max(1, int(EARLY_SHARE * len(losses)))
+    early_lowest = min(losses[:early])
+    if len(losses) >= FLAT_MIN_EPOCHS and min(losses[early:]) >= (1 - FLAT_SHARE) * early_lowest:
+        warnings.append(
+            f"the loss was flat after epoch {early} of {len(losses)} (no epoch more than "
+            f"{FLAT_SHARE:.0%} below its lowest by then): most of the training changed nothing; "
+            "fewer epochs would do"
+        )
+    return warnings
+
+
 def dead_share(dead: dict[str, list[int]] | None) -> float | None:
     """The share of dead units in the code (the first layer of ``dead``), or None."""
     if not dead:

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from deepclust.degenerate import training_warnings
 from deepclust.io import atomic_path, write_csv
 from deepclust.model_file import save_model
 from deepclust.models import AutoEncoder, build_model
@@ -373,7 +374,14 @@ def pretrain(
         compile=compile,
     )
     trainer.fit(model, images, seed)
-    trained_on = {"device": str(device), "precision": trainer.precision}
+    trained_on = {
+        "device": str(device),
+        "precision": trainer.precision,
+        # a spike at the end or a plateau, said with every clustering of this network
+        "warnings": training_warnings([row["loss"] for row in trainer.history]),
+    }
+    for warning in trained_on["warnings"]:
+        log.warning("%s: %s", model_path, warning)
     save_model(model_path, model.cpu(), {**hparams, "trained_on": trained_on})
     if checkpoint_path is not None:
         Path(checkpoint_path).unlink(missing_ok=True)

@@ -313,6 +313,7 @@ def _write_clustering(
         *data_warnings(len(predicted), record["n_clusters"], n_classes),
         *partition_warnings(predicted),
         *dead_unit_warnings(record.get("dead_units")),
+        *((record.get("pretraining") or {}).get("warnings") or []),  # its network's training
     ]
     for warning in warnings:
         log.warning("%s: %s", metrics_out, warning)
