@@ -65,7 +65,14 @@ def test_each_method_says_what_it_has(blobs_images):
     np.testing.assert_allclose(scores["distance"], own)
     np.testing.assert_array_equal(gmm.predict(X), gmm.labels_)
     dbscan = build_clusterer("dbscan", n_clusters=3, eps=0.3, min_samples=5).fit(X)
-    assert assignment_scores(dbscan, X) == {} and (dbscan.labels_ == -1).any()
+    scores = assignment_scores(dbscan, X)
+    assert set(scores) == {"distance"} and (dbscan.labels_ == -1).any()  # its core distance
+    noise = dbscan.labels_ == -1
+    assert np.isnan(scores["distance"][noise]).all()
+    core = np.zeros(len(X), dtype=bool)
+    core[dbscan.core_sample_indices_] = True
+    assert (scores["distance"][core] <= dbscan.eps_ + 1e-9).all()  # dense: within eps
+    assert (scores["distance"][~noise & ~core] > dbscan.eps_).all()  # border members: beyond it
 
 
 def test_rows_leave_what_a_method_lacks_and_noise_empty():

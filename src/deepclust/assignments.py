@@ -6,7 +6,9 @@ clustering job keeps what the method says about each sample (:func:`assignment_s
 - ``distance``: to its cluster's centre, in the space the method partitioned (the features,
   scaled as K-means scaled them; UMAP's embedding; a refiner's final code), for the methods
   with centres (K-means, DEKM, DEC/IDEC, the GCN clusterers' code centres; a Gaussian mixture's
-  component mean, in the Mahalanobis metric of the component's covariance);
+  component mean, in the Mahalanobis metric of the component's covariance); for DBSCAN, which
+  has no centres, the sample's core distance (to its ``min_samples``-th nearest neighbour: the
+  denser its neighbourhood, the more typical);
 - ``confidence``: the probability the method gives the sample's cluster, for the methods that
   have one (a Gaussian mixture's posterior, DEC/IDEC's Student-t ``q``, the GCN's ``Y``).
 
@@ -52,6 +54,8 @@ def assignment_scores(estimator, space: np.ndarray | None = None) -> dict[str, n
         scores["distance"] = own_column(estimator.transform(space))
     elif hasattr(estimator, "centre_distances") and space is not None:  # a mixture's components
         scores["distance"] = own_column(estimator.centre_distances(space))
+    elif getattr(estimator, "core_distances_", None) is not None:  # DBSCAN: how dense around it
+        scores["distance"] = np.where(member, estimator.core_distances_, np.nan)
     soft = getattr(estimator, "soft_labels_", None)
     if soft is None and hasattr(estimator, "predict_proba") and space is not None:
         soft = estimator.predict_proba(space)

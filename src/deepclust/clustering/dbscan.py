@@ -9,6 +9,9 @@ MFVC tuned ``eps`` with labels. Two label-free rules choose it from the data ins
 (``eps_rule``), both from the distance of each sample to its ``min_samples``-th nearest
 neighbour (its core distance, the "k-distance"):
 
+A member's ``core_distances_`` (its k-distance) orders a cluster from its densest part
+outwards, as a centre's distance orders K-means' (:mod:`deepclust.assignments`).
+
 - ``knee``: the knee of the sorted k-distances (Ester et al.'s k-dist plot, the point farthest
   below the chord of the normalised curve): dense regions' points lie left of it, noise right;
 - ``n_clusters``: the largest eps, among the k-distances' quantiles, at which DBSCAN finds the
@@ -81,6 +84,8 @@ class DBSCAN(FittedState, ClusterMixin, BaseEstimator):
         self.core_sample_indices_ = model.core_sample_indices_.astype(np.int64)
         self.core_labels_ = self.labels_[self.core_sample_indices_]
         self.components_ = X[self.core_sample_indices_]
+        # how dense each sample's neighbourhood is: what orders a cluster's members (no centre)
+        self.core_distances_ = self._core_distances(X)
         return self
 
     def _dbscan(self, X: np.ndarray, eps: float):
@@ -89,11 +94,15 @@ class DBSCAN(FittedState, ClusterMixin, BaseEstimator):
     def k_distances(self, X: np.ndarray) -> np.ndarray:
         """Each sample's distance to its ``min_samples``-th nearest neighbour, itself counted
         first (as DBSCAN counts it), sorted: below eps, a sample is a core sample."""
+        return np.sort(self._core_distances(X))
+
+    def _core_distances(self, X: np.ndarray) -> np.ndarray:
+        """:meth:`k_distances` in the samples' order (each sample's core distance)."""
         from sklearn.neighbors import NearestNeighbors
 
         k = min(self.min_samples, len(X))
         search = NearestNeighbors(n_neighbors=k, metric=self.metric).fit(X)
-        return np.sort(search.kneighbors(X)[0][:, -1])
+        return search.kneighbors(X)[0][:, -1]
 
     def _choose_eps(self, X: np.ndarray) -> float:
         if self.eps_rule == "fixed":
