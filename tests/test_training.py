@@ -325,7 +325,7 @@ def test_cuda_rng_is_restored_for_the_gpus_a_requeued_job_still_sees(monkeypatch
 def test_the_model_file_says_where_and_in_what_precision_it_was_trained(tmp_path, amp, precision):
     _train(tmp_path, "m", TrainConfig(epochs=1, batch_size=16, amp=amp))
     _, hparams = load_model(tmp_path / "m.pt")
-    assert hparams["trained_on"] == {"device": "cpu", "precision": precision}
+    assert hparams["trained_on"] == {"device": "cpu", "precision": precision, "warnings": []}
 
 
 @pytest.mark.parametrize("optimizer", ["adam", "adamw"])
