@@ -15,6 +15,21 @@ from deepclust.data.preprocess import preprocess
 from deepclust.degenerate import check_cluster_count, data_warnings, partition_warnings
 
 
+def _kmeans_of(features):
+    """A K-means clustering run on a features file beside it, as the cluster job runs it."""
+    from deepclust.stages import run_cluster
+
+    run = {"experiment": "x", "dataset": "d", "extractor": "ae", "clusterer": "km", "swept": ""}
+    return run_cluster(
+        str(features),
+        {"method": "kmeans", "params": {"n_init": 2}},
+        seed=0,
+        labels_out=str(features.parent / "l.h5"),
+        metrics_out=str(features.parent / "m.json"),
+        run=run,
+    )
+
+
 def test_counts_that_cannot_mean_anything_are_refused_and_near_identity_is_warned():
     with pytest.raises(ValueError, match="where: K = 1: a partition into one cluster"):
         check_cluster_count(70, 1, "where")
@@ -99,7 +114,7 @@ def test_dead_code_units_are_counted_logged_recorded_and_warned(tmp_path, blobs_
     from deepclust.io import write_h5
     from deepclust.model_file import save_model
     from deepclust.models import build_model
-    from deepclust.stages import run_cluster, run_features
+    from deepclust.stages import run_features
 
     images, labels = blobs_images
     write_h5(tmp_path / "data.h5", {"images": images, "labels": labels}, {"n_clusters": 3})
@@ -120,15 +135,7 @@ def test_dead_code_units_are_counted_logged_recorded_and_warned(tmp_path, blobs_
             model_path=str(tmp_path / "model.pt"),
         )
     assert "6 of 8 units of layer z are dead" in caplog.text
-    run = {"experiment": "x", "dataset": "d", "extractor": "ae", "clusterer": "km", "swept": ""}
-    record = run_cluster(
-        str(tmp_path / "features.h5"),
-        {"method": "kmeans", "params": {"n_init": 2}},
-        seed=0,
-        labels_out=str(tmp_path / "l.h5"),
-        metrics_out=str(tmp_path / "m.json"),
-        run=run,
-    )
+    record = _kmeans_of(tmp_path / "features.h5")
     assert record["dead_units"]["z"] == [6, 8]
     assert any("6 of 8 units of layer z are dead" in w for w in record["warnings"])
     from deepclust.tables import summary_row
@@ -155,7 +162,7 @@ def test_a_flat_pretraining_is_warned_with_every_clustering_of_its_network(tmp_p
     with the model file to every clustering of it (metrics.json, hence the table and report)."""
     from deepclust.io import write_h5
     from deepclust.model_file import load_model
-    from deepclust.stages import run_cluster, run_features, run_pretrain
+    from deepclust.stages import run_features, run_pretrain
 
     images, labels = blobs_images
     write_h5(tmp_path / "data.h5", {"images": images, "labels": labels}, {"n_clusters": 3})
@@ -179,13 +186,5 @@ def test_a_flat_pretraining_is_warned_with_every_clustering_of_its_network(tmp_p
         device="cpu",
         model_path=str(tmp_path / "model.pt"),
     )
-    run = {"experiment": "x", "dataset": "d", "extractor": "ae", "clusterer": "km", "swept": ""}
-    record = run_cluster(
-        str(tmp_path / "features.h5"),
-        {"method": "kmeans", "params": {"n_init": 2}},
-        seed=0,
-        labels_out=str(tmp_path / "l.h5"),
-        metrics_out=str(tmp_path / "m.json"),
-        run=run,
-    )
+    record = _kmeans_of(tmp_path / "features.h5")
     assert any("the loss was flat" in w for w in record["warnings"])

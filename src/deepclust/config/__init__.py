@@ -8,7 +8,7 @@ The names below load their module on first use (PEP 562): a job that needs only 
 
 from __future__ import annotations
 
-import importlib
+from deepclust.lazy import lazy_face
 
 _EXPORTS = {
     "GRAPH_METRICS": "deepclust.config.terms",
@@ -25,12 +25,4 @@ _EXPORTS = {
 }
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str):
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(_EXPORTS[name]), name)
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_face(__name__, _EXPORTS)

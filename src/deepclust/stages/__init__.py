@@ -11,7 +11,7 @@ torch or scikit-learn, and a job's start-up pays only for the stage it runs.
 
 from __future__ import annotations
 
-import importlib
+from deepclust.lazy import lazy_face
 
 _EXPORTS = {
     "logged": "deepclust.runtime",
@@ -34,12 +34,4 @@ _EXPORTS = {
 }
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str):
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(_EXPORTS[name]), name)
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_face(__name__, _EXPORTS)
