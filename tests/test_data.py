@@ -205,7 +205,11 @@ def test_image_folder_mixed_sizes_need_a_size(tmp_path):
     _save(tmp_path / "imgs" / "b.png", np.zeros((7, 5), dtype=np.uint8))
     _save(tmp_path / "imgs" / "c.png", np.zeros((6, 6), dtype=np.uint8))
     cfg = {"source": "folder", "path": str(tmp_path / "imgs"), "n_clusters": 2}
-    with pytest.raises(ValueError, match="different sizes.*datasets.shapes.size"):
+    with pytest.raises(
+        ValueError,
+        match=r"different sizes: 1 of 3 differ from the most common 1x6x6 .*: b.png \(1x7x5\); "
+        r"set datasets.shapes.size \(e.g. \[6, 6\]\)",
+    ):
         preprocess("shapes", cfg, tmp_path / "o.h5")
     preprocess("shapes", {**cfg, "size": 4}, tmp_path / "o.h5")
     assert load_processed(tmp_path / "o.h5").images.shape == (3, 1, 4, 4)

@@ -126,3 +126,18 @@ def test_the_layout_page_names_files_and_names_the_code_has():
     assert "`TINY_REFINERS`" in steps and re.search(r"^TINY_REFINERS\b", conftest, re.M)
     refine = (package / "clustering" / "refine.py").read_text()
     assert "`ModelRefiner`" in steps and "class ModelRefiner" in refine
+
+
+def test_the_readmes_example_folders_are_git_ignored():
+    """Following the README's own-images example leaves nothing for git to pick up."""
+    import subprocess
+
+    text = README.read_text()
+    (line,) = re.findall(r"example_folder (\S+) --new (\S+)", text)
+    folders = [*line, *re.findall(r"--group (\S+)", text)]
+    assert len(folders) == 3
+    for folder in folders:
+        ignored = subprocess.run(
+            ["git", "check-ignore", "-q", f"{folder}/x.png"], cwd=REPO, check=False
+        )
+        assert ignored.returncode == 0, f"{folder}/ is not git-ignored"

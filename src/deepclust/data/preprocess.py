@@ -147,10 +147,20 @@ def preprocess(
     channels = cfg.get("channels")
     if isinstance(raw, list):  # image folder: sizes may differ until resized
         stack = [prepare_image(img, channels, size, where) for img in raw]
-        shapes = {s.shape[1:] for s in stack}
-        if len(shapes) > 1:
+        shapes = [s.shape[1:] for s in stack]
+        if len(set(shapes)) > 1:
+            common = max(set(shapes), key=shapes.count)
+            odd = [i for i, shape in enumerate(shapes) if shape != common]
+            listed = [
+                f"{sources[i] if sources is not None else f'image {i}'} "
+                f"({'x'.join(map(str, shapes[i]))})"
+                for i in odd[:5]
+            ]
             raise ValueError(
-                f"{where}: images have different sizes {sorted(shapes)}; set datasets.{name}.size"
+                f"{where}: images have different sizes: {len(odd)} of {len(stack)} differ from "
+                f"the most common {'x'.join(map(str, common))} (channels x height x width): "
+                f"{', '.join(listed)}{', ...' if len(odd) > 5 else ''}; "
+                f"set datasets.{name}.size (e.g. {list(common[1:])}) to resize them all"
             )
         images = np.concatenate(stack)
     else:
