@@ -29,33 +29,21 @@ class RunBusyError(RuntimeError):
     """Another live job holds the run folder."""
 
 
-#: how long a job waits for a holder that may be on its way out (a job SLURM requeued starts
-#: again while its first run is still being killed) before it is refused
-GRACE_S = 3.0
-
-
 @contextmanager
-def hold_run(folder: str | Path, what: str, grace_s: float = GRACE_S) -> Iterator[Path]:
-    """Hold ``folder``'s lock while the block runs; raise :class:`RunBusyError` within
-    ``grace_s`` seconds, naming the holder (its PID, host and start), when another process
-    holds it."""
+def hold_run(folder: str | Path, what: str) -> Iterator[Path]:
+    """Hold ``folder``'s lock while the block runs; raise :class:`RunBusyError` at once, naming
+    the holder (its PID, host and start), when another process holds it."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / LOCK_NAME
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        deadline = time.monotonic() + grace_s
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except OSError as err:
-                if err.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
-                    raise
-                if time.monotonic() >= deadline:
-                    message = _busy_message(folder, what, os.pread(fd, 4096, 0))
-                    raise RunBusyError(message) from None
-                time.sleep(0.1)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as err:
+            if err.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                raise
+            raise RunBusyError(_busy_message(folder, what, os.pread(fd, 4096, 0))) from None
         holder = {
             "pid": os.getpid(),
             "host": socket.gethostname(),
