@@ -176,6 +176,10 @@ def test_requeued_pretraining_resumes_from_its_checkpoint(slurm, tmp_path):
         while _state(slurm, job["id"]) != "PENDING":
             assert time.monotonic() < deadline, _state(slurm, job["id"])
             time.sleep(0.2)
+        # ...but not within the second of the requeue: slurmd refuses a credential made in the
+        # second it revoked the job's last one (ctime <= revoked, whole seconds), and the job
+        # ends FAILED ("Job credential revoked"). SLURM's own hold-back avoids that.
+        time.sleep(2)
         slurm.run("scontrol", "update", f"jobid={job['id']}", "StartTime=now")
         out, _ = proc.communicate(timeout=900)
     finally:
