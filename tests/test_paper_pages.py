@@ -161,9 +161,11 @@ def _ordering_fixture(tmp_path, rows, spec_extra=""):
 
 
 def test_an_ordering_compares_runs_on_one_data_and_schedule_only(tmp_path):
-    """The cells show each row's best mean; the ordering compares runs on the same data and
-    schedule: a row whose best run is a stand-in (other data) is compared through its run on the
-    other rows' data where it has one, and not at all where it has none."""
+    """A cell shows the row's best mean at the paper's settings and data, and a stand-in only
+    where there is none (a stand-in's higher mean never hides a measurement at the paper's
+    settings); the ordering compares runs on the same data and schedule: a row whose best run
+    is a stand-in (other data) is compared through its run on the other rows' data where it has
+    one, and not at all where it has none."""
     base = [_row("d1", "base", s, a) for s, a in enumerate((0.79, 0.80, 0.81))]
     mine = [_row("d1", "mine", s, a) for s, a in enumerate((0.70, 0.71, 0.72))]
     # mine's best mean ran on other (bigger) data than the paper's own: a stand-in
@@ -173,13 +175,14 @@ def test_an_ordering_compares_runs_on_one_data_and_schedule_only(tmp_path):
     ]
     native = "  native: {d1: [d1]}\n"
     text = _ordering_fixture(tmp_path, base + mine + big, native)
-    assert "| Mine | 0.85 / **0.910 ± 0.010** (+6.0) † |" in text  # the cell: the best mean
+    assert "| Mine | 0.85 / **0.710 ± 0.010** (−14.0) |" in text  # at the paper's settings
     assert (
         "- Base < Mine on d1: **does not hold** (ours 0.800 `base`, 0.710 `mine`, on the row's"
         " own data; paper 0.81 < 0.85)"
     ) in text
     # without mine's run on d1, the two rows share no data: no verdict
     text = _ordering_fixture(tmp_path, base + big, native)
+    assert "| Mine | 0.85 / **0.910 ± 0.010** (+6.0) † |" in text  # no other: the stand-in
     assert "- Base < Mine on d1: **not comparable**" in text
     assert "Mine `mine_big` on `d1_big` (100 epochs)" in text
     # the stand-in counts neither as measured at the paper's settings nor as above it

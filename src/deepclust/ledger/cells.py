@@ -10,6 +10,7 @@ stopping rule) is marked too, but is still the paper's setting as far as the pap
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 from deepclust.config.compose import PAIR_SEPARATOR
@@ -46,6 +47,18 @@ def best_entry(entries: list[dict]) -> dict | None:
     if full:
         return max(full, key=lambda e: e["acc_mean"])
     return max(entries, key=lambda e: (e["n_seeds"], e["acc_mean"]), default=None)
+
+
+def cell_entry(
+    entries: list[dict], marks_of: Callable[[dict], list[Mark]]
+) -> tuple[dict | None, list[Mark]]:
+    """The entry a cell shows and its marks (``marks_of``): the best mean measured at the
+    paper's settings and data (:func:`at_settings`, >= :data:`MIN_SEEDS` seeds) where there is
+    one, else :func:`best_entry`. A stand-in with a higher mean never hides a measurement at
+    the paper's settings."""
+    settled = [e for e in entries if e["n_seeds"] >= MIN_SEEDS and at_settings(e, marks_of(e))]
+    entry = max(settled, key=lambda e: e["acc_mean"]) if settled else best_entry(entries)
+    return entry, (marks_of(entry) if entry else [])
 
 
 def first_epochs(entry: dict) -> int | None:

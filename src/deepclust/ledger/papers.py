@@ -25,7 +25,7 @@ from deepclust.ledger.cells import (
     MIN_SEEDS,
     WITHIN,
     at_settings,
-    best_entry,
+    cell_entry,
     honest_entries,
     marks,
     reproduced,
@@ -86,8 +86,10 @@ def page_cells(
             for dataset in printed["datasets"]:
                 metrics = printed.get("metrics", ["acc", "nmi"])
                 theirs = {m: values.get((method, dataset, m)) for m in metrics}
-                entry = best_entry(honest_entries(table, method, dataset))
-                found = marks(entry, method, paper, canonical) if entry else []
+                entry, found = cell_entry(
+                    honest_entries(table, method, dataset),
+                    lambda e, method=method: marks(e, method, paper, canonical),
+                )
                 cells.append((printed, method, dataset, theirs, entry, found))
     return cells
 
