@@ -32,10 +32,12 @@ localrules:
     group,
 
 
+# this config's tables and report go to results/reports/{name} (PLAN.name: its `name:`, else its
+# --configfile names), so another config's run keeps its own
 rule all:
     input:
-        PATHS["summary"],
-        PATHS["report"],
+        filled("summary", name=PLAN.name),
+        filled("report", name=PLAN.name),
         all_assignments(),
         all_groups(),
     default_target: True

@@ -7,7 +7,7 @@ grid. This builds, in a temporary folder, an image folder of the same shape (per
 smooth random face-like texture, per photo a shift, a brightness change and noise: photos that
 compress as poorly as real ones), runs the real Snakefile on a crossover grid of two networks x
 three clusterers (one seed, few epochs: the figures, not the scores, are measured) to
-results/report.html, and counts the report's bytes by what they hold (inlined PNG, inlined
+its report.html, and counts the report's bytes by what they hold (inlined PNG, inlined
 JPEG, the rest). Appends one Markdown table to bench/RESULTS.md.
 """
 
@@ -26,6 +26,8 @@ import yaml
 from PIL import Image
 from results_table import RESULTS, append_table
 from scipy.ndimage import gaussian_filter, shift
+
+from deepclust.paths import path
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -46,6 +48,7 @@ def photo_folder(root: Path, people: int, per_person: int, size: int = 64) -> No
 def config(folder: Path, people: int) -> dict:
     dense = {"model": "dense_ae", "model_args": {"hidden_dims": [256, 128]}, "epochs": 20}
     return {
+        "name": "bench",  # its report: results/reports/bench/report.html
         "device": "cpu",
         "seeds": [0],
         "datasets": {"faces": {"source": "folder", "path": str(folder)}},
@@ -80,13 +83,13 @@ def main() -> None:
         (work / "config.yaml").write_text(yaml.safe_dump(config(work / "faces", args.people)))
         cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile")]
         cmd += ["--directory", str(work), "--configfile", str(work / "config.yaml")]
-        cmd += ["--cores", str(args.cores), "results/report.html"]
+        cmd += ["--cores", str(args.cores), path("report", name="bench")]
         tic = time.perf_counter()
         done = subprocess.run(cmd, capture_output=True, text=True)
         seconds = time.perf_counter() - tic
         if done.returncode:
             raise SystemExit(f"{' '.join(cmd)} failed:\n{done.stderr[-4000:]}")
-        html = (work / "results" / "report.html").read_text()
+        html = (work / path("report", name="bench")).read_text()
     kinds = {"png": 0, "jpeg": 0}
     counts = {"png": 0, "jpeg": 0}
     for kind, payload in re.findall(r'src="data:image/(png|jpeg);base64,([^"]*)"', html):

@@ -23,10 +23,13 @@ import numpy as np
 from results_table import RESULTS, append_table
 from workflow_overhead import job_counts, snakemake
 
+from deepclust.paths import path
+
 
 def config(data: Path, threads: int, models: list[str], seeds: int, epochs: int) -> dict:
     scaled = {"ascae": 255.0, "scae": 255.0}
     return {
+        "name": "bench",  # its table: results/reports/bench/table.md
         "device": "cpu",
         "seeds": list(range(seeds)),
         "threads": {"pretrain": threads, "features": threads},
@@ -74,7 +77,7 @@ def main() -> None:
                 workdir = Path(tmp) / f"t{threads}r{repeat}"
                 workdir.mkdir()
                 cfg = config(data, threads, args.models, args.seeds, args.epochs)
-                wall, out = snakemake(workdir, cfg, args.cores, "results/table.md")
+                wall, out = snakemake(workdir, cfg, args.cores, path("table_md", name="bench"))
                 seconds[threads].append(wall)
                 jobs = job_counts(out)
                 print(f"threads {threads}, run {repeat + 1}: {wall:.1f} s", flush=True)

@@ -27,7 +27,8 @@ from results_table import RESULTS, append_table
 
 from deepclust.models import MODELS, build_model
 from deepclust.runtime import cpu_has_native_bf16, resolve_device
-from deepclust.training import TrainConfig, Trainer
+from deepclust.train_config import TrainConfig
+from deepclust.training import Trainer
 
 # (name, n_samples, (C, H, W)) of the datasets the methods use
 SIZES = [

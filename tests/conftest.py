@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from deepclust.config.compose import resolve_extends
+from deepclust.paths import path
 
 REPO = Path(__file__).resolve().parents[1]
 #: the real Snakefile, run by the end-to-end tests in a subprocess
@@ -21,8 +22,16 @@ SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snake
 SHARED_DATASETS = REPO.parent / "shared" / "datasets"
 #: jobs that follow every clustering change: the tables, the run's figures and the report
 DOWNSTREAM = {"aggregate", "all", "plot_run", "plot_refinement", "report"}
+#: the report's name of a config the tests write (config.yaml): its tables, report and grouped
+#: folders are in results/reports/config/
+NAME = "config"
 #: the target of end-to-end tests that check numbers, not figures
-TABLES = ("results/table.md",)
+TABLES = (path("table_md", name=NAME),)
+
+
+def report_file(name: str, **wildcards) -> str:
+    """File ``name`` of the tests' config's report folder (``summary``, ``report``, ...)."""
+    return path(name, name=NAME, **wildcards)
 
 
 def snakemake_command(workdir: Path, config: dict, *args: str, **yaml_style) -> list[str]:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import pixels_kmeans_config, snakemake
+from conftest import pixels_kmeans_config, report_file, snakemake
 from deepclust.assignments import assignment_rows, assignment_scores, write_assignments
 from deepclust.clustering import build_clusterer
 from deepclust.data.dataset import load_processed
@@ -105,7 +105,7 @@ def test_an_own_folder_run_maps_every_row_to_its_file(tmp_path):
     folder = class_folder(tmp_path / "shapes")
     config = pixels_kmeans_config("shapes", folder, n_init=5)
     out = "results/shapes/pixels/seed0/kmeans/assignments.csv"
-    run = snakemake(tmp_path, config, out, "results/shapes/clusters")
+    run = snakemake(tmp_path, config, out, report_file("clusters", dataset="shapes"))
     assert run.returncode == 0, run.stderr[-3000:]
     rows = list(csv.DictReader(open(tmp_path / out)))
     assert len(rows) == 15 and list(rows[0]) == ["index", "source", "cluster", "distance", "class"]
@@ -122,7 +122,7 @@ def test_an_own_folder_run_maps_every_row_to_its_file(tmp_path):
 
     # the images grouped: the only experiment, one folder per cluster, nearest member first,
     # each a link to the user's own file
-    grouped = tmp_path / "results" / "shapes" / "clusters" / "pixels_kmeans"
+    grouped = tmp_path / report_file("clusters", dataset="shapes") / "pixels_kmeans"
     folders = sorted(p for p in grouped.iterdir() if p.is_dir())
     assert [p.name for p in folders] == ["cluster_00", "cluster_01", "cluster_02"]
     for cluster_dir in folders:

@@ -23,7 +23,8 @@ from deepclust.io import read_features, write_h5
 from deepclust.model_file import load_model
 from deepclust.models import MODELS
 from deepclust.stages import run_features, run_graph, run_pretrain, run_refine
-from deepclust.training import TrainConfig, Trainer
+from deepclust.train_config import TrainConfig
+from deepclust.training import Trainer
 
 DEVICE = os.environ.get("DEEPCLUST_TEST_DEVICE", "cuda")
 pytestmark = pytest.mark.skipif(

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import pixels_kmeans_config, snakemake
+from conftest import TABLES, pixels_kmeans_config, report_file, snakemake
 from deepclust.data.preprocess import preprocess
 from deepclust.degenerate import check_cluster_count, data_warnings, partition_warnings
 
@@ -75,20 +75,20 @@ def test_a_near_identity_run_is_warned_in_the_log_metrics_and_table(tmp_path):
     little; a clustering whose K leaves every sample alone fails naming the clusterer."""
     folder = _folder(tmp_path / "imgs", {f"c{i}": 3 for i in range(4)})
     config = pixels_kmeans_config("few", folder)
-    result = snakemake(tmp_path, config, "results/table.md")
+    result = snakemake(tmp_path, config, *TABLES)
     assert result.returncode == 0, result.stderr
     metrics = json.loads((tmp_path / "results/few/pixels/seed0/kmeans/metrics.json").read_text())
     assert "K = 4 clusters for 12 samples" in metrics["warnings"][0]
     log = (tmp_path / "results/logs/cluster/few/pixels/seed0/kmeans.log").read_text()
     assert "WARNING" in log and "K = 4 clusters for 12 samples" in log
-    table = (tmp_path / "results/table.md").read_text()
+    table = (tmp_path / report_file("table_md")).read_text()
     assert "| few | pixels_kmeans (warning) |" in table
     assert "- few / pixels_kmeans: K = 4 clusters for 12 samples" in table
-    csv = (tmp_path / "results/table.csv").read_text()
+    csv = (tmp_path / report_file("table")).read_text()
     assert "K = 4 clusters for 12 samples" in csv
 
     config["clusterers"]["kmeans"]["n_clusters"] = 12
-    result = snakemake(tmp_path, config, "results/table.md")
+    result = snakemake(tmp_path, config, *TABLES)
     assert result.returncode != 0
     assert "(clusterers.kmeans: n_clusters): K = 12 clusters for 12 samples" in (
         result.stdout + result.stderr
@@ -141,6 +141,17 @@ def test_dead_code_units_are_counted_logged_recorded_and_warned(tmp_path, blobs_
     from deepclust.tables import summary_row
 
     assert summary_row(json.loads((tmp_path / "m.json").read_text()))["dead_share"] == 0.75
+
+
+def test_a_refiner_is_warned_only_when_it_stopped_at_its_budget_unconverged():
+    from deepclust.degenerate import refinement_warnings
+
+    stopped = {"iterations": 300, "converged": False, "changed_at_stop": 0.0046}
+    (warning,) = refinement_warnings(stopped, {"tol": 0.001})
+    assert "(300 iterations, 0.46% of the labels still changing) (its tol: 0.10%)" in warning
+    assert refinement_warnings({**stopped, "converged": True}, {"tol": 0.001}) == []
+    assert refinement_warnings({**stopped, "converged": None}) == []  # a fixed schedule (SDCN)
+    assert refinement_warnings(None) == []
 
 
 def test_training_warnings_say_a_spike_at_the_end_and_a_plateau_not_a_healthy_curve():

@@ -86,7 +86,7 @@ def test_outputs_page_numbers_are_the_codes():
     import inspect
 
     from deepclust import label_free
-    from deepclust.stages.report import run_embed_2d
+    from deepclust.stages.figures import run_embed_2d
 
     text = _text("outputs.md")
     assert f"on at most {label_free.MAX_SILHOUETTE_SAMPLES:,} samples" in text

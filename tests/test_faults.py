@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SHARED_DATASETS, small_dense_ae, snakemake_command
+from conftest import SHARED_DATASETS, report_file, small_dense_ae, snakemake_command
 
 SITECUSTOMIZE = textwrap.dedent(
     """
@@ -46,7 +46,7 @@ SITECUSTOMIZE = textwrap.dedent(
     """
 )
 
-TARGET = "results/summary.csv"
+TARGET = report_file("summary")
 
 
 def config(mnist: bool = False) -> dict:

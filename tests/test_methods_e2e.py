@@ -18,6 +18,7 @@ from conftest import (
     every_dataset,
     method_config,
     planned_jobs,
+    report_file,
     small_dense_ae,
     snakemake,
 )
@@ -40,7 +41,7 @@ def test_ascae_experiment_end_to_end(tmp_path, blobs_images):
     # the tables are the target: the figures are tested elsewhere
     run = snakemake(tmp_path, config, *TABLES)
     assert run.returncode == 0, run.stderr[-3000:]
-    rows = {r["experiment"]: r for r in csv.DictReader(open(tmp_path / "results" / "summary.csv"))}
+    rows = {r["experiment"]: r for r in csv.DictReader(open(tmp_path / report_file("summary")))}
     assert set(rows) == set(config["experiments"])
     assert {"ascae", "scae", "ascae_mean", "scae_mean", "ascae_mean_best50"} <= set(rows)
     assert rows["ascae_best50"]["uses_labels"] == "True" and rows["ascae"]["uses_labels"] == "False"
@@ -73,7 +74,7 @@ def test_sdekc_experiments_end_to_end_and_refiner_caching(tmp_path, blobs_images
     run = snakemake(tmp_path, config, *TABLES, "--resources", "gpu=1")
     assert run.returncode == 0, run.stderr[-3000:]
 
-    rows = {r["experiment"]: r for r in csv.DictReader(open(tmp_path / "results" / "summary.csv"))}
+    rows = {r["experiment"]: r for r in csv.DictReader(open(tmp_path / report_file("summary")))}
     assert set(rows) == {
         *("sdekc", "skip_cae_kmeans", "sdekc_swapped", "skip_cae_swapped_kmeans"),
         *("dekm", "cae_kmeans", "dcec", "cae_dec"),
@@ -136,7 +137,7 @@ def test_sddecc_experiments_end_to_end_and_graph_caching(tmp_path, blobs_images)
 
     run = snakemake(tmp_path, config, *TABLES, "--resources", "gpu=1")
     assert run.returncode == 0, run.stderr[-3000:]
-    rows = {r["experiment"]: r for r in csv.DictReader(open(tmp_path / "results" / "summary.csv"))}
+    rows = {r["experiment"]: r for r in csv.DictReader(open(tmp_path / report_file("summary")))}
     assert set(rows) == set(experiments)
     assert all(r["uses_labels"] == "False" and 0 <= float(r["acc"]) <= 1 for r in rows.values())
     assert rows["sddecc"]["refine_iterations"] == "3" and rows["sddecc"]["init_acc"]
@@ -173,7 +174,7 @@ def test_mfvc_experiments_end_to_end_and_manifold_caching(tmp_path, blobs_images
     config["experiments"] = {k: experiments[k] for k in ("mfvc", "n2d")}
     run = snakemake(tmp_path, config, *TABLES, "--resources", "gpu=1")
     assert run.returncode == 0, run.stderr[-3000:]
-    rows = {r["experiment"]: r for r in csv.DictReader(open(tmp_path / "results" / "summary.csv"))}
+    rows = {r["experiment"]: r for r in csv.DictReader(open(tmp_path / report_file("summary")))}
     assert set(rows) == {"mfvc", "n2d"}
     assert all(0 <= float(r["acc"]) <= 1 for r in rows.values())
     embedding = tmp_path / "results" / "blobs" / "res_vae" / "seed0" / "manifolds" / "umap_mfvc.h5"
@@ -236,20 +237,20 @@ def test_crossover_shares_a_method_configs_runs_and_picks_without_labels(tmp_pat
     jobs = planned_jobs(snakemake(tmp_path, crossover, "-n", *TABLES))
     assert jobs.pop("refine") == 2 and jobs.pop("consensus") == 2, jobs
     assert set(jobs) <= DOWNSTREAM, jobs  # ae.kmeans: the method config's cached runs
-    run = snakemake(tmp_path, crossover, *TABLES, "results/plots/crossover_blobs.png")
+    run = snakemake(tmp_path, crossover, *TABLES, report_file("crossover_plot", dataset="blobs"))
     assert run.returncode == 0, run.stderr[-3000:]
-    rows = list(csv.DictReader(open(tmp_path / "results" / "summary.csv")))
+    rows = list(csv.DictReader(open(tmp_path / report_file("summary"))))
     assert sorted({r["experiment"] for r in rows}) == ["ae.idec", "ae.kmeans"]
     assert all(r["silhouette"] for r in rows)
-    table = {r["experiment"]: r for r in csv.DictReader(open(tmp_path / "results" / "table.csv"))}
+    table = {r["experiment"]: r for r in csv.DictReader(open(tmp_path / report_file("table")))}
     assert set(table) == {"ae.idec", "ae.kmeans"}
     assert all(table[e]["seed_stability"] for e in table)
     assert all(0 <= float(table[e]["consensus_acc"]) <= 1 for e in table)
-    assert "consensus ACC (agreement)" in (tmp_path / "results" / "table.md").read_text()
+    assert "consensus ACC (agreement)" in (tmp_path / report_file("table_md")).read_text()
     # the consensus's linkage reruns the consensus and the tables only
     crossover["consensus"] = {"linkage": "complete"}
     jobs = planned_jobs(snakemake(tmp_path, crossover, "-n", *TABLES))
     assert jobs.pop("consensus") == 2 and set(jobs) <= DOWNSTREAM, jobs
-    markdown = (tmp_path / "results" / "table.md").read_text()
+    markdown = (tmp_path / report_file("table_md")).read_text()
     assert re.search(r"\| blobs \| ae\.(kmeans|idec) \|", markdown)  # the label-free pick
-    assert (tmp_path / "results" / "plots" / "crossover_blobs.png").stat().st_size > 0
+    assert (tmp_path / report_file("crossover_plot", dataset="blobs")).stat().st_size > 0

@@ -3,6 +3,7 @@ labels.h5, the images prepared as the run's, each method's rule, the command end
 
 import csv
 import json
+import re
 
 import numpy as np
 import pytest
@@ -10,7 +11,7 @@ import torch
 from PIL import Image
 from test_assignments import CLASSES, class_folder
 
-from conftest import TINY_REFINERS, pixels_kmeans_config, snakemake
+from conftest import REPO, TINY_REFINERS, pixels_kmeans_config, report_file, snakemake
 from deepclust.clustering import build_clusterer
 from deepclust.io import read_state, write_h5
 from deepclust.model_file import load_model, save_model
@@ -150,9 +151,13 @@ def test_new_images_are_prepared_as_the_run_and_a_mismatch_is_named(tmp_path):
     with pytest.raises(
         ValueError,
         match=r"2 of 3 image\(s\) do not match .*1x8x8.*"
-        r"used at their files' size.*: b.png \(1x8x9\), c.png \(3x8x8\)",
+        r"used at their files' size.*: b.png \(1x8x9\), c.png \(3x8x8\); --resize makes "
+        r"them 8x8 \(resize=True in Python\)$",
     ):
         read_new_images(tmp_path / "new", attrs)
+    # resized to the run's size, the colour image alone is left, and no resize is offered
+    with pytest.raises(ValueError, match=r"1 of 3 image\(s\).*: c.png \(3x8x8\)$"):
+        read_new_images(tmp_path / "new", attrs, resize=True)
     # a dataset that resized and converted its images does the same to new ones
     attrs["transforms"] = {"size": [8, 8], "channels": "grey"}
     new = read_new_images(tmp_path / "new", attrs)
@@ -171,7 +176,9 @@ def test_a_finished_folder_run_places_new_images_with_their_class(tmp_path, caps
     classes (other file numbers) placed by the command, given the grouped folder."""
     folder = class_folder(tmp_path / "shapes")
     run = snakemake(
-        tmp_path, pixels_kmeans_config("shapes", folder, n_init=5), "results/shapes/clusters"
+        tmp_path,
+        pixels_kmeans_config("shapes", folder, n_init=5),
+        report_file("clusters", dataset="shapes"),
     )
     assert run.returncode == 0, run.stderr[-3000:]
     fitted = list(
@@ -179,7 +186,7 @@ def test_a_finished_folder_run_places_new_images_with_their_class(tmp_path, caps
     )
     cluster_of = {r["class"]: r["cluster"] for r in fitted}
     new = class_folder(tmp_path / "new", per_class=2)  # the same classes, files 0..5
-    grouped = tmp_path / "results" / "shapes" / "clusters" / "pixels_kmeans"
+    grouped = tmp_path / report_file("clusters", dataset="shapes") / "pixels_kmeans"
     status = main([str(new), str(grouped), "--device", "cpu", "--group", str(tmp_path / "g")])
     assert status == 0
     out = tmp_path / "results/shapes/pixels/seed0/kmeans/placed/new.csv"
@@ -198,6 +205,14 @@ def test_a_finished_folder_run_places_new_images_with_their_class(tmp_path, caps
     with pytest.raises(SystemExit, match="1"):
         main([str(tmp_path / "odd"), str(grouped), "--device", "cpu"])
     assert "big.png (1x16x16)" in capsys.readouterr().err
+    assert main([str(tmp_path / "odd"), str(grouped), "--device", "cpu", "--resize"]) == 0
+    # the Python way docs/outputs.md shows, on this run: the same clusters as the command
+    example = re.search(r"```python\n(.*?)```", (REPO / "docs" / "outputs.md").read_text(), re.S)[1]
+    example = example.replace('"results/reports/own_images/clusters/mine/n2d"', repr(str(grouped)))
+    example = example.replace('"new_images"', repr(str(new)))
+    space: dict = {}
+    exec(example, space)  # noqa: S102 - the docs' own example
+    assert [str(c) for c in space["clusters"]] == [r["cluster"] for r in rows]
     with pytest.raises(SystemExit, match="1"):
         main([str(new), str(tmp_path / "results"), "--device", "cpu"])
     assert "results: not a finished run (no metrics.json)" in capsys.readouterr().err

@@ -190,7 +190,7 @@ def test_report_is_self_contained_and_shows_missing_metrics_as_dashes(tmp_path):
     assert "source: npz" in text
     # choosing without labels: the scores, the stability and the pick per dataset, even
     # where there are no labels (its ACC and the best by ACC then dashes)
-    choosing = text.split("<h2>Choosing without labels</h2>")[1].split("<h2>")[0]
+    choosing = text.split('<h2 id="label-free">Choosing without labels</h2>')[1].split("<h2")[0]
     assert "0.400 ± 0.000" in choosing and "<td>0.900</td>" in choosing
     pick = choosing[choosing.index("picked without labels") :]
     assert '<td class="text">sdekc_swapped</td><td class="text">the only candidate</td>' in pick
@@ -240,6 +240,7 @@ def test_report_runs_show_each_experiments_lowest_seed_and_each_network_once():
         sweeps={"sw"},
         refining={"dekm"},
         trained={"ae"},
+        name="own",
     )
     assert [s["name"] for s in sections] == [
         "Sweeps",
@@ -248,8 +249,10 @@ def test_report_runs_show_each_experiments_lowest_seed_and_each_network_once():
         "ae_km on d",
         "px_km on d",
     ]
-    assert sections[0]["figures"] == [["results/plots/sweep_sw.png", "sweep of sw"]]
-    assert [png for png, _ in sections[1]["figures"]] == ["results/plots/crossover_d.png"]
+    assert sections[0]["figures"] == [["results/reports/own/plots/sweep_sw.png", "sweep of sw"]]
+    assert [png for png, _ in sections[1]["figures"]] == [
+        "results/reports/own/plots/crossover_d.png"
+    ]
     figures = {s["name"]: [png for png, _ in s["figures"]] for s in sections[2:]}
     assert all("seed1" in png for pngs in figures.values() for png in pngs)  # the lowest seed
     assert "results/d/ae/seed1/dekm/plots/refinement.png" in figures["ae_dekm on d"]
@@ -261,7 +264,7 @@ def test_report_runs_show_each_experiments_lowest_seed_and_each_network_once():
 def test_crossover_heatmap_cells_and_the_published_pairing(tmp_path):
     from deepclust.io import write_csv
     from deepclust.stages import run_plot_crossover
-    from deepclust.stages.report import crossover_cells
+    from deepclust.stages.figures import crossover_cells
 
     runs = [
         ("usps", "dekm", "cae", "dekm", 0, 0.80),
@@ -320,7 +323,7 @@ def test_crossover_heatmap_follows_the_grids_order(tmp_path, monkeypatch):
 
 
 def test_the_heatmap_explains_only_the_marks_it_draws():
-    from deepclust.stages.report import crossover_title
+    from deepclust.stages.figures import crossover_title
 
     plain = {("a", "km"): {"mean": 0.5, "paper": False, "picked": False}}
     assert crossover_title("own", plain) == "own: mean ACC over seeds"
@@ -367,9 +370,42 @@ def test_the_report_writes_the_config_without_anchors_and_hides_empty_optional_c
     write_report(out, table_csv=tmp_path / "table.csv", runs=[], config=config)
     text = out.read_text()
     assert "&amp;id" not in text and "*id" not in text and text.count("- 0.999") == 2
-    results = text.split("<h2>Results over seeds</h2>")[1].split("<h2>")[0]
+    results = text.split('<h2 id="results">Results over seeds</h2>')[1].split("<h2")[0]
     assert "paper ACC" not in results and "paper, table" not in results
     assert "dead code units" not in results and "<th>ACC</th>" in results
+
+
+def test_the_report_has_contents_one_seeds_values_without_a_spread_and_says_what_dead_units_are(
+    tmp_path,
+):
+    """A reader's complaints (issue 50): "± 0.000" with one seed read as measured, the dead-units
+    column was unexplained, a pixels extractor showed epochs and lr, and nothing linked the
+    sections."""
+    one = [{"dataset": "d", "experiment": "one", "seed": 0, "acc": 0.5, "silhouette": 0.2}]
+    two = [
+        {"dataset": "d", "experiment": "two", "seed": s, "acc": 0.6, "dead_share": 0.25}
+        for s in (0, 1)
+    ]
+    write_table_csv(tmp_path / "table.csv", aggregate(one + two))
+    config = {
+        "extractors": {
+            "pixels": {"model": "pixels", "epochs": 100, "lr": 0.001, "feature_batch_size": 512},
+            "ae": {"model": "dense_ae", "epochs": 7},
+        }
+    }
+    write_report(tmp_path / "r.html", table_csv=tmp_path / "table.csv", runs=[], config=config)
+    text = (tmp_path / "r.html").read_text()
+    for anchor in ("results", "label-free", "runs", "runtimes", "config"):
+        assert f'href="#{anchor}"' in text and f'<h2 id="{anchor}">' in text
+    results = text.split('<h2 id="results">')[1].split("<h2")[0]
+    rows = {r.split("</td>")[1]: r for r in results.split("<tr>") if "<td" in r}
+    assert (
+        "<td>0.500</td>" in rows['<td class="text">one'] and "±" not in rows['<td class="text">one']
+    )
+    assert "0.600 ± 0.000" in rows['<td class="text">two']  # two seeds: a spread measured
+    assert "Dead code units: the share of the network's code" in text
+    shown = text.split('<h2 id="config">')[1]
+    assert "epochs: 7" in shown and "epochs: 100" not in shown and "feature_batch_size" in shown
 
 
 @pytest.fixture
@@ -438,6 +474,6 @@ def test_a_contact_sheet_shows_each_clusters_nearest_then_farthest_members(drawn
 
 def test_a_sample_grid_of_many_clusters_shows_fewer_per_cluster():
     """40 people x 10 photos drew all 400 photos in every experiment's grid (issue 35)."""
-    from deepclust.stages.report import samples_per_cluster
+    from deepclust.stages.figures import samples_per_cluster
 
     assert [samples_per_cluster(k) for k in (2, 10, 16, 20, 40, 200)] == [10, 10, 10, 8, 4, 4]

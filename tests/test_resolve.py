@@ -114,9 +114,10 @@ def test_the_reports_job_runtimes_are_this_configs_jobs(tmp_path):
         "plot/digits/ae/seed0/km.tsv",
         "plot/digits/ae/seed0/training.tsv",
         "preprocess/digits.tsv",
-        "aggregate.tsv",
+        "aggregate/default.tsv",
     ]
     earlier = [
+        "aggregate/sdekc.tsv",  # another config's tables
         "pretrain/usps/ae/seed0.tsv",
         "pretrain/digits/cae/seed0.tsv",
         "cluster/digits/ae/seed0/dekm.tsv",
@@ -170,3 +171,27 @@ def test_every_bundled_config_resolves_to_its_recorded_plan(monkeypatch):
     if os.environ.get("DEEPCLUST_RECORD_PLANS"):
         PLANS.write_text(json.dumps(found, indent=1) + "\n")
     assert found == json.loads(PLANS.read_text())
+
+
+def test_a_configs_report_is_named_by_its_name_key_else_its_files(tmp_path):
+    """results/reports/{name}: `name:` first, then the --configfile stems (an overlay joins its
+    base's), then "default" for the embedded config.yaml; a name that is no folder name is
+    refused, saying to set `name:`."""
+    config = yaml.safe_load(CONFIG)
+    assert resolve(config).name == "default"
+    assert resolve(config, configfiles=["cfg/mfvc.yaml", "cfg/mfvc_cpu.yaml"]).name == (
+        "mfvc+mfvc_cpu"
+    )
+    assert resolve({**config, "name": "try-2"}, configfiles=["a.yaml"]).name == "try-2"
+    (tmp_path / "my run.yaml").write_text(CONFIG)
+    with pytest.raises(ConfigError, match=r"'my run'.*set `name:`"):
+        load(tmp_path / "my run.yaml")
+    with pytest.raises(ConfigError, match="name"):
+        resolve({**config, "name": "../elsewhere"})
+
+
+def test_a_dataset_cannot_take_a_folder_results_keeps_for_itself():
+    config = yaml.safe_load(CONFIG)
+    config["datasets"]["reports"] = config["datasets"].pop("coil")
+    with pytest.raises(ConfigError, match="reports"):
+        resolve(config)

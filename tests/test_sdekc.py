@@ -15,7 +15,8 @@ from deepclust.clustering.refine import label_mapping
 from deepclust.config import ConfigError, check_config
 from deepclust.metrics import clustering_accuracy
 from deepclust.models import build_model
-from deepclust.training import TrainConfig, Trainer
+from deepclust.train_config import TrainConfig
+from deepclust.training import Trainer
 
 CPU = torch.device("cpu")
 

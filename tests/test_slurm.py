@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import REPO, SNAKEMAKE
+from conftest import REPO, SNAKEMAKE, report_file
 from slurm_cluster import LocalSlurm, unavailable_reason
 
 # one local SLURM per machine: the tests share it (a module fixture; xdist --dist loadfile)
@@ -94,13 +94,13 @@ def run_snakemake(workdir: Path, config: dict, *args: str, env=None, **popen):
 
 
 def metrics(workdir: Path) -> dict:
-    rows = csv.DictReader(open(workdir / "results" / "summary.csv"))
+    rows = csv.DictReader(open(workdir / report_file("summary")))
     return {(r["extractor"], r["clusterer"], r["seed"]): (r["acc"], r["nmi"]) for r in rows}
 
 
 def test_workflow_through_slurm_matches_local_run_with_grouped_clustering(slurm, tmp_path):
     config = two_seeds_two_clusterers()
-    target = "results/summary.csv"
+    target = report_file("summary")
     local = run_snakemake(tmp_path / "local", config, "--cores", "2", target)
     assert local.returncode == 0, local.stderr[-3000:]
 

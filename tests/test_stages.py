@@ -130,7 +130,11 @@ def test_dekm_refines_an_ascae_checkpoint_at_its_input_scale(trained_ascae):
     record = run_refine(
         str(trained_ascae / "data.h5"),
         str(trained_ascae / "model.pt"),
-        {"method": "dekm", "params": {"max_iter": 2, "update_interval": 2, "batch_size": 32}},
+        # tol 0: it never converges, and says so
+        {
+            "method": "dekm",
+            "params": {"max_iter": 2, "update_interval": 2, "batch_size": 32, "tol": 0},
+        },
         seed=0,
         device="cpu",
         labels_out=str(trained_ascae / "dk.h5"),
@@ -140,7 +144,11 @@ def test_dekm_refines_an_ascae_checkpoint_at_its_input_scale(trained_ascae):
         run=run,
         threads=1,
     )
-    assert 1 <= record["refinement"]["iterations"] <= 2 and not record["uses_labels"]
+    assert record["refinement"]["iterations"] == 2 and not record["uses_labels"]
+    assert record["refinement"]["converged"] is False
+    (warning,) = [w for w in record["warnings"] if w.startswith("refinement stopped")]
+    changed = record["refinement"]["changed_at_stop"]
+    assert f"(2 iterations, {changed:.2%} of the labels still changing) (its tol: 0.00%)" in warning
     refined, hparams = load_model(trained_ascae / "dk.pt")
     original, _ = load_model(trained_ascae / "model.pt")
     assert hparams["input_scale"] == 255.0 and hparams["refined_by"]["method"] == "dekm"

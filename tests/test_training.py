@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -13,8 +14,8 @@ import torch
 from deepclust.model_file import load_model
 from deepclust.models import MODELS, build_model
 from deepclust.optimizers import make_optimizer
+from deepclust.train_config import TrainConfig
 from deepclust.training import (
-    TrainConfig,
     Trainer,
     pretrain,
     restore_cuda_rng,
@@ -94,7 +95,8 @@ _KILLED_RUN = textwrap.dedent(
     """
     import os, signal, sys
     import numpy as np, torch
-    from deepclust.training import TrainConfig, pretrain
+    from deepclust.train_config import TrainConfig
+    from deepclust.training import pretrain
     out = sys.argv[1]
     images = np.random.default_rng(0).uniform(0, 1, (64, 1, 8, 8)).astype(np.float32)
     kill_at = int(sys.argv[2])
@@ -323,9 +325,15 @@ def test_cuda_rng_is_restored_for_the_gpus_a_requeued_job_still_sees(monkeypatch
 
 @pytest.mark.parametrize(("amp", "precision"), [(False, "fp32"), (True, "bf16-autocast")])
 def test_the_model_file_says_where_and_in_what_precision_it_was_trained(tmp_path, amp, precision):
-    _train(tmp_path, "m", TrainConfig(epochs=1, batch_size=16, amp=amp))
+    _, trainer = _train(tmp_path, "m", TrainConfig(epochs=1, batch_size=16, amp=amp))
     _, hparams = load_model(tmp_path / "m.pt")
-    assert hparams["trained_on"] == {"device": "cpu", "precision": precision, "warnings": []}
+    kept = {"keep": "last", "epoch": 1, "loss": trainer.history[0]["loss"]}
+    assert hparams["trained_on"] == {
+        "device": "cpu",
+        "precision": precision,
+        "kept": kept,
+        "warnings": [],
+    }
 
 
 @pytest.mark.parametrize("optimizer", ["adam", "adamw"])
@@ -409,3 +417,81 @@ def test_an_unknown_training_key_is_refused_not_dropped():
     assert TrainConfig.from_dict({"model": "dense_ae", "epochs": 3}).epochs == 3
     with pytest.raises(ValueError, match="'lrate'.*not a training setting"):
         TrainConfig.from_dict({"model": "dense_ae", "lrate": 0.1})
+
+
+def _spiking_run(cfg: TrainConfig, spike_at: int, stop_at: int | None = None, **kw):
+    """A conv AE on 64 images whose weights are thrown off after epoch ``spike_at`` (its loss
+    already recorded): the epochs after it are worse. ``stop_at``: the run dies after that
+    epoch's checkpoint, as a killed job. Returns the trainer, the model and the weights at
+    the end of epoch ``spike_at``, before the throw."""
+    torch.manual_seed(0)
+    model = build_model("conv_ae", (1, 8, 8), 4)
+    before = {}
+
+    def spike(epoch, row):
+        if epoch == spike_at:
+            before.update({k: v.clone() for k, v in model.state_dict().items()})
+            with torch.no_grad():
+                for p in model.parameters():
+                    p.add_(torch.randn_like(p))
+        if epoch == stop_at:
+            raise KeyboardInterrupt
+
+    trainer = Trainer(cfg, CPU, callbacks=(spike,), **kw)
+    try:
+        trainer.fit(model, _images(), seed=0)
+    except KeyboardInterrupt:
+        pass
+    return trainer, model, before
+
+
+def test_keep_best_saves_the_lowest_loss_epochs_weights_and_says_which():
+    """A run thrown off after epoch 4 of 6: `keep: best` ends with epoch 4's weights and says
+    so; `keep: last` (the default) with the thrown-off ones, which the spike warning names."""
+    from deepclust.degenerate import training_warnings
+
+    cfg = TrainConfig(epochs=6, batch_size=16, lr=3e-3, keep="best")
+    trainer, model, before = _spiking_run(cfg, spike_at=4)
+    losses = [row["loss"] for row in trainer.history]
+    assert min(losses[4:]) > 1.5 * losses[3] and losses.index(min(losses)) == 3
+    assert trainer.kept == {"keep": "best", "epoch": 4, "loss": losses[3]}
+    for name, value in model.state_dict().items():
+        assert torch.equal(value, before[name]), name
+    assert training_warnings(losses, kept_epoch=4) == []
+
+    last, model, before = _spiking_run(replace(cfg, keep="last"), spike_at=4)
+    assert last.kept == {"keep": "last", "epoch": 6, "loss": last.history[-1]["loss"]}
+    assert any(not torch.equal(v, before[k]) for k, v in model.state_dict().items())
+    (warning,) = training_warnings([row["loss"] for row in last.history])
+    assert warning.startswith("the saved model is the last epoch's") and "keep: best" in warning
+    # `last` keeps the fingerprints of checkpoints written before the key; `best` has its own
+    assert replace(cfg, keep="last").fingerprint({}) == TrainConfig(
+        epochs=6, batch_size=16, lr=3e-3
+    ).fingerprint({})
+    assert cfg.fingerprint({}) != replace(cfg, keep="last").fingerprint({})
+    with pytest.raises(ValueError, match="keep: 'first' is not one of"):
+        TrainConfig.from_dict({"keep": "first"})
+
+
+def test_a_resumed_keep_best_run_keeps_the_best_weights_from_before_its_stop(tmp_path):
+    """The best epoch (4) lies before the stop (after epoch 5): the checkpoint carries its
+    weights, and the resumed run ends as the uninterrupted one."""
+    cfg = TrainConfig(epochs=6, batch_size=16, lr=3e-3, keep="best", checkpoint_every=1)
+    whole, whole_model, _ = _spiking_run(cfg, spike_at=4)
+    checkpoint = tmp_path / "checkpoint.pt"
+    _spiking_run(cfg, spike_at=4, stop_at=5, checkpoint_path=checkpoint, fingerprint="f")
+    resumed, resumed_model, _ = _spiking_run(
+        cfg, spike_at=4, checkpoint_path=checkpoint, fingerprint="f"
+    )
+    assert resumed.resumed_from == 5 and resumed.kept == whole.kept
+    assert resumed.kept["epoch"] == 4
+    for name, value in resumed_model.state_dict().items():
+        assert torch.equal(value, whole_model.state_dict()[name]), name
+
+
+def test_keep_best_is_said_in_the_model_file(tmp_path):
+    _, trainer = _train(tmp_path, "m", TrainConfig(epochs=5, batch_size=16, keep="best"))
+    _, hparams = load_model(tmp_path / "m.pt")
+    losses = [row["loss"] for row in trainer.history]
+    best = losses.index(min(losses)) + 1
+    assert hparams["trained_on"]["kept"] == {"keep": "best", "epoch": best, "loss": min(losses)}

@@ -13,11 +13,15 @@ import yaml
 
 from conftest import (
     REPO,
+    SNAKEMAKE,
+    TABLES,
     planned_jobs,
+    report_file,
     small_dense_ae,
     snakemake,
     snakemake_command,
 )
+from deepclust.paths import path as filled
 
 
 def tiny_config(tmp_path: Path) -> dict:
@@ -72,7 +76,7 @@ def test_tiny_config_end_to_end_and_caching(tmp_path):
     run = snakemake(tmp_path, config, "--resources", "gpu=1")  # the user card's command shape
     assert run.returncode == 0, run.stderr[-3000:]
 
-    rows = list(csv.DictReader(open(tmp_path / "results" / "summary.csv")))
+    rows = list(csv.DictReader(open(tmp_path / report_file("summary"))))
     assert {(r["dataset"], r["extractor"], r["clusterer"], r["seed"]) for r in rows} == {
         (d, e, "kmeans", "0") for d in ("digits", "mine") for e in ("pixels", "dense_ae")
     } | {("digits", "pixels", f"kmeans_sweep-max_iter{i}", "0") for i in (1, 100)}
@@ -81,13 +85,13 @@ def test_tiny_config_end_to_end_and_caching(tmp_path):
     assert by_key["mine", "pixels"]["acc"] == ""  # no labels: metrics skipped, not faked
     table = {
         (r["dataset"], r["experiment"]): r
-        for r in csv.DictReader(open(tmp_path / "results" / "table.csv"))
+        for r in csv.DictReader(open(tmp_path / report_file("table")))
     }
     pixels = table["digits", "pixels_kmeans"]  # joined through the dataset's paper_name
     assert float(pixels["acc_paper"]) == 0.5 and pixels["paper_source"] == "Made-up table 9"
     assert float(pixels["acc_diff"]) == pytest.approx(float(pixels["acc_mean"]) - 0.5, abs=1e-5)
     assert table["digits", "ae_kmeans"]["acc_paper"] == ""  # no published number: none shown
-    table_md = (tmp_path / "results" / "table.md").read_text()
+    table_md = (tmp_path / report_file("table_md")).read_text()
     assert "| digits | pixels_kmeans | 1 |" in table_md
     # the label-free pick: one per dataset, the unlabelled one too (one seed: by silhouette)
     picks = table_md.split("Label-free pick per dataset")[1]
@@ -95,10 +99,10 @@ def test_tiny_config_end_to_end_and_caching(tmp_path):
     assert re.search(r"^\| mine \| \S+ \| silhouette \| — \|", picks, re.M), picks
     # the report: per (dataset, experiment) embedding, confusion and samples, per trained
     # extractor its training curve, all inlined; the unlabelled dataset still gets its figures
-    report = (tmp_path / "results" / "report.html").read_text()
+    report = (tmp_path / report_file("report")).read_text()
     # (+ one networks x clusterers heatmap per dataset)
     assert report.count('src="data:image/png;base64,') == (4 + 2) * 3 + 2 + 1 + 2
-    assert (tmp_path / "results" / "plots" / "sweep_iterations.png").exists()
+    assert (tmp_path / report_file("sweep_plot", experiment="iterations")).exists()
     assert "ae_kmeans on mine" in report and "pixels_kmeans on digits" in report
     plots = tmp_path / "results" / "mine" / "pixels" / "seed0" / "kmeans" / "plots"
     assert {p.name for p in plots.iterdir()} == {"embedding.png", "confusion.png", "samples.png"}
@@ -166,7 +170,7 @@ def test_coil20_config_plans_thirteen_rows_on_two_sizes_of_one_file(tmp_path):
     config = yaml.safe_load((REPO / "workflow" / "configs" / "coil20.yaml").read_text())
     for dataset in config["datasets"].values():
         dataset["path"] = str(tmp_path / "coil20_32.npz")
-    jobs = planned_jobs(snakemake(tmp_path, config, "-n", "results/table.md"))
+    jobs = planned_jobs(snakemake(tmp_path, config, "-n", *TABLES))
     assert jobs == {
         "preprocess": 2,
         "pretrain": 18,
@@ -205,7 +209,7 @@ def test_crossover_config_trains_each_network_once_for_every_stage(tmp_path, blo
     config["datasets"] = {"blobs": {"source": "npz", "path": str(tmp_path / "blobs.npz")}}
     config["crossover"]["datasets"] = ["blobs"]
     config["seeds"] = [0, 1]
-    jobs = planned_jobs(snakemake(tmp_path, config, "-n", "results/table.md"))
+    jobs = planned_jobs(snakemake(tmp_path, config, "-n", *TABLES))
     assert jobs == {
         "preprocess": 1,
         "pretrain": 12,  # 6 networks x 2 seeds
@@ -244,6 +248,54 @@ def test_configfile_replaces_the_default_instead_of_merging(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "conv_ae" not in result.stdout + result.stderr
     assert planned_jobs(result)["pretrain"] == 2
+
+
+@pytest.mark.slow
+def test_two_configs_run_one_after_the_other_keep_both_reports(tmp_path):
+    """Each config's tables, report and figures go under its name (its file's, or `name:`):
+    a second config on the same folder and dataset writes beside the first, never over it."""
+
+    def run(file: str, config: dict) -> subprocess.CompletedProcess:
+        (tmp_path / file).write_text(yaml.safe_dump(config))
+        cmd = [*SNAKEMAKE, "--directory", str(tmp_path), "--configfile", str(tmp_path / file)]
+        return subprocess.run([*cmd, "--cores", "2"], capture_output=True, text=True)
+
+    first = {
+        "device": "cpu",
+        "datasets": {"digits": {"source": "digits"}},
+        "extractors": {"pixels": {"model": "pixels"}},
+        "clusterers": {"kmeans": {"method": "kmeans", "params": {"n_init": 2}}},
+        "experiments": {"pixels_kmeans": {"extractor": "pixels", "clusterer": "kmeans"}},
+    }
+    assert (done := run("first.yaml", first)).returncode == 0, done.stderr[-3000:]
+    report = tmp_path / filled("report", name="first")
+    table = tmp_path / filled("table_md", name="first")
+    before = report.read_text(), table.read_text(), report.stat().st_mtime_ns
+    second = {
+        **first,
+        "name": "second_try",
+        "clusterers": {"gmm": {"method": "gmm", "params": {"n_init": 1}}},
+        "experiments": {"pixels_gmm": {"extractor": "pixels", "clusterer": "gmm"}},
+    }
+    assert (done := run("second.yaml", second)).returncode == 0, done.stderr[-3000:]
+    assert (report.read_text(), table.read_text(), report.stat().st_mtime_ns) == before
+    assert "pixels_kmeans" in before[1] and "pixels_gmm" not in before[1]
+    theirs = (tmp_path / filled("table_md", name="second_try")).read_text()
+    assert "pixels_gmm" in theirs and "pixels_kmeans" not in theirs
+    assert "pixels_gmm" in (tmp_path / filled("report", name="second_try")).read_text()
+    assert not (tmp_path / "results" / "report.html").exists()
+
+
+def test_pretraining_jobs_go_first_when_jobs_wait_for_cores(tmp_path):
+    """The trainings are the longest jobs: started after most clustering jobs they set a
+    run's end (issue 50), so they, and they alone, carry a priority."""
+    result = snakemake(tmp_path, tiny_config(tmp_path), "-n")
+    assert result.returncode == 0, result.stderr
+    blocks = re.findall(
+        r"^(?:local)?rule (\w+):\n((?:    .*\n)*)", result.stdout + result.stderr, re.M
+    )
+    prioritised = {rule for rule, body in blocks if "priority: 10" in body}
+    assert "pretrain" in {rule for rule, _ in blocks} and prioritised == {"pretrain"}
 
 
 def test_sweep_in_config_expands_to_runs_without_editing_the_snakefile(tmp_path):

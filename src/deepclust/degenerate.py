@@ -105,9 +105,10 @@ FLAT_SHARE = 0.01
 EARLY_SHARE, FLAT_MIN_EPOCHS = 0.2, 20
 
 
-def training_warnings(losses: list[float]) -> list[str]:
-    """What a pretraining's loss per epoch says about the model it saved (the last epoch's):
-    a spike at the end (the final loss :data:`SPIKE_RATIO` times the run's lowest or more), or
+def training_warnings(losses: list[float], kept_epoch: int | None = None) -> list[str]:
+    """What a pretraining's loss per epoch says about the model it saved (epoch ``kept_epoch``'s,
+    by default the last): a spike (the saved epoch's loss :data:`SPIKE_RATIO` times the run's
+    lowest or more), or
     a plateau (after the first :data:`EARLY_SHARE` of the epochs, no epoch more than
     :data:`FLAT_SHARE` below the lowest before it): most of the training changed nothing. Both
     are what a small folder trained for ``min_steps`` shows (docs/outputs.md)."""
@@ -117,11 +118,14 @@ def training_warnings(losses: list[float]) -> list[str]:
     warnings = []
     lowest = min(losses)
     best = losses.index(lowest) + 1
-    if lowest > 0 and losses[-1] >= SPIKE_RATIO * lowest:
+    kept = kept_epoch or len(losses)
+    saved = losses[kept - 1]
+    if lowest > 0 and saved >= SPIKE_RATIO * lowest:
+        which = "the last epoch's" if kept == len(losses) else f"epoch {kept}'s"
         warnings.append(
-            f"the saved model is the last epoch's (loss {losses[-1]:.4g}), "
-            f"{losses[-1] / lowest:.1f} times the run's lowest (epoch {best}): a spike at the end; "
-            "fewer epochs or a lower learning rate"
+            f"the saved model is {which} (loss {saved:.4g}), "
+            f"{saved / lowest:.1f} times the run's lowest (epoch {best}): a spike at the end; "
+            "fewer epochs, a lower learning rate, or `keep: best` (the lowest-loss epoch's weights)"
         )
     early = max(1, int(EARLY_SHARE * len(losses)))
     early_lowest = min(losses[:early])
@@ -132,6 +136,21 @@ def training_warnings(losses: list[float]) -> list[str]:
             "fewer epochs would do"
         )
     return warnings
+
+
+def refinement_warnings(refinement: dict | None, params: dict | None = None) -> list[str]:
+    """A refiner that stopped at its ``max_iter`` with its stopping rule unmet (``converged``
+    false): its labels were still moving, so the result depends on where the budget ended."""
+    if not refinement or refinement.get("converged") is not False:
+        return []
+    changed = refinement.get("changed_at_stop")
+    tol = (params or {}).get("tol")
+    moving = "" if changed is None else f", {changed:.2%} of the labels still changing"
+    rule = "" if tol is None else f" (its tol: {tol:.2%})"
+    return [
+        f"refinement stopped at its iteration budget ({refinement.get('iterations')} "
+        f"iterations{moving}){rule}: not converged; a larger max_iter may change the result"
+    ]
 
 
 def dead_share(dead: dict[str, list[int]] | None) -> float | None:

@@ -1,6 +1,7 @@
 """Your own images, grouped: one folder per cluster of the chosen clustering.
 
-For a dataset read from an image folder, ``results/{dataset}/clusters/{experiment}/`` holds one
+For a dataset read from an image folder, ``results/reports/{name}/clusters/{dataset}/{experiment}/``
+(``{name}``: the config's, :func:`deepclust.config.report_name`) holds one
 folder per cluster (``cluster_03/``; DBSCAN's noise in ``noise/``) with a link to (or, with
 ``group.files: copy``, a copy of) each member image, named after its source with the class
 folder kept (``cat__001.png``) and, where the method scores its members, ranked: ``000_...`` is

@@ -1,7 +1,7 @@
 """One self-contained HTML report of a workflow run: tables, figures, config, versions, runtimes.
 
-Figures are embedded as data URIs, so ``results/report.html`` can be mailed or attached to a
-paper's supplement as one file. Every section is built from files the workflow already wrote:
+Figures are embedded as data URIs, so ``results/reports/{name}/report.html`` can be mailed or
+attached to a paper's supplement as one file. Every section is built from files the workflow already wrote:
 ``table.csv`` (per dataset x experiment, with the papers' numbers), ``summary.csv`` (per run),
 the per-run PNGs, the config, a ``metrics.json``'s environment block and Snakemake's
 ``benchmark:`` TSVs.
@@ -13,7 +13,8 @@ import base64
 import html
 import io
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import fields
 from pathlib import Path
 
 import yaml
@@ -35,6 +36,30 @@ pre { background: #f7f7f7; padding: 1em; overflow-x: auto; font-size: 0.85em; }
 details { margin: 0.5em 0 1.5em; }
 .warning { background: #fff4e0; border-left: 4px solid #e08a00; padding: 0.2em 1em; }
 """
+
+
+#: the report's sections, linked from its top
+CONTENTS = (
+    '<nav><b>Contents:</b> <a href="#results">results over seeds</a> · '
+    '<a href="#label-free">choosing without labels</a> · <a href="#runs">runs</a> · '
+    '<a href="#runtimes">job runtimes</a> · <a href="#config">configuration</a></nav>'
+)
+
+
+def shown_config(config: dict) -> dict:
+    """The config as the report prints it: a pixels extractor without the training settings
+    the schema fills in for every extractor (it trains nothing)."""
+    from deepclust.config import PIXELS
+    from deepclust.train_config import TrainConfig
+
+    training = {f.name for f in fields(TrainConfig)}
+    extractors = {
+        name: {k: v for k, v in entry.items() if k not in training}
+        if entry.get("model") == PIXELS
+        else entry
+        for name, entry in (config.get("extractors") or {}).items()
+    }
+    return {**config, "extractors": extractors} if "extractors" in config else config
 
 
 class _NoAliases(yaml.SafeDumper):
@@ -67,7 +92,11 @@ def _number(text: str | None) -> float | None:
 
 
 def _mean_std(row: dict, metric: str) -> str | None:
-    return mean_std_text(_number(row.get(f"{metric}_mean")), _number(row.get(f"{metric}_std")))
+    """``mean ± std`` over the row's seeds; the value alone for one seed (no spread measured)."""
+    mean = _number(row.get(f"{metric}_mean"))
+    if mean is not None and row.get("n_seeds") == "1":
+        return f"{mean:.3f}"
+    return mean_std_text(mean, _number(row.get(f"{metric}_std")))
 
 
 def _paper(row: dict, metric: str) -> str | None:
@@ -110,7 +139,14 @@ def results_html(table_csv: str | Path) -> str:
     # an optional column with nothing in it (the papers' for own data) only widens the page
     optional = {"acc_paper", "nmi_paper", "source", "runtime", "dead"}
     columns = [(k, name) for k, name in columns if k not in optional or any(r[k] for r in rows)]
-    return html_table(rows, columns)
+    table = html_table(rows, columns)
+    if any(r["dead"] for r in rows):
+        table += (
+            "<p>Dead code units: the share of the network's code (bottleneck) units whose value "
+            "is the same for every image (a unit ReLU switched off for good carries nothing; "
+            "the clusterer sees a smaller code than the config asks for).</p>"
+        )
+    return table
 
 
 def warnings_html(table_csv: str | Path) -> str:
@@ -188,6 +224,31 @@ def label_free_table(table_csv: str | Path) -> str:
 MAX_PNG_BYTES = 250_000
 
 
+def choose_k_html(table_csv: str | Path, sweeps: Mapping[str, Mapping[str, Mapping]]) -> str:
+    """The label-free scores over K of each sweep over the number of clusters, each score's
+    preferred K starred (:mod:`deepclust.choose_k`); empty when the config sweeps no K."""
+    from deepclust.choose_k import K_SCORES, LABELS, SUGGESTION, k_rows
+
+    rows = k_rows(read_csv(table_csv), sweeps)
+    if not rows:
+        return ""
+    parts = ["<h3>Choosing K</h3>", f"<p>{html.escape(SUGGESTION)}.</p>"]
+    for dataset, sweep in dict.fromkeys((r["dataset"], r["sweep"]) for r in rows):
+        members = [r for r in rows if (r["dataset"], r["sweep"]) == (dataset, sweep)]
+        shown = []
+        for r in members:
+            cells = {"k": str(r["k"]), "acc": "" if r["acc"] is None else f"{r['acc']:.3f}"}
+            for score, _ in K_SCORES:
+                text = "" if r[score] is None else f"{r[score]:.3f}"
+                cells[score] = f"{text} ★" if text and score in r.get("best", []) else text
+            shown.append(cells)
+        columns = [("k", "K"), *((s, LABELS[s]) for s, _ in K_SCORES)]
+        if any(r["acc"] is not None for r in members):
+            columns.append(("acc", "ACC (labels)"))
+        parts += [f"<p>{html.escape(f'{dataset}, {sweep}')}</p>", html_table(shown, columns)]
+    return "\n".join(parts)
+
+
 def image_tag(path: str | Path, caption: str) -> str:
     """A ``<figure>`` with the image inlined as a data URI, in the smallest of: the PNG itself,
     the PNG on a 256-colour palette (a matplotlib figure's antialiased edges need no more; a
@@ -254,28 +315,33 @@ def write_report(
     benchmarks: Iterable[str | Path] = (),
     benchmark_root: str | Path = BENCHMARK_DIR,
     title: str = "deepclust results",
+    sweeps: Mapping[str, Mapping[str, Mapping]] | None = None,
 ) -> None:
     """Write the report. ``runs`` are dicts with ``name`` and ``figures`` ([(png, caption)]),
-    in display order; a figure that is missing is an error (the workflow made them all)."""
+    in display order; a figure that is missing is an error (the workflow made them all).
+    ``sweeps``: the plan's, whose sweeps over K get their scores over K."""
+    shown = shown_config(config)
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>",
         f"<h1>{html.escape(title)}</h1>",
-        "<h2>Results over seeds</h2>",
+        CONTENTS,
+        '<h2 id="results">Results over seeds</h2>',
         "<p>Mean ± sample standard deviation over seeds of the final labels. "
         "“uses labels” marks a protocol that chose with the ground truth. The paper's value is "
         "printed with measured − published in brackets.</p>",
         results_html(table_csv),
         warnings_html(table_csv),
-        "<h2>Choosing without labels</h2>",
+        '<h2 id="label-free">Choosing without labels</h2>',
         "<p>Scores that need no ground truth, on the space each clusterer partitioned (mean ± "
         "std over seeds), and how alike the seeds' partitions are (mean pairwise ARI). The pick "
         "per dataset: the highest seed stability, ties within 0.01 broken by the silhouette, "
         "never an experiment that chose with labels; the gap is the best ACC minus the pick's, "
         "where labels exist.</p>",
         label_free_table(table_csv),
-        "<h2>Runs</h2>",
+        choose_k_html(table_csv, sweeps or {}),
+        '<h2 id="runs">Runs</h2>',
     ]
     for run in runs:
         parts.append(f"<h3>{html.escape(run['name'])}</h3>")
@@ -283,16 +349,16 @@ def write_report(
             parts.append(f"<p>{html.escape(run['note'])}</p>")
         parts.extend(image_tag(png, caption) for png, caption in run["figures"])
     parts += [
-        "<h2>Job runtimes</h2>",
+        '<h2 id="runtimes">Job runtimes</h2>',
         "<details><summary>per job (Snakemake benchmark files)</summary>",
         runtimes_table(benchmarks, benchmark_root),
         "</details>",
-        "<h2>Configuration</h2>",
-        f"<pre>{html.escape(yaml.dump(config, Dumper=_NoAliases, sort_keys=False))}</pre>",
+        '<h2 id="config">Configuration</h2>',
+        f"<pre>{html.escape(yaml.dump(shown, Dumper=_NoAliases, sort_keys=False))}</pre>",
     ]
     if environment:
         parts += [
-            "<h2>Environment</h2>",
+            '<h2 id="environment">Environment</h2>',
             f"<pre>{html.escape(json.dumps(environment, indent=2, sort_keys=True))}</pre>",
         ]
     parts.append("</body></html>")

@@ -82,7 +82,9 @@ def pick_without_labels(table: list[dict], tie: float = STABILITY_TIE) -> list[d
     The rule: the highest seed stability (the experiment whose seeds agree most); experiments
     within ``tie`` of it are tied and the highest mean silhouette among them wins. Experiments
     that choose with labels (a best of N by ACC) are never candidates; without a stability (one
-    seed) the silhouette alone decides. Returns per dataset: ``dataset, picked, decided_by,
+    seed) the silhouette alone decides. The variants of a sweep over K (``k_swept``: their K)
+    are left out while other experiments remain: they answer which K
+    (:mod:`deepclust.choose_k`), and the fewest clusters are often the most stable. Returns per dataset: ``dataset, picked, decided_by,
     picked_acc, best, best_acc, gap`` (best minus picked ACC; None without labels).
     """
 
@@ -95,6 +97,7 @@ def pick_without_labels(table: list[dict], tie: float = STABILITY_TIE) -> list[d
         entries = [e for e in table if e["dataset"] == dataset and not e.get("uses_labels")]
         if not entries:
             continue
+        entries = [e for e in entries if e.get("k_swept") is None] or entries
         stable = [e for e in entries if e.get("seed_stability") is not None]
         if stable:
             top = max(value(e, "seed_stability") for e in stable)
@@ -163,6 +166,7 @@ def pick_entry(row: dict) -> dict:
         "dataset": row["dataset"],
         "experiment": row["experiment"],
         "uses_labels": row.get("uses_labels") == "True",
+        "k_swept": number("k_swept"),
         "seed_stability": number("seed_stability"),
         "silhouette_mean": number("silhouette_mean"),
         "acc_mean": number("acc_mean"),

@@ -1,6 +1,6 @@
 """The optimiser and learning-rate schedule a pretraining run steps with (``TrainConfig``'s
 ``optimizer``, ``lr``, ``betas``, ``momentum``, ``weight_decay``, ``scheduler``, ``epochs``): the
-``cfg`` below is a :class:`deepclust.training.TrainConfig`."""
+``cfg`` below is a :class:`deepclust.train_config.TrainConfig`."""
 
 from __future__ import annotations
 

@@ -12,14 +12,19 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+#: where every result goes
+RESULTS_DIR = "results"
 #: one network (or the pixels) trained on one dataset at one seed: a run's folder
-RUN_DIR = "results/{dataset}/{extractor}/seed{seed}"
+RUN_DIR = f"{RESULTS_DIR}/{{dataset}}/{{extractor}}/seed{{seed}}"
 #: one clusterer on that run's features
 CLUSTERING_DIR = f"{RUN_DIR}/{{clusterer}}"
 #: a consensus over the seeds of one clustering
-CONSENSUS_DIR = "results/{dataset}/{extractor}/consensus/{clusterer}"
+CONSENSUS_DIR = f"{RESULTS_DIR}/{{dataset}}/{{extractor}}/consensus/{{clusterer}}"
+#: one config's tables, figures, report and grouped folders, under the config's name
+#: (:func:`deepclust.config.report_name`): a second config's run never overwrites a first's
+REPORT_DIR = f"{RESULTS_DIR}/reports/{{name}}"
 #: where the rules' logs and benchmark files go, one per job (:data:`JOB_FILES`)
-LOG_DIR, BENCHMARK_DIR = "results/logs", "results/benchmarks"
+LOG_DIR, BENCHMARK_DIR = f"{RESULTS_DIR}/logs", f"{RESULTS_DIR}/benchmarks"
 
 #: every file (or folder) a rule writes, by name
 PATHS: dict[str, str] = {
@@ -30,7 +35,7 @@ PATHS: dict[str, str] = {
     "checkpoint": f"{RUN_DIR}/checkpoint.pt",
     "features": f"{RUN_DIR}/features.h5",
     "manifold": f"{RUN_DIR}/manifolds/{{manifold}}.h5",
-    "graph": "results/{dataset}/graphs/knn{k}_{metric}.h5",
+    "graph": f"{RESULTS_DIR}/{{dataset}}/graphs/knn{{k}}_{{metric}}.h5",
     "labels": f"{CLUSTERING_DIR}/labels.h5",
     "metrics": f"{CLUSTERING_DIR}/metrics.json",
     "refined_model": f"{CLUSTERING_DIR}/model.pt",
@@ -38,19 +43,19 @@ PATHS: dict[str, str] = {
     "assignments": f"{CLUSTERING_DIR}/assignments.csv",
     "consensus_labels": f"{CONSENSUS_DIR}/labels.h5",
     "consensus_metrics": f"{CONSENSUS_DIR}/metrics.json",
-    "clusters": "results/{dataset}/clusters",
-    "summary": "results/summary.csv",
-    "table": "results/table.csv",
-    "table_md": "results/table.md",
-    "report": "results/report.html",
+    "clusters": f"{REPORT_DIR}/clusters/{{dataset}}",
+    "summary": f"{REPORT_DIR}/summary.csv",
+    "table": f"{REPORT_DIR}/table.csv",
+    "table_md": f"{REPORT_DIR}/table.md",
+    "report": f"{REPORT_DIR}/report.html",
     "training_plot": f"{RUN_DIR}/plots/training.png",
     "embedding_2d": f"{RUN_DIR}/plots/embedding_2d.h5",
     "embedding_plot": f"{CLUSTERING_DIR}/plots/embedding.png",
     "confusion_plot": f"{CLUSTERING_DIR}/plots/confusion.png",
     "samples_plot": f"{CLUSTERING_DIR}/plots/samples.png",
     "refinement_plot": f"{CLUSTERING_DIR}/plots/refinement.png",
-    "sweep_plot": "results/plots/sweep_{experiment}.png",
-    "crossover_plot": "results/plots/crossover_{dataset}.png",
+    "sweep_plot": f"{REPORT_DIR}/plots/sweep_{{experiment}}.png",
+    "crossover_plot": f"{REPORT_DIR}/plots/crossover_{{dataset}}.png",
 }
 _RUN = "{dataset}/{extractor}/seed{seed}"
 #: per rule, its job's name under :data:`LOG_DIR` (``.log``) and :data:`BENCHMARK_DIR` (``.tsv``)
@@ -62,33 +67,33 @@ JOB_FILES: dict[str, str] = {
     "manifold": f"manifold/{_RUN}/{{manifold}}",
     "cluster": f"cluster/{_RUN}/{{clusterer}}",
     "assignments": f"assignments/{_RUN}/{{clusterer}}",
-    "group": "group/{dataset}",
+    "group": "group/{name}/{dataset}",
     "consensus": "consensus/{dataset}/{extractor}/{clusterer}",
     "graph": "graph/{dataset}/knn{k}_{metric}",
     "refine": f"refine/{_RUN}/{{clusterer}}",
-    "aggregate": "aggregate",
+    "aggregate": "aggregate/{name}",
     "plot_training": f"plot/{_RUN}/training",
     "embed_2d": f"plot/{_RUN}/embedding_2d",
     "plot_run": f"plot/{_RUN}/{{clusterer}}",
     "plot_refinement": f"plot/{_RUN}/{{clusterer}}-refinement",
-    "plot_sweep": "plot/sweep_{experiment}",
-    "plot_crossover": "plot/crossover_{dataset}",
-    "report": "report",
+    "plot_sweep": "plot/{name}/sweep_{experiment}",
+    "plot_crossover": "plot/{name}/crossover_{dataset}",
+    "report": "report/{name}",
 }
 
 
-def path(name: str, **wildcards) -> str:
+def path(name: str, /, **wildcards) -> str:
     """File ``name`` of :data:`PATHS`, with ``wildcards`` filled in."""
     return PATHS[name].format(**wildcards)
 
 
-def log(rule: str, **wildcards) -> str:
+def log(rule: str, /, **wildcards) -> str:
     """``rule``'s log: the pattern, or with ``wildcards`` one job's file."""
     pattern = f"{LOG_DIR}/{JOB_FILES[rule]}.log"
     return pattern.format(**wildcards) if wildcards else pattern
 
 
-def benchmark(rule: str, **wildcards) -> str:
+def benchmark(rule: str, /, **wildcards) -> str:
     """``rule``'s benchmark file: the pattern, or with ``wildcards`` one job's file."""
     pattern = f"{BENCHMARK_DIR}/{JOB_FILES[rule]}.tsv"
     return pattern.format(**wildcards) if wildcards else pattern
@@ -107,7 +112,7 @@ def wildcard_regex(pattern: str) -> str:
 _SEGMENTS = {"seed": r"\d+"}
 
 
-def base_of(file: str | Path, name: str, **wildcards) -> Path:
+def base_of(file: str | Path, name: str, /, **wildcards) -> Path:
     """The folder the workflow ran in, from one of its files: ``file`` is file ``name`` of
     :data:`PATHS` with ``wildcards`` under it."""
     relative = Path(path(name, **wildcards))
@@ -121,7 +126,7 @@ def base_of(file: str | Path, name: str, **wildcards) -> Path:
     )
 
 
-def in_folder(name: str, folder: str | Path, **wildcards) -> Path:
+def in_folder(name: str, folder: str | Path, /, **wildcards) -> Path:
     """File ``name`` of :data:`PATHS` inside a given run or clustering folder (one a user
     names, e.g. for :mod:`deepclust.placement`), where its pattern puts it in that folder;
     ``wildcards``: those of the part below the folder (a manifold's name)."""

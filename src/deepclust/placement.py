@@ -6,8 +6,8 @@ size, from the processed file's ``transforms``), encodes them with the run's net
 them with its clusterer, fitted state and all (kept in labels.h5:
 :class:`~deepclust.clustering.base.FittedState`). ``RUN`` is a run folder
 (``results/{dataset}/{extractor}/seed{seed}/{clusterer}``) or a grouped folder
-(``results/{dataset}/clusters/{experiment}``, whose selection.json names its run). It writes
-``RUN/placed/{folder}.csv`` (the columns of assignments.csv) and a ``.json`` saying how, and with
+(``results/reports/{name}/clusters/{dataset}/{experiment}``, whose selection.json names its
+run). It writes ``RUN/placed/{folder}.csv`` (the columns of assignments.csv) and a ``.json`` saying how, and with
 ``--group DIR`` the new images as one folder per cluster (:func:`deepclust.grouping.group_images`).
 
 How each method places a new image:
@@ -114,31 +114,41 @@ class NewImages:
     classes: list[str] | None
 
 
-def read_new_images(folder: str | Path, attrs: dict) -> NewImages:
+def read_new_images(folder: str | Path, attrs: dict, *, resize: bool = False) -> NewImages:
     """The images of ``folder``, converted and resized as the processed dataset with ``attrs``
-    was; every one whose shape still differs from the dataset's is named in the error."""
+    was; with ``resize``, resized to the dataset's height x width whatever its preparation
+    did. Every one whose shape still differs from the dataset's is named in the error."""
     root = Path(folder)
     groups = readers.image_groups(root)
     files = [(name, file) for name, group in groups for file in group]
     transforms = attrs.get("transforms") or {}
     channels, size = transforms.get("channels"), transforms.get("size")
     expected = tuple(attrs["image_shape"])
+    if resize:
+        size = expected[1:]
     images, mismatched = [], []
     for _, file in files:
         array, _ = readers.read_image(file, channels)
         image = prepare_image(array, channels, size, str(file))
         if image.shape[1:] != expected:
-            mismatched.append(f"{file.relative_to(root).as_posix()} ({_shape(image.shape[1:])})")
+            mismatched.append((file.relative_to(root).as_posix(), image.shape[1:]))
         images.append(image)
     if mismatched:
         prepared = (f"resized to {size[0]}x{size[1]}" if size else "used at their files' size") + (
             f", converted to {channels}" if channels else ", grey or colour as read"
         )
+        named = [f"{name} ({_shape(shape)})" for name, shape in mismatched[:5]]
+        resizable = any(tuple(shape[1:]) != expected[1:] for _, shape in mismatched)
         raise ValueError(
             f"{root}: {len(mismatched)} of {len(files)} image(s) do not match the run's images "
             f"(channels x height x width {_shape(expected)}; {attrs.get('dataset')}'s images "
-            f"were {prepared}): {', '.join(mismatched[:5])}"
+            f"were {prepared}): {', '.join(named)}"
             + (f" and {len(mismatched) - 5} more" if len(mismatched) > 5 else "")
+            + (
+                f"; --resize makes them {expected[1]}x{expected[2]} (resize=True in Python)"
+                if resizable and not resize
+                else ""
+            )
         )
     return NewImages(
         images=np.concatenate(images),
@@ -279,16 +289,18 @@ def place_folder(
     *,
     device: str = "auto",
     neighbours: int = NEIGHBOURS,
+    resize: bool = False,
 ) -> tuple[Path, dict]:
-    """The command's work: place ``folder``'s images with the run at ``run_path``; writes the
-    CSV (default ``RUN/placed/{folder}.csv``) and its ``.json``; returns the CSV and the json."""
+    """The command's work: place ``folder``'s images with the run at ``run_path`` (``resize``:
+    to the run's image size); writes the CSV (default ``RUN/placed/{folder}.csv``) and its
+    ``.json``; returns the CSV and the json."""
     run = find_run(run_path)
     if not run.data_h5.is_file():
         raise ValueError(
             f"{run.data_h5}: the run's processed dataset is not there (needed: how its images were prepared)"
         )
     _, _, attrs = load_index(run.data_h5)
-    new = read_new_images(folder, attrs)
+    new = read_new_images(folder, attrs, resize=resize)
     clusters, scores, rule = place(run, new, device=device, neighbours=neighbours)
     out_csv = (
         Path(out_csv) if out_csv else run.path / "placed" / f"{Path(folder).resolve().name}.csv"
@@ -317,11 +329,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--files", default="symlink", choices=("symlink", "copy"))
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     parser.add_argument("--neighbours", type=int, default=NEIGHBOURS, help="voters (UMAP runs)")
+    parser.add_argument(
+        "--resize",
+        action="store_true",
+        help="resize the new images to the run's height x width (when their size differs)",
+    )
     args = parser.parse_args(argv)
 
     def body() -> None:
         out_csv, about = place_folder(
-            args.folder, args.run, args.out, device=args.device, neighbours=args.neighbours
+            args.folder,
+            args.run,
+            args.out,
+            device=args.device,
+            neighbours=args.neighbours,
+            resize=args.resize,
         )
         print(f"{out_csv}: {about['images']} image(s) placed by {about['rule']}")
         print("per cluster: " + ", ".join(f"{c}: {n}" for c, n in about["clusters"].items()))

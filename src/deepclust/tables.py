@@ -1,9 +1,10 @@
 """Seeds aggregated: one summary row per run's metrics.json (``SUMMARY_COLUMNS``), then per
 (dataset, experiment) mean ± std of every metric, with the published value beside each.
 
-``python -m deepclust.tables results/summary.csv`` prints the Markdown table used in
-docs/results.md; ``python -m deepclust.tables results/usps`` reads every ``metrics.json`` under
-a folder instead (for runs made by naming targets, which does not write summary.csv);
+``python -m deepclust.tables results/reports/default/summary.csv`` prints the Markdown table
+used in docs/results.md (a config's summary is under its name, ``results/reports/{name}``);
+``python -m deepclust.tables results/usps`` reads every ``metrics.json`` under a folder instead
+(for runs made by naming targets, which does not write summary.csv);
 ``--paper workflow/resources/paper_values.csv`` adds the papers' numbers (``--config`` a
 workflow config to take its ``paper`` / ``paper_name`` renamings from). The standard deviation
 is the sample one (ddof = 1); with one seed it is 0.
@@ -235,7 +236,7 @@ def write_table_csv(path: str | Path, table: list[dict]) -> None:
         columns += [f"{metric}_mean", f"{metric}_std"]
         if metric in METRICS:
             columns += [f"{metric}_paper", f"{metric}_diff"]
-    columns += ["seed_stability", *CONSENSUS_COLUMNS, "paper_source", "warnings"]
+    columns += ["seed_stability", *CONSENSUS_COLUMNS, "paper_source", "warnings", "k_swept"]
     write_csv(path, [{c: csv_cell(e.get(c)) for c in columns} for e in table], columns)
 
 
@@ -331,9 +332,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = cli.parser("python -m deepclust.tables", __doc__)
     parser.add_argument(
         "paths",
-        nargs="*",
-        default=[PATHS["summary"]],
-        help="summary.csv files or results folders",
+        nargs="+",
+        help="summary.csv files (a config's, in its report folder) or results folders",
     )
     parser.add_argument(
         "--paper", help="published-numbers CSV (workflow/resources/paper_values.csv)"

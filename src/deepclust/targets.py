@@ -119,7 +119,7 @@ def all_groups(plan: Plan) -> list[str]:
     """The grouped-images folder of every dataset read from an image folder."""
     datasets = sorted({r["dataset"] for r in plan.runs})
     return [
-        path("clusters", dataset=d)
+        path("clusters", name=plan.name, dataset=d)
         for d in datasets
         if plan.config["datasets"][d]["source"] == "folder"
     ]
@@ -142,6 +142,7 @@ def report_runs(plan: Plan) -> list[dict]:
             sweeps=plan.sweeps,
             refining=plan.refiners,
             trained=plan.trained_extractors,
+            name=plan.name,
         )
     )
 
@@ -153,18 +154,19 @@ def report_figures(plan: Plan) -> list[str]:
 def report_benchmarks(plan: Plan) -> list[str]:
     """This config's jobs' benchmark files (their names from :data:`JOB_FILES`): the report's
     job runtimes list only these, not those an earlier config left in the folder."""
-    jobs: set[tuple[str, tuple]] = {("aggregate", ()), ("report", ())}
-    jobs |= {("plot_sweep", (("experiment", name),)) for name in plan.sweeps}
+    own = (("name", plan.name),)  # this config's tables, report and figures
+    jobs: set[tuple[str, tuple]] = {("aggregate", own), ("report", own)}
+    jobs |= {("plot_sweep", (*own, ("experiment", e))) for e in plan.sweeps}
     for r in plan.runs:
         run = {"dataset": r["dataset"], "extractor": r["extractor"], "seed": r["seed"]}
         clustering = {**run, "clusterer": r["clusterer"]}
         dataset = plan.config["datasets"][r["dataset"]]
         jobs |= {("preprocess", (("dataset", r["dataset"]),))}
-        jobs |= {("plot_crossover", (("dataset", r["dataset"]),))}
+        jobs |= {("plot_crossover", (*own, ("dataset", r["dataset"])))}
         if dataset["source"] in DOWNLOADED_SOURCES:
             jobs.add(("download", (("source", dataset["source"]),)))
         if dataset["source"] == "folder":
-            jobs.add(("group", (("dataset", r["dataset"]),)))
+            jobs.add(("group", (*own, ("dataset", r["dataset"]))))
         for rule in ("pretrain", "features", "plot_training", "embed_2d"):
             jobs.add((rule, tuple(run.items())))
         for rule in ("cluster", "refine", "plot_run", "plot_refinement", "assignments"):

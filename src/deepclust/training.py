@@ -8,16 +8,12 @@ configuration continues from there and ends bit-identical (on CPU) to an uninter
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import math
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
-from typing import ClassVar
 
 import numpy as np
 import torch
@@ -29,82 +25,9 @@ from deepclust.model_file import save_model
 from deepclust.models import AutoEncoder, build_model
 from deepclust.optimizers import make_optimizer, make_scheduler
 from deepclust.runtime import autocast_dtype, precision_name, seed_everything
+from deepclust.train_config import TrainConfig
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Training hyper-parameters; the config's extractor keys of the same names.
-
-    ``input_scale`` multiplies the [0, 1] images before they reach the model (ASCAE: 255).
-    ``amp`` (``"auto"``, true, false) chooses bfloat16 autocast: ``auto`` where the device
-    computes bf16 natively (bf16 GPUs, CPUs with AVX512-BF16 or AMX), ``runtime.autocast_dtype``.
-    ``channels_last`` (default) stores convolutions' weights and activations as NHWC: 2-43 %
-    faster on the CPU (bench/RESULTS.md), the same maths, so not in a checkpoint's fingerprint.
-    ``min_steps`` is the fewest optimiser steps a run takes: a small dataset trains more epochs
-    than ``epochs`` until it has taken them (:meth:`for_samples`), as long in steps as a large one.
-    ``optimizer`` is ``adam``, ``adamw`` (``betas``) or ``sgd`` (``momentum``): DEC's published
-    code pretrains its dense AE on MNIST and Fashion-MNIST with SGD, lr 1, momentum 0.9.
-    """
-
-    epochs: int = 100
-    batch_size: int = 256
-    lr: float = 1e-3
-    optimizer: str = "adam"
-    weight_decay: float = 0.0
-    betas: tuple[float, float] = (0.9, 0.999)
-    momentum: float = 0.0
-    scheduler: str = "none"
-    checkpoint_every: int = 10
-    amp: bool | str = "auto"
-    channels_last: bool = True
-    input_scale: float = 1.0
-    min_steps: int = 0
-
-    #: an entry's keys that are not training settings (`code_version`: deepclust.code_versions)
-    EXTRACTOR_KEYS: ClassVar = set("model model_args feature_batch_size sweep code_version".split())
-
-    @classmethod
-    def from_dict(cls, cfg: dict) -> TrainConfig:
-        """An extractor entry's training settings; an unknown key is refused, never dropped."""
-        names = {f.name for f in fields(cls)}
-        unknown = sorted(set(cfg) - names - cls.EXTRACTOR_KEYS - {"swept"})
-        if unknown:
-            raise ValueError(f"extractor key(s) {unknown}: not a training setting {sorted(names)}")
-        values = {k: v for k, v in cfg.items() if k in names}
-        if "betas" in values:
-            values["betas"] = tuple(values["betas"])
-        return cls(**values)
-
-    def steps_per_epoch(self, n_samples: int) -> int:
-        return math.ceil(n_samples / self.batch_size)
-
-    def for_samples(self, n_samples: int) -> TrainConfig:
-        """This config with ``epochs`` raised until ``n_samples`` images give ``min_steps``
-        optimiser steps (unchanged when ``epochs`` already give them). The returned config has
-        ``min_steps`` met, so calling this again changes nothing."""
-        if n_samples < 1:
-            raise ValueError("cannot train on an empty dataset")
-        needed = math.ceil(self.min_steps / self.steps_per_epoch(n_samples))
-        return replace(self, epochs=max(self.epochs, needed), min_steps=0)
-
-    def fingerprint(self, extra: dict) -> str:
-        """A hash of everything that shapes the run: a checkpoint is resumed only if it matches.
-
-        Without a schedule the first epochs do not depend on how many follow, so ``epochs`` is
-        left out: an interrupted run whose ``epochs`` was raised continues instead of starting over.
-        ``min_steps`` only sets the epochs (:meth:`for_samples`) and ``amp`` only chooses the
-        precision, which ``extra`` holds as resolved for the device (:func:`run_fingerprint`).
-        """
-        train = asdict(self)
-        del train["checkpoint_every"], train["channels_last"], train["min_steps"], train["amp"]
-        if self.optimizer != "sgd":  # Adam has none: fingerprints from before it stay valid
-            del train["momentum"]
-        if self.scheduler == "none":
-            del train["epochs"]
-        blob = json.dumps({"train": train, **extra}, sort_keys=True, default=str)
-        return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
 EpochCallback = Callable[[int, dict], None]
@@ -168,6 +91,8 @@ class Trainer:
         self.compile = bool(compile)
         self.history: list[dict] = []
         self.resumed_from = 0
+        #: with ``keep: best``, the lowest-loss epoch so far and its weights (on the device)
+        self.best: dict | None = None
 
     def fit(self, model: AutoEncoder, images: np.ndarray | torch.Tensor, seed: int) -> AutoEncoder:
         cfg = self.cfg = self.cfg.for_samples(len(images))
@@ -238,6 +163,12 @@ class Trainer:
                 row["img_per_s"],
             )
             self._write_log(live=True)
+            if cfg.keep == "best" and (self.best is None or row["loss"] < self.best["loss"]):
+                self.best = {
+                    "epoch": epoch + 1,
+                    "loss": row["loss"],
+                    "state": {k: v.detach().clone() for k, v in model.state_dict().items()},
+                }
             last = epoch + 1 == cfg.epochs
             due = (epoch + 1) % cfg.checkpoint_every == 0 and (
                 time.monotonic() - last_saved >= self.checkpoint_min_seconds
@@ -248,7 +179,24 @@ class Trainer:
             for callback in self.callbacks:
                 callback(epoch + 1, row)
         self._write_log(live=False)  # complete: under its final name, the live copy gone
+        if self.best is not None and self.best["epoch"] != cfg.epochs:
+            model.load_state_dict(self.best["state"])
+            log.info(
+                "keeping epoch %d's weights (loss %.5g, the run's lowest), not the last epoch's "
+                "(loss %.5g)",
+                self.best["epoch"],
+                self.best["loss"],
+                self.history[-1]["loss"],
+            )
         return model
+
+    @property
+    def kept(self) -> dict:
+        """Which weights :meth:`fit` left in the model: the rule, the epoch and its loss."""
+        if self.best is not None:
+            return {"keep": "best", "epoch": self.best["epoch"], "loss": self.best["loss"]}
+        last = self.history[-1] if self.history else {"epoch": 0, "loss": None}
+        return {"keep": "last", "epoch": last["epoch"], "loss": last["loss"]}
 
     def _write_log(self, live: bool) -> None:
         """Per epoch to ``{name}.live.csv``; the finished run's log alone takes the output's name."""
@@ -271,6 +219,8 @@ class Trainer:
             "rng_shuffle": shuffle.get_state(),
             "history": self.history,
         }
+        if self.best is not None:
+            state["best"] = self.best
         with atomic_path(self.checkpoint_path) as tmp:
             torch.save(state, tmp)
 
@@ -304,6 +254,14 @@ class Trainer:
         restore_cuda_rng(state["rng_cuda"])
         shuffle.set_state(state["rng_shuffle"])
         self.history = list(state["history"])
+        if "best" in state:
+            best = state["best"]
+            state_dict = {k: v.to(self.device) for k, v in best["state"].items()}
+            self.best = {
+                "epoch": int(best["epoch"]),
+                "loss": float(best["loss"]),
+                "state": state_dict,
+            }
         self.resumed_from = int(state["epoch"])
         log.info("resuming from %s at epoch %d", path, self.resumed_from)
         return self.resumed_from
@@ -374,11 +332,14 @@ def pretrain(
         compile=compile,
     )
     trainer.fit(model, images, seed)
+    losses = [row["loss"] for row in trainer.history]
     trained_on = {
         "device": str(device),
         "precision": trainer.precision,
+        # which weights were saved: the last epoch's, or (keep: best) the lowest loss's
+        "kept": trainer.kept,
         # a spike at the end or a plateau, said with every clustering of this network
-        "warnings": training_warnings([row["loss"] for row in trainer.history]),
+        "warnings": training_warnings(losses, kept_epoch=trainer.kept["epoch"]),
     }
     for warning in trained_on["warnings"]:
         log.warning("%s: %s", model_path, warning)

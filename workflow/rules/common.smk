@@ -23,7 +23,13 @@ from deepclust.tables import paper_names
 try:
     for path in workflow.configfiles:  # Snakemake keeps the last of a key written twice: refuse
         load_yaml(path)
-    PLAN = resolve(config, ".", workflow.basedir, plan_cache=CACHE_DIR)
+    PLAN = resolve(
+        config,
+        ".",
+        workflow.basedir,
+        plan_cache=CACHE_DIR,
+        configfiles=workflow.overwrite_configfiles or (),
+    )
 except ConfigError as err:
     raise WorkflowError(f"invalid config: {err}") from None
 config.update(PLAN.config)
@@ -37,6 +43,7 @@ TRAINED_EXTRACTORS, REFINING_CLUSTERERS = PLAN.trained_extractors, PLAN.refiners
 FEATURE_CLUSTERERS = PLAN.feature_clusterers
 # every path a rule writes, and each job's log and benchmark, spelled once (deepclust.paths)
 from deepclust.paths import PATHS
+from deepclust.paths import path as filled
 from deepclust.paths import benchmark as job_benchmark
 from deepclust.paths import log as job_log
 
@@ -51,6 +58,7 @@ wildcard_constraints:
     clusterer=_alternatives(config["clusterers"]),
     manifold=_alternatives(config.get("manifolds", {})),
     source=_alternatives(targets.DOWNLOADED_SOURCES),
+    name=re.escape(PLAN.name),  # this config's tables and report (results/reports/{name})
     seed=r"\d+",
     k=r"\d+",
     metric=_alternatives(sorted(GRAPH_METRICS)),

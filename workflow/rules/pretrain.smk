@@ -1,5 +1,7 @@
 # GPU rules declare resources gpu=1, so `--resources gpu=1` runs one at a time on one GPU.
 # The checkpoint is not an output: Snakemake never deletes it, and a restarted job resumes from it.
+# Pretraining goes first when jobs wait for cores: the trainings are the longest jobs, and a
+# training started after most clustering jobs would set the run's end.
 
 
 rule pretrain:
@@ -14,6 +16,7 @@ rule pretrain:
     wildcard_constraints:
         extractor=_alternatives(TRAINED_EXTRACTORS),
     threads: config["threads"]["pretrain"]
+    priority: 10
     resources:
         gpu=1,
     log:

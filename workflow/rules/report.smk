@@ -15,6 +15,7 @@ rule aggregate:
     params:
         paper_names=canonical(paper_names(config)),
         runs=run_memberships(),
+        sweeps=canonical(SWEEPS),  # a sweep over K gets its scores over K in table.md
     log:
         job_log("aggregate"),
     benchmark:
@@ -159,6 +160,7 @@ rule report:
     params:
         runs=report_runs(),
         benchmarks=report_benchmarks(),
+        sweeps=canonical(SWEEPS),
     log:
         job_log("report"),
     benchmark:

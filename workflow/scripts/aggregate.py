@@ -1,5 +1,5 @@
-"""Snakemake script: every run's metrics.json -> results/summary.csv (per run) and
-results/table.csv / table.md (per dataset x experiment, with the papers' numbers)."""
+"""Snakemake script: every run's metrics.json -> summary.csv (per run) and table.csv / table.md
+(per dataset x experiment, with the papers' numbers) in results/reports/{name}/."""
 
 from deepclust.stages import logged, run_aggregate
 
@@ -13,4 +13,5 @@ with logged(snakemake.log[0]):
         paper_names=snakemake.params.paper_names,
         runs=snakemake.params.runs,
         consensus=list(snakemake.input.consensus),
+        sweeps=snakemake.params.sweeps,
     )

@@ -1,4 +1,4 @@
-"""Snakemake script: networks x clusterers, mean ACC, for one dataset (see deepclust.stages.report)."""
+"""Snakemake script: networks x clusterers, mean ACC, for one dataset (see deepclust.stages.figures)."""
 
 from deepclust.stages import logged, run_plot_crossover
 

@@ -1,4 +1,5 @@
-"""Snakemake script: tables, figures, config, versions and job runtimes -> results/report.html."""
+"""Snakemake script: tables, figures, config, versions and job runtimes -> the report
+(results/reports/{name}/report.html)."""
 
 import json
 from pathlib import Path
@@ -16,4 +17,6 @@ with logged(snakemake.log[0]):
         environment=first.get("environment"),
         # this config's jobs only, those that ran (a pixels run has no pretraining)
         benchmarks=[path for path in snakemake.params.benchmarks if Path(path).exists()],
+        title=f"deepclust results: {snakemake.wildcards.name}",
+        sweeps=snakemake.params.sweeps,
     )

@@ -22,6 +22,7 @@ _EXPORTS = {
     "Plan": "deepclust.config.plan",
     "load": "deepclust.config.plan",
     "resolve": "deepclust.config.plan",
+    "report_name": "deepclust.config.plan",
 }
 __all__ = sorted(_EXPORTS)
 

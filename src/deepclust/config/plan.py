@@ -13,6 +13,8 @@ checked against the registries, cached (:mod:`.checks`); then a rule's params
 from __future__ import annotations
 
 import copy
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -29,10 +31,30 @@ from deepclust.config.sweeps import (
     select_experiments,
     sweep_groups,
 )
-from deepclust.config.terms import PIXELS, entry_of
+from deepclust.config.terms import PIXELS, ConfigError, entry_of
 
 #: the checkout's root (the Snakefile's folder) when the package runs from it
 ROOT = Path(__file__).resolve().parents[3]
+#: the report's name for the embedded config.yaml (no ``--configfile``, no ``name:``)
+DEFAULT_NAME = "default"
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
+
+
+def report_name(config: dict, configfiles: Sequence[str | Path] = ()) -> str:
+    """Where this config's tables, figures, report and grouped folders go
+    (``results/reports/{name}``): its ``name:``, else the stems of its ``--configfile`` files
+    joined by ``+`` (``mfvc+mfvc_cpu``), else :data:`DEFAULT_NAME`. Two configs run one after
+    the other keep both reports."""
+    if config.get("name"):
+        return config["name"]
+    name = "+".join(Path(f).stem for f in configfiles) or DEFAULT_NAME
+    if not _NAME.match(name):
+        raise ConfigError(
+            f"name: the config files {', '.join(map(str, configfiles))} give the report folder "
+            f"name {name!r}, which is not one (letters, digits, _ . + - only); set `name:` in "
+            "the config"
+        )
+    return name
 
 
 @dataclass(frozen=True)
@@ -44,7 +66,8 @@ class Plan:
     that sweeps, its expanded experiments and their values. ``runs``: every (experiment,
     dataset, extractor, clusterer, seed). ``refiners``: clusterers that fine-tune a model.
     ``graphs``: the kNN graph (k, metric) each GCN clusterer reads. ``rerun_free``: per schema
-    section, the keys that change no result.
+    section, the keys that change no result. ``name``: the folder of this config's tables,
+    report and grouped folders under ``results/reports/`` (:func:`report_name`).
     """
 
     config: dict
@@ -55,6 +78,7 @@ class Plan:
     rerun_free: dict[str, frozenset[str]] = field(default_factory=dict)
     #: crossover cells left out because no clusterer could run them, by name, with why
     skipped: dict[str, str] = field(default_factory=dict)
+    name: str = DEFAULT_NAME
 
     def params(self, section: str, name: str, stage: str | None = None) -> dict:
         """Entry ``name`` of config ``section`` (``extractors``, ...) as a rule's params; with
@@ -122,6 +146,7 @@ def resolve(
     root: str | Path = ROOT,
     *,
     plan_cache: str | Path | None = None,
+    configfiles: Sequence[str | Path] = (),
 ) -> Plan:
     """The :class:`Plan` of ``config`` (as Snakemake merged it, or as a file reads), each step
     once, in the order of a key's way.
@@ -129,7 +154,8 @@ def resolve(
     ``base_dir``: where relative paths of the config are looked up first (the working
     directory, as for ``--configfile``); ``root``: the workflow's folder (its bundled configs).
     ``plan_cache``: where the registry checks are cached between calls (the workflow's
-    ``.snakemake/deepclust``), or ``None`` to check every time.
+    ``.snakemake/deepclust``), or ``None`` to check every time. ``configfiles``: the
+    ``--configfile`` files it came from, which name its report (:func:`report_name`).
     """
     composed = compose(copy.deepcopy(config), base_dir, Path(root))
     skipped = skipped_cells(composed)
@@ -152,6 +178,7 @@ def resolve(
         graphs=checked["graphs"],
         rerun_free=rerun_free_keys(SCHEMA),
         skipped=skipped,
+        name=report_name(config, configfiles),
     )
 
 
@@ -159,4 +186,4 @@ def load(*files: str | Path, base_dir: str | Path = ".", root: str | Path = ROOT
     """The :class:`Plan` of one config file, or of several merged in order as ``--configfile
     a.yaml b.yaml`` merges them (an overlay such as ``mfvc_cpu.yaml`` after its base), for tools
     outside Snakemake (the ledger)."""
-    return resolve(read_files(*files), base_dir, root)
+    return resolve(read_files(*files), base_dir, root, configfiles=files)

@@ -1,5 +1,6 @@
 """The workflow's stages as plain functions of paths and config slices, one module per rules file
-(``workflow/rules/{data,pretrain,cluster,report}.smk``).
+(``workflow/rules/{data,pretrain,cluster,report}.smk``; report.smk's in two: the tables in
+``report``, the figures in ``figures``).
 
 ``workflow/scripts/*.py`` call these with ``snakemake.input/output/params``; tests call them
 directly. Each stage writes its outputs atomically and records what it used.
@@ -26,10 +27,10 @@ _EXPORTS = {
     "run_refine": "deepclust.stages.cluster",
     "run_consensus": "deepclust.stages.cluster",
     "run_aggregate": "deepclust.stages.report",
-    "run_embed_2d": "deepclust.stages.report",
-    "run_plot_run": "deepclust.stages.report",
-    "run_plot_sweep": "deepclust.stages.report",
-    "run_plot_crossover": "deepclust.stages.report",
+    "run_embed_2d": "deepclust.stages.figures",
+    "run_plot_run": "deepclust.stages.figures",
+    "run_plot_sweep": "deepclust.stages.figures",
+    "run_plot_crossover": "deepclust.stages.figures",
     "report_runs": "deepclust.stages.report",
 }
 __all__ = sorted(_EXPORTS)

@@ -22,6 +22,7 @@ from deepclust.degenerate import (
     dead_unit_warnings,
     dead_units,
     partition_warnings,
+    refinement_warnings,
 )
 from deepclust.io import read_features, read_graph, read_labels, write_csv, write_h5, write_json
 from deepclust.label_free import internal_scores
@@ -276,6 +277,10 @@ def run_refine(
                 "refinement": {
                     "iterations": refiner.n_iter_,
                     "converged": refiner.converged_,
+                    # the share of labels that changed at the last check (where it is counted)
+                    "changed_at_stop": (refiner.history_[-1] if refiner.history_ else {}).get(
+                        "changed"
+                    ),
                     "seconds_per_iteration": refiner.seconds_per_iter_,
                     "init_metrics": init_metrics,
                     # the best iteration by ACC needs the labels: never the reported number
@@ -314,6 +319,7 @@ def _write_clustering(
         *partition_warnings(predicted),
         *dead_unit_warnings(record.get("dead_units")),
         *((record.get("pretraining") or {}).get("warnings") or []),  # its network's training
+        *refinement_warnings(record.get("refinement"), (record.get("params") or {}).get("params")),
     ]
     for warning in warnings:
         log.warning("%s: %s", metrics_out, warning)

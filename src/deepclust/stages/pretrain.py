@@ -34,7 +34,8 @@ def run_pretrain(
     the loss (``training.compiled_loss``); ``checkpoint_every``: epochs between checkpoints,
     overriding the entry's. Both are settings, not part of the result (schema ``x-rerun``)."""
     from deepclust.runtime import resolve_device
-    from deepclust.training import TrainConfig, pretrain
+    from deepclust.train_config import TrainConfig
+    from deepclust.training import pretrain
 
     # one trainer per run, held before anything is logged: an orphan of a killed Snakemake still
     # holding it fails this job at once, and leaves the log it writes whole (runtime.logged)

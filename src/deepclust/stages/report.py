@@ -1,29 +1,22 @@
-"""Stages of ``workflow/rules/report.smk`` and the aggregate rule: the summary and the table
-over seeds, each run's figures, a sweep's figure, and which runs the report shows
-(:func:`report_runs`, called while the workflow parses: it imports nothing heavy)."""
+"""Stages of ``workflow/rules/report.smk``'s tables: the summary and the table over seeds
+(the aggregate rule), and which runs the report shows (:func:`report_runs`, called while the
+workflow parses: it imports nothing heavy). The figures' stages: :mod:`.figures`."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 
-import numpy as np
-
 from deepclust import paths
-from deepclust.data.dataset import load_processed
+from deepclust.choose_k import k_markdown, k_rows, k_sweeps
 from deepclust.io import (
-    read_csv,
-    read_features,
-    read_h5,
     read_labels,
     write_csv,
-    write_h5,
     write_text,
 )
 from deepclust.label_free import (
     STABILITY_TIE,
-    pick_entry,
     pick_without_labels,
     picks_markdown,
     seed_stability,
@@ -48,8 +41,9 @@ def report_runs(
     sweeps: Collection[str] = (),
     refining: Collection[str] = (),
     trained: Collection[str] = (),
+    name: str,
 ) -> list[dict]:
-    """What the report shows, in order: a section of sweep figures (``sweeps``: the swept
+    """What the report of config ``name`` shows, in order: a section of sweep figures (``sweeps``: the swept
     experiments), one of networks x clusterers heatmaps (per dataset with more than one
     pairing), then per (dataset, experiment) the figures of its lowest seed, with the
     refinement curve for a ``refining`` clusterer and, once per (dataset, extractor, seed), the
@@ -69,8 +63,8 @@ def report_runs(
                 "name": "Sweeps",
                 "note": "a metric against each swept hyper-parameter (mean ± std over seeds)",
                 "figures": [
-                    [paths.path("sweep_plot", experiment=name), f"sweep of {name}"]
-                    for name in sorted(sweeps)
+                    [paths.path("sweep_plot", name=name, experiment=e), f"sweep of {e}"]
+                    for e in sorted(sweeps)
                 ],
             }
         )
@@ -85,7 +79,10 @@ def report_runs(
                 "note": "mean ACC over seeds of every network with every clusterer run on "
                 "the dataset; blank, a pairing not run (each figure's title says what else it marks)",
                 "figures": [
-                    [paths.path("crossover_plot", dataset=d), f"{d}: networks x clusterers"]
+                    [
+                        paths.path("crossover_plot", name=name, dataset=d),
+                        f"{d}: networks x clusterers",
+                    ]
                     for d in crossed
                 ],
             }
@@ -144,9 +141,12 @@ def run_aggregate(
     paper_names: dict | None = None,
     runs: Iterable[dict] | None = None,
     consensus: Sequence[str] = (),
+    sweeps: Mapping[str, Mapping[str, Mapping]] | None = None,
 ) -> list[dict]:
-    """Write results/summary.csv (one row per clustering run) and, when asked, the per
-    (dataset, experiment) table over seeds with the published numbers beside it.
+    """Write summary.csv (one row per clustering run) and, when asked, the per
+    (dataset, experiment) table over seeds with the published numbers beside it; table.md
+    ends with the label-free pick and, for a sweep over K (``sweeps``: the plan's), the scores
+    over K (:mod:`deepclust.choose_k`).
 
     ``runs``: the workflow's memberships (dataset, extractor, clusterer, seed, experiment,
     swept), which name each run's experiment(s); without them, each metrics.json's own.
@@ -171,6 +171,9 @@ def run_aggregate(
         for entry in table:
             entry["seed_stability"] = stability.get((entry["dataset"], entry["experiment"]))
         _add_consensus(table, consensus, rows)
+        k_of = {e: k for group in k_sweeps(sweeps or {}).values() for e, k in group.items()}
+        for entry in table:  # a K sweep's variant: not a candidate of the label-free pick
+            entry["k_swept"] = k_of.get(entry["experiment"])
         if paper_values:
             names = paper_names or {}
             add_paper_values(
@@ -183,10 +186,12 @@ def run_aggregate(
             write_table_csv(table_csv, table)
         if table_md:
             picks = picks_markdown(pick_without_labels(table))
+            over_k = k_markdown(k_rows(table, sweeps or {}))
             write_text(
                 table_md,
                 f"{to_markdown(table)}\n\nLabel-free pick per dataset (highest seed stability, "
-                f"ties within {STABILITY_TIE} by silhouette; deepclust.label_free):\n\n{picks}\n",
+                f"ties within {STABILITY_TIE} by silhouette; deepclust.label_free):\n\n{picks}\n"
+                + (f"\n{over_k}\n" if over_k else ""),
             )
     return rows
 
@@ -204,192 +209,3 @@ def _add_consensus(table: list[dict], consensus: Sequence[str], rows: list[dict]
         entry["consensus_acc"] = record["metrics"].get("acc")
         entry["consensus_nmi"] = record["metrics"].get("nmi")
         entry["consensus_agreement"] = record.get("agreement")
-
-
-def run_embed_2d(
-    features_h5: str, output_h5: str, *, seed: int = 0, max_points: int = 5000
-) -> None:
-    """The 2-D UMAP of one network's features (a seeded sample of at most ``max_points``), its
-    own cached stage: every clusterer of the network draws its figure on it, so a grid
-    of networks x clusterers computes one UMAP per network, not one per cell."""
-    from deepclust import plots
-
-    features, _, attrs = read_features(features_h5)
-    points, index = plots.embed_2d(features, seed=seed, max_points=max_points)
-    write_h5(
-        output_h5,
-        {"points": points.astype(np.float32), "index": index},
-        {"layer": str(attrs.get("default_layer", "features")), "n_samples": len(features)},
-    )
-
-
-def run_plot_run(
-    data_h5: str,
-    embedding_h5: str,
-    labels_h5: str,
-    *,
-    embedding_png: str,
-    confusion_png: str,
-    samples_png: str,
-    seed: int = 0,
-    title: str = "",
-) -> None:
-    """The three figures of one clustering run: its clusters on the network's 2-D embedding
-    (``run_embed_2d``), confusion matrix, contact sheets (:mod:`deepclust.contact_sheets`).
-
-    Without ground truth the confusion figure says so instead of inventing one; the embedding
-    is coloured by cluster only and the contact sheets are unchanged.
-    """
-    from deepclust import plots
-    from deepclust.assignments import SCORES
-    from deepclust.contact_sheets import contact_sheet_figure
-
-    data = load_processed(data_h5)
-    embedding, attrs = read_h5(embedding_h5, ("points", "index"))
-    points, index = embedding["points"], embedding["index"]
-    if points is None or index is None:
-        raise ValueError(f"{embedding_h5}: no 2-D embedding (arrays 'points' and 'index')")
-    predicted, _ = read_labels(labels_h5)
-    if len(predicted) != len(data.images):
-        raise ValueError(
-            f"{labels_h5}: expected {len(data.images)} labels (one per image of {data_h5})"
-        )
-    if attrs.get("n_samples") != len(data.images) or index.max(initial=0) >= len(data.images):
-        raise ValueError(
-            f"{embedding_h5}: made for {attrs.get('n_samples')} samples, not {len(data.images)}"
-        )
-    n = len(data.images)
-    sampled = f", {len(index):,} of {n:,} samples" if len(index) < n else ""
-    truth = None if data.labels is None else data.labels[index]
-    names = data.attrs.get("class_names")  # an image folder's sub-folders
-    plots.embedding_figure(
-        points,
-        predicted[index],
-        truth,
-        embedding_png,
-        title=f"{title}: 2-D UMAP of the {attrs.get('layer', 'features')} features{sampled}",
-        class_names=names,
-    )
-    if data.labels is None:
-        plots.message_figure("No ground-truth labels: no confusion matrix.", confusion_png)
-    else:
-        plots.confusion_figure(data.labels, predicted, confusion_png, class_names=names)
-    contact_sheet_figure(
-        data.images,
-        predicted,
-        samples_png,
-        per_cluster=samples_per_cluster(len(np.unique(predicted))),
-        seed=seed,
-        labels_true=data.labels,
-        class_names=names,
-        scores=read_h5(labels_h5, SCORES)[0],
-    )
-
-
-#: thumbnails the contact sheets show in all: with many clusters each row gets fewer (at least
-#: MIN_SAMPLES), so 40 people's photos are not the whole dataset again in every experiment
-SAMPLE_THUMBNAILS = 160
-MIN_SAMPLES, MAX_SAMPLES = 4, 10
-
-
-def samples_per_cluster(n_clusters: int) -> int:
-    return max(MIN_SAMPLES, min(MAX_SAMPLES, SAMPLE_THUMBNAILS // max(n_clusters, 1)))
-
-
-def run_plot_sweep(table_csv: str, group: dict[str, dict], output: str) -> None:
-    """Metric against the swept value for one swept experiment (``group``: its expanded
-    experiments and the values each takes, from ``config.sweep_groups``)."""
-    from deepclust import plots
-
-    rows = read_csv(table_csv)
-    keys = list(dict.fromkeys(k for swept in group.values() for k in swept))
-    varying = [k for k in keys if len({repr(s.get(k)) for s in group.values()}) > 1] or keys
-    x_key, others = varying[0], varying[1:]
-    points = []
-    for row in rows:
-        swept = group.get(row["experiment"])
-        if swept is None:
-            continue
-        series = ", ".join(f"{k.rsplit('.', 1)[-1]}={swept.get(k)}" for k in others)
-        points.append({**row, "x": swept.get(x_key), "series": series})
-    if not points:
-        raise ValueError(f"{table_csv}: no rows for the swept experiments {sorted(group)}")
-    plots.sweep_figure(points, x_key, output)
-
-
-def crossover_cells(
-    summary_csv: str, table_csv: str, dataset: str
-) -> tuple[dict[tuple[str, str], dict], list[str], list[str]]:
-    """Per (extractor, clusterer) run on ``dataset``: mean, std and count of ACC over seeds,
-    whether it is a published pairing (an experiment of that pair with a paper value in
-    table.csv) and whether it is the label-free pick of table.md (``deepclust.label_free``).
-    Returns (cells, extractors, clusterers); runs without labels make no cell."""
-    from deepclust.tables import mean_std
-
-    runs = [r for r in read_csv(summary_csv) if r["dataset"] == dataset]
-    table = [r for r in read_csv(table_csv) if r["dataset"] == dataset]
-    published = {
-        part
-        for r in table
-        if r.get("acc_paper") not in (None, "")
-        for part in r["experiment"].split("+")
-    }
-    picked = {p["picked"] for p in pick_without_labels([pick_entry(r) for r in table])}
-    accs: dict[tuple[str, str], list[float]] = {}
-    paper: set[tuple[str, str]] = set()
-    chosen: set[tuple[str, str]] = set()
-    for r in runs:
-        key = (r["extractor"], r["clusterer"])
-        if r.get("acc") not in (None, ""):
-            accs.setdefault(key, []).append(float(r["acc"]))
-        if set((r.get("experiment") or "").split("+")) & published:
-            paper.add(key)
-        if r.get("experiment") in picked:
-            chosen.add(key)
-    cells = {}
-    for key, values in accs.items():
-        mean, std = mean_std(np.asarray(values))
-        cells[key] = {
-            "mean": mean,
-            "std": std,
-            "n": len(values),
-            "paper": key in paper,
-            "picked": key in chosen,
-        }
-    extractors = sorted({k[0] for k in cells})
-    clusterers = sorted({k[1] for k in cells})
-    return cells, extractors, clusterers
-
-
-def run_plot_crossover(
-    summary_csv: str, table_csv: str, dataset: str, output: str, order: dict | None = None
-) -> None:
-    """The networks x clusterers heatmap of one dataset (``plots.crossover_figure``).
-
-    ``order``: the config's ``crossover`` grid; its networks and clusterers come first, in its order
-    (the rest follow, sorted)."""
-    from deepclust import plots
-
-    cells, extractors, clusterers = crossover_cells(summary_csv, table_csv, dataset)
-    if order:
-        extractors = _in_order(extractors, order.get("extractors") or [])
-        clusterers = _in_order(clusterers, order.get("clusterers") or [])
-    if not cells:
-        plots.message_figure(f"{dataset}: no labels, so no ACC per network and clusterer.", output)
-        return
-    plots.crossover_figure(
-        cells, extractors, clusterers, output, title=crossover_title(dataset, cells)
-    )
-
-
-def crossover_title(dataset: str, cells: dict) -> str:
-    """The heatmap's title, explaining only the marks it draws."""
-    marks = [
-        *(["red: published pairing"] if any(c.get("paper") for c in cells.values()) else []),
-        *(["dashed: label-free pick"] if any(c.get("picked") for c in cells.values()) else []),
-    ]
-    return f"{dataset}: mean ACC over seeds" + (f" ({'; '.join(marks)})" if marks else "")
-
-
-def _in_order(names: list[str], first: list[str]) -> list[str]:
-    return [n for n in first if n in names] + [n for n in names if n not in first]

@@ -1,0 +1,128 @@
+"""Choosing K without labels: the label-free scores of a sweep over the number of clusters.
+
+A clusterer entry that sweeps its ``n_clusters`` (``sweep: {n_clusters: [4, 5, ..., 14]}``)
+makes one experiment per K, the same network, space and clusterer otherwise, so its scores are
+comparable across K (unlike scores across experiments that partition different spaces). Per
+swept experiment this module lines up, per K, the silhouette, Calinski-Harabasz and
+Davies-Bouldin scores and the seed stability (:mod:`deepclust.label_free`), and names the K each
+score prefers. That is a suggestion to look at, not the true number of groups: each score has a
+bias of its own (Calinski-Harabasz tends to grow with K, silhouette to favour few, well-separated
+groups, and a partition by lighting or pose can be very stable). The table goes to table.md and
+the report, the figure to the sweep's plot (:func:`deepclust.plots.k_figure`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+#: the clusterer key a K sweep varies
+K_KEY = "n_clusters"
+#: each score over K, and whether higher (max) or lower (min) is better
+K_SCORES: tuple[tuple[str, str], ...] = (
+    ("silhouette", "max"),
+    ("calinski_harabasz", "max"),
+    ("davies_bouldin", "min"),
+    ("seed_stability", "max"),
+)
+#: the columns' headings
+LABELS = {
+    "silhouette": "silhouette ↑",
+    "calinski_harabasz": "Calinski-Harabasz ↑",
+    "davies_bouldin": "Davies-Bouldin ↓",
+    "seed_stability": "seed stability ↑",
+}
+SUGGESTION = (
+    "K suggested by each label-free score, on a sweep over the clusterer's n_clusters (same "
+    "network and space at every K): a suggestion to look at, not the number of groups; the "
+    "scores disagree where the data has no one best K (deepclust.choose_k)"
+)
+
+
+def k_sweeps(sweeps: Mapping[str, Mapping[str, Mapping]]) -> dict[str, dict[str, int]]:
+    """Per swept experiment that varies the number of clusters alone, its expanded experiments
+    and the K each runs (``sweeps``: the plan's ``{experiment: {expanded: {key: value}}}``)."""
+    found = {}
+    for name, group in sweeps.items():
+        keys = {key for swept in group.values() for key in swept}
+        if keys == {K_KEY} and len(group) > 1:
+            found[name] = {expanded: int(swept[K_KEY]) for expanded, swept in group.items()}
+    return found
+
+
+def _number(value) -> float | None:
+    if value in (None, ""):
+        return None
+    return float(value)
+
+
+def k_rows(table: Sequence[Mapping], sweeps: Mapping[str, Mapping[str, Mapping]]) -> list[dict]:
+    """One row per (dataset, swept experiment, K): the scores' means over seeds (``None``
+    where there is none), ``acc`` when the data has labels, and ``best``: the scores that
+    prefer this K. ``table``: table.csv's rows (text) or the aggregate's (numbers)."""
+    ks = k_sweeps(sweeps)
+    rows = []
+    for entry in table:
+        for name, members in ks.items():
+            if entry["experiment"] in members:
+                row = {
+                    "dataset": entry["dataset"],
+                    "sweep": name,
+                    "k": members[entry["experiment"]],
+                }
+                for score, _ in K_SCORES:
+                    column = score if score == "seed_stability" else f"{score}_mean"
+                    row[score] = _number(entry.get(column))
+                row["acc"] = _number(entry.get("acc_mean"))
+                rows.append(row)
+    rows.sort(key=lambda r: (r["dataset"], r["sweep"], r["k"]))
+    for members in _groups(rows).values():
+        for score, k in suggested_k(members).items():
+            for row in members:
+                if row["k"] == k:
+                    row.setdefault("best", []).append(score)
+    return rows
+
+
+def _groups(rows: Sequence[dict]) -> dict[tuple[str, str], list[dict]]:
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for row in rows:
+        groups.setdefault((row["dataset"], row["sweep"]), []).append(row)
+    return groups
+
+
+def suggested_k(rows: Sequence[Mapping]) -> dict[str, int]:
+    """Per score, the K of one sweep's ``rows`` it prefers (the smaller K on a tie); a score
+    no K has is left out."""
+    best = {}
+    for score, better in K_SCORES:
+        scored = [(row[score], row["k"]) for row in rows if row.get(score) is not None]
+        if scored:
+            sign = -1 if better == "max" else 1
+            best[score] = min(scored, key=lambda pair: (sign * pair[0], pair[1]))[1]
+    return best
+
+
+def k_markdown(rows: Sequence[dict]) -> str:
+    """The scores over K, one table per (dataset, sweep), each score's preferred K in bold, and
+    a line naming them; empty when the config sweeps no K."""
+    if not rows:
+        return ""
+    parts = [f"Choosing K: {SUGGESTION}."]
+    for (dataset, sweep), members in _groups(rows).items():
+        labelled = any(row["acc"] is not None for row in members)
+        header = ["K", *(LABELS[s] for s, _ in K_SCORES), *(["ACC (labels)"] if labelled else [])]
+        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        for row in members:
+            cells = [str(row["k"])]
+            for score, _ in K_SCORES:
+                text = "—" if row[score] is None else f"{row[score]:.3f}"
+                cells.append(f"**{text}**" if score in row.get("best", []) else text)
+            if labelled:
+                cells.append("—" if row["acc"] is None else f"{row['acc']:.3f}")
+            lines.append("| " + " | ".join(cells) + " |")
+        picks = suggested_k(members)
+        said = ", ".join(f"{LABELS[s].rstrip(' ↑↓')} {k}" for s, k in picks.items())
+        parts.append(
+            f"{dataset}, {sweep} (K by score: {said or 'none scored'}):\n\n" + "\n".join(lines)
+        )
+    return "\n\n".join(parts)
