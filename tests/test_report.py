@@ -472,6 +472,33 @@ def test_a_contact_sheet_shows_each_clusters_nearest_then_farthest_members(drawn
     assert "nearest the centre" in fig._suptitle.get_text()
 
 
+def test_38_clusters_legend_beside_the_scatter_and_a_contact_sheet_without_a_blank_band(drawn):
+    """A reader's complaints (issue 50): a 38-entry legend covered the UMAP scatter, and a
+    38-cluster contact sheet began under a blank band inches high."""
+    rng = np.random.default_rng(0)
+    pred = np.arange(380) % 38
+    plots.embedding_figure(rng.normal(size=(380, 2)), pred, pred, "e.png")
+    fig = drawn[-1]
+    fig.canvas.draw()
+    for ax in fig.axes:
+        legend = ax.get_legend().get_window_extent()
+        assert legend.x0 >= ax.get_window_extent().x1 - 1  # beside the panel, not on it
+    plots.embedding_figure(rng.normal(size=(30, 2)), pred[:30] % 3, None, "few.png")
+    (ax,) = drawn[-1].axes
+    drawn[-1].canvas.draw()
+    assert ax.get_window_extent().contains(*ax.get_legend().get_window_extent().p0)  # inside
+
+    images = rng.uniform(size=(380, 1, 4, 4)).astype(np.float32)
+    contact_sheets.contact_sheet_figure(
+        images, pred, "s.png", per_cluster=4, scores={"distance": rng.uniform(size=380)}
+    )
+    fig = drawn[-1]
+    top_row = max(ax.get_position().y1 for ax in fig.axes)
+    assert (1 - top_row) * fig.get_figheight() <= 0.35  # inches above the first row: the caption
+    label = next(t for t in fig.axes[0].texts)
+    assert label.get_fontsize() >= 10
+
+
 def test_a_sample_grid_of_many_clusters_shows_fewer_per_cluster():
     """40 people x 10 photos drew all 400 photos in every experiment's grid (issue 35)."""
     from deepclust.stages.figures import samples_per_cluster

@@ -52,9 +52,13 @@ def contact_sheet_figure(
     score = None if name is None else np.asarray(scores[name], dtype=float)
     rng = np.random.default_rng(seed)
     columns = per_cluster + (1 if score is not None else 0)  # a blank column between the halves
+    height = len(clusters) * 0.72 + 0.3  # inches: a row a cluster, and the caption's line
     fig, axes = plt.subplots(
-        len(clusters), columns, figsize=(columns * 0.7 + 1.0, len(clusters) * 0.72), squeeze=False
+        len(clusters), columns, figsize=(columns * 0.7 + 1.0, height), squeeze=False
     )
+    # the caption's line is a fixed 0.3 inch: matplotlib's default margins are fractions of the
+    # figure, a blank band above a sheet of 38 clusters
+    fig.subplots_adjust(top=1 - 0.3 / height, bottom=0.05 / height, hspace=0.1, wspace=0.05)
     for row, cluster in zip(axes, clusters, strict=True):
         members = np.flatnonzero(labels_pred == cluster)
         ranked = score is not None and cluster != NOISE  # noise has no centre, no score
@@ -76,10 +80,10 @@ def contact_sheet_figure(
             transform=row[0].transAxes,
             ha="right",
             va="center",
-            fontsize=8,
+            fontsize=10,
         )
     if score is not None:
         typical = "nearest the centre" if name == "distance" else "most confident"
         atypical = "farthest" if name == "distance" else "least confident"
-        fig.suptitle(f"← {typical}   ·   {atypical} →", fontsize=8)
+        fig.suptitle(f"← {typical}   ·   {atypical} →", fontsize=10, y=1 - 0.05 / height)
     save_figure(fig, path, dpi=72)  # thumbnails: photos compress poorly, the report stays small

@@ -159,6 +159,10 @@ def embed_2d(
     return reducer.fit_transform(features[index]), index
 
 
+#: the most legend entries drawn inside a scatter's panel; more go beside it
+LEGEND_INSIDE = 12
+
+
 def embedding_figure(
     points: np.ndarray,
     labels_pred: np.ndarray,
@@ -197,7 +201,14 @@ def embedding_figure(
     if labels_true is not None:
         truth = {k: (class_label(k, class_names), colours[slot[("class", k)]]) for k in classes}
         panels.append(("true class", np.asarray(labels_true), truth))
-    fig, axes = plt.subplots(1, len(panels), figsize=(5.6 * len(panels), 4.8), squeeze=False)
+    beside = max(len(legend) for _, _, legend in panels) > LEGEND_INSIDE
+    fig, axes = plt.subplots(
+        1,
+        len(panels),
+        figsize=((7.6 if beside else 5.6) * len(panels), 4.8),
+        squeeze=False,
+        layout="constrained" if beside else None,  # room for the legends beside the panels
+    )
     for ax, (name, values, legend) in zip(axes[0], panels, strict=True):
         noise = values == NOISE
         if noise.any():
@@ -208,9 +219,16 @@ def embedding_figure(
         ax.set_title(f"coloured by {name}")
         ax.set_xticks([])
         ax.set_yticks([])
-        if len(legend) <= 40:
+        if len(legend) <= LEGEND_INSIDE:
+            ax.legend(fontsize=8, markerscale=3, loc="best", framealpha=0.6)
+        elif len(legend) <= 60:  # beside the panel, not over the points it names
             ax.legend(
-                fontsize=6, markerscale=3, ncols=1 + len(legend) // 20, loc="best", framealpha=0.6
+                fontsize=8,
+                markerscale=3,
+                ncols=1 + len(legend) // 25,
+                loc="upper left",
+                bbox_to_anchor=(1.0, 1.0),
+                frameon=False,
             )
     if title:
         fig.suptitle(title)
