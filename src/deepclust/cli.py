@@ -28,3 +28,5 @@ def run(parser: argparse.ArgumentParser, body: Callable[[], int | None]) -> int:
                 f"{error.filename}: no such file (run from the workflow's folder, or pass the path)"
             )
         parser.exit(1, f"{parser.prog}: {message}\n")
+    except KeyboardInterrupt:  # Ctrl-C: one line, not a traceback
+        parser.exit(130, f"{parser.prog}: stopped by Ctrl-C\n")

@@ -305,6 +305,8 @@ def environment_info(device: torch.device | None = None) -> dict:
 
 
 log = logging.getLogger("deepclust")
+#: a job's exit status after Ctrl-C (128 + SIGINT, as a shell reports it)
+INTERRUPTED = 130
 
 
 @contextlib.contextmanager
@@ -336,6 +338,9 @@ def logged(log_path: str | Path | None, threads: int | None = None) -> Iterator[
         else:
             log.error("failed:\n%s", traceback.format_exc())
         raise
+    except KeyboardInterrupt:  # Ctrl-C: one line, not a traceback per job on the terminal
+        log.warning("stopped by Ctrl-C; a pretraining resumes from its last checkpoint")
+        raise SystemExit(INTERRUPTED) from None
     except Exception:
         log.error("failed:\n%s", traceback.format_exc())
         raise
