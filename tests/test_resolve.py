@@ -195,3 +195,26 @@ def test_a_dataset_cannot_take_a_folder_results_keeps_for_itself():
     config["datasets"]["reports"] = config["datasets"].pop("coil")
     with pytest.raises(ConfigError, match="reports"):
         resolve(config)
+
+
+def test_a_config_of_long_pretrainings_says_so_and_a_small_one_says_nothing():
+    from deepclust.workload import workload_note
+
+    config = {
+        "datasets": {"mnist": {"source": "mnist"}, "usps": {"source": "usps"}},
+        "extractors": {"ae": {"model": "dense_ae", "epochs": 200}, "px": {"model": "pixels"}},
+        "clusterers": {"km": {"method": "kmeans"}},
+        "experiments": {
+            "ae_km": {"extractor": "ae", "clusterer": "km"},
+            "px_km": {"extractor": "px", "clusterer": "km"},
+        },
+        "seeds": [0, 1, 2],
+    }
+    note = workload_note(resolve(config))
+    assert (
+        "pretrains 3 network(s)" in note
+        and "ae on mnist (70,000 images x 200 epochs, 3 seed(s))" in note
+    )
+    assert "usps" not in note and "minutes on a GPU and hours on a few CPU cores" in note
+    config["extractors"]["ae"]["epochs"] = 100  # 7 million images x epochs: not long
+    assert workload_note(resolve(config)) is None

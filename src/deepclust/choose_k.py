@@ -8,12 +8,13 @@ Davies-Bouldin scores and the seed stability (:mod:`deepclust.label_free`), and 
 score prefers. That is a suggestion to look at, not the true number of groups: each score has a
 bias of its own (Calinski-Harabasz tends to grow with K, silhouette to favour few, well-separated
 groups, and a partition by lighting or pose can be very stable). The table goes to table.md and
-the report, the figure to the sweep's plot (:func:`deepclust.plots.k_figure`).
+the report, the figure to the sweep's plot (:func:`k_figure`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 #: the clusterer key a K sweep varies
 K_KEY = "n_clusters"
@@ -126,3 +127,38 @@ def k_markdown(rows: Sequence[dict]) -> str:
             f"{dataset}, {sweep} (K by score: {said or 'none scored'}):\n\n" + "\n".join(lines)
         )
     return "\n\n".join(parts)
+
+
+def k_figure(rows: Sequence[dict], path: str | Path) -> None:
+    """The label-free scores over K of one sweep (``rows``: :func:`k_rows`),
+    a panel a score (and ACC where there are labels), one line per dataset; each score's
+    preferred K is starred. A suggestion, as the title says, not a truth."""
+    from deepclust.plots import _number, plt, save_figure
+
+    panels = [(score, LABELS[score]) for score, _ in K_SCORES]
+    if any(r["acc"] is not None for r in rows):
+        panels.append(("acc", "ACC (uses the labels)"))
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.1 * len(panels), 3.2), squeeze=False)
+    datasets = sorted({r["dataset"] for r in rows})
+    for ax, (score, label) in zip(axes[0], panels, strict=True):
+        for dataset in datasets:
+            members = [r for r in rows if r["dataset"] == dataset]
+            k = [r["k"] for r in members]
+            y = [_number(r[score]) for r in members]
+            (line,) = ax.plot(k, y, marker="o", label=dataset)
+            best = [r for r in members if score in r.get("best", [])]
+            ax.plot(
+                [r["k"] for r in best],
+                [r[score] for r in best],
+                marker="*",
+                markersize=14,
+                linestyle="none",
+                color=line.get_color(),
+            )
+        ax.set_title(label, fontsize=10)
+        ax.set_xlabel("K (n_clusters)")
+        ax.set_xticks(sorted({r["k"] for r in rows}))
+    if len(datasets) > 1:
+        axes[0][0].legend(fontsize=8)
+    fig.suptitle("Scores over K (★ each score's K): a suggestion, not the number of groups")
+    save_figure(fig, path)

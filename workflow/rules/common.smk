@@ -16,6 +16,7 @@ from deepclust.config import GRAPH_METRICS, ConfigError, load_yaml, resolve
 from deepclust.config.checks import CACHE_DIR
 from deepclust.config.rerun import canonical
 from deepclust.tables import paper_names
+from deepclust.workload import workload_note
 
 # What the config means (borrowed blocks, extends, crossover, schema defaults, experiments,
 # sweeps, the names checked) is worked out once, by deepclust.config.resolve, for this file, the
@@ -35,6 +36,9 @@ except ConfigError as err:
 config.update(PLAN.config)
 for _cell, _why in PLAN.skipped.items():
     print(f"crossover: cell {_cell} left out: {_why}", file=sys.stderr)
+# a config of long pretrainings (a paper's, on 70,000 images) says so before hundreds of jobs
+if (_note := workload_note(PLAN)) is not None:
+    print(_note, file=sys.stderr)
 # Params are what Snakemake compares to rerun a job: each rule takes its config entry's result
 # keys in one canonical spelling from the plan (PLAN.params), so re-ordering or re-formatting a
 # config, or changing a setting such as checkpoint_every, reruns nothing.

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from deepclust.choose_k import k_rows, k_sweeps
+from deepclust.choose_k import k_figure, k_rows, k_sweeps
 from deepclust.data.dataset import load_processed
 from deepclust.io import read_csv, read_features, read_h5, read_labels, write_h5
 from deepclust.label_free import pick_entry, pick_without_labels
@@ -112,7 +112,7 @@ def run_plot_sweep(table_csv: str, group: dict[str, dict], output: str) -> None:
         over_k = k_rows(rows, {"sweep": group})
         if not over_k:
             raise ValueError(f"{table_csv}: no rows for the swept experiments {sorted(group)}")
-        return plots.k_figure(over_k, output)
+        return k_figure(over_k, output)
     keys = list(dict.fromkeys(k for swept in group.values() for k in swept))
     varying = [k for k in keys if len({repr(s.get(k)) for s in group.values()}) > 1] or keys
     x_key, others = varying[0], varying[1:]
