@@ -63,8 +63,11 @@ def test_ctrl_c_is_one_line_not_a_traceback(where, tmp_path):
         "cli.run(argparse.ArgumentParser(prog='deepclust.x'), body)\n",
     }[where]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    # a shell's background job (CI's) starts its children with Ctrl-C ignored: the child takes
+    # Python's own handler back, as an interactive terminal's process has it
+    preamble = "import signal, time\nsignal.signal(signal.SIGINT, signal.default_int_handler)\n"
     proc = subprocess.Popen(
-        [sys.executable, "-c", "import time\n" + body],
+        [sys.executable, "-c", preamble + body],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
