@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from deepclust.tables import csv_number
+
 #: the clusterer key a K sweep varies
 K_KEY = "n_clusters"
 #: each score over K, and whether higher (max) or lower (min) is better
@@ -50,12 +52,6 @@ def k_sweeps(sweeps: Mapping[str, Mapping[str, Mapping]]) -> dict[str, dict[str,
     return found
 
 
-def _number(value) -> float | None:
-    if value in (None, ""):
-        return None
-    return float(value)
-
-
 def k_rows(table: Sequence[Mapping], sweeps: Mapping[str, Mapping[str, Mapping]]) -> list[dict]:
     """One row per (dataset, swept experiment, K): the scores' means over seeds (``None``
     where there is none), ``acc`` when the data has labels, and ``best``: the scores that
@@ -72,11 +68,11 @@ def k_rows(table: Sequence[Mapping], sweeps: Mapping[str, Mapping[str, Mapping]]
                 }
                 for score, _ in K_SCORES:
                     column = score if score == "seed_stability" else f"{score}_mean"
-                    row[score] = _number(entry.get(column))
-                row["acc"] = _number(entry.get("acc_mean"))
+                    row[score] = csv_number(entry.get(column))
+                row["acc"] = csv_number(entry.get("acc_mean"))
                 rows.append(row)
     rows.sort(key=lambda r: (r["dataset"], r["sweep"], r["k"]))
-    for members in _groups(rows).values():
+    for members in by_sweep(rows).values():
         for score, k in suggested_k(members).items():
             for row in members:
                 if row["k"] == k:
@@ -84,7 +80,8 @@ def k_rows(table: Sequence[Mapping], sweeps: Mapping[str, Mapping[str, Mapping]]
     return rows
 
 
-def _groups(rows: Sequence[dict]) -> dict[tuple[str, str], list[dict]]:
+def by_sweep(rows: Sequence[dict]) -> dict[tuple[str, str], list[dict]]:
+    """:func:`k_rows` per (dataset, sweep), in their order."""
     groups: dict[tuple[str, str], list[dict]] = {}
     for row in rows:
         groups.setdefault((row["dataset"], row["sweep"]), []).append(row)
@@ -103,24 +100,36 @@ def suggested_k(rows: Sequence[Mapping]) -> dict[str, int]:
     return best
 
 
+def k_table(
+    members: Sequence[dict], mark: str, blank: str
+) -> tuple[list[tuple[str, str]], list[dict[str, str]]]:
+    """One sweep's scores over K as (columns: key and heading, a row of cells per K): each
+    score's preferred K through ``mark`` (a format with ``{}``), a missing value as ``blank``;
+    the ACC column only where the data has labels. The markdown and the report render it."""
+    columns = [("k", "K"), *((score, LABELS[score]) for score, _ in K_SCORES)]
+    if any(row["acc"] is not None for row in members):
+        columns.append(("acc", "ACC (labels)"))
+    cells = []
+    for row in members:
+        shown = {"k": str(row["k"])}
+        for key, _ in columns[1:]:
+            text = blank if row[key] is None else f"{row[key]:.3f}"
+            shown[key] = mark.format(text) if key in row.get("best", []) else text
+        cells.append(shown)
+    return columns, cells
+
+
 def k_markdown(rows: Sequence[dict]) -> str:
     """The scores over K, one table per (dataset, sweep), each score's preferred K in bold, and
     a line naming them; empty when the config sweeps no K."""
     if not rows:
         return ""
     parts = [f"Choosing K: {SUGGESTION}."]
-    for (dataset, sweep), members in _groups(rows).items():
-        labelled = any(row["acc"] is not None for row in members)
-        header = ["K", *(LABELS[s] for s, _ in K_SCORES), *(["ACC (labels)"] if labelled else [])]
-        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        for row in members:
-            cells = [str(row["k"])]
-            for score, _ in K_SCORES:
-                text = "—" if row[score] is None else f"{row[score]:.3f}"
-                cells.append(f"**{text}**" if score in row.get("best", []) else text)
-            if labelled:
-                cells.append("—" if row["acc"] is None else f"{row['acc']:.3f}")
-            lines.append("| " + " | ".join(cells) + " |")
+    for (dataset, sweep), members in by_sweep(rows).items():
+        columns, cells = k_table(members, mark="**{}**", blank="—")
+        lines = ["| " + " | ".join(heading for _, heading in columns) + " |"]
+        lines.append("|" + "---|" * len(columns))
+        lines += ["| " + " | ".join(row[key] for key, _ in columns) + " |" for row in cells]
         picks = suggested_k(members)
         said = ", ".join(f"{LABELS[s].rstrip(' ↑↓')} {k}" for s, k in picks.items())
         parts.append(

@@ -1,8 +1,8 @@
 """One self-contained HTML report of a workflow run: tables, figures, config, versions, runtimes.
 
 Figures are embedded as data URIs, so ``results/reports/{name}/report.html`` can be mailed or
-attached to a paper's supplement as one file. Every section is built from files the workflow already wrote:
-``table.csv`` (per dataset x experiment, with the papers' numbers), ``summary.csv`` (per run),
+attached to a paper's supplement as one file. Every section is built from files the workflow
+already wrote: ``table.csv`` (per dataset x experiment, with the papers' numbers), ``summary.csv`` (per run),
 the per-run PNGs, the config, a ``metrics.json``'s environment block and Snakemake's
 ``benchmark:`` TSVs.
 """
@@ -22,7 +22,7 @@ import yaml
 from deepclust.io import read_csv, write_text
 from deepclust.label_free import pick_entry
 from deepclust.paths import BENCHMARK_DIR
-from deepclust.tables import mean_std_text, paper_text
+from deepclust.tables import csv_number, mean_std_text, paper_text
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; }
@@ -86,21 +86,16 @@ def html_table(rows: Sequence[dict], columns: Sequence[tuple[str, str]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _number(text: str | None) -> float | None:
-    """A number cell of table.csv; empty is None."""
-    return None if text in (None, "") else float(text)
-
-
 def _mean_std(row: dict, metric: str) -> str | None:
     """``mean ± std`` over the row's seeds; the value alone for one seed (no spread measured)."""
-    mean = _number(row.get(f"{metric}_mean"))
+    mean = csv_number(row.get(f"{metric}_mean"))
     if mean is not None and row.get("n_seeds") == "1":
         return f"{mean:.3f}"
-    return mean_std_text(mean, _number(row.get(f"{metric}_std")))
+    return mean_std_text(mean, csv_number(row.get(f"{metric}_std")))
 
 
 def _paper(row: dict, metric: str) -> str | None:
-    return paper_text(_number(row.get(f"{metric}_paper")), _number(row.get(f"{metric}_diff")))
+    return paper_text(csv_number(row.get(f"{metric}_paper")), csv_number(row.get(f"{metric}_diff")))
 
 
 def results_html(table_csv: str | Path) -> str:
@@ -227,25 +222,15 @@ MAX_PNG_BYTES = 250_000
 def choose_k_html(table_csv: str | Path, sweeps: Mapping[str, Mapping[str, Mapping]]) -> str:
     """The label-free scores over K of each sweep over the number of clusters, each score's
     preferred K starred (:mod:`deepclust.choose_k`); empty when the config sweeps no K."""
-    from deepclust.choose_k import K_SCORES, LABELS, SUGGESTION, k_rows
+    from deepclust.choose_k import SUGGESTION, by_sweep, k_rows, k_table
 
     rows = k_rows(read_csv(table_csv), sweeps)
     if not rows:
         return ""
     parts = ["<h3>Choosing K</h3>", f"<p>{html.escape(SUGGESTION)}.</p>"]
-    for dataset, sweep in dict.fromkeys((r["dataset"], r["sweep"]) for r in rows):
-        members = [r for r in rows if (r["dataset"], r["sweep"]) == (dataset, sweep)]
-        shown = []
-        for r in members:
-            cells = {"k": str(r["k"]), "acc": "" if r["acc"] is None else f"{r['acc']:.3f}"}
-            for score, _ in K_SCORES:
-                text = "" if r[score] is None else f"{r[score]:.3f}"
-                cells[score] = f"{text} ★" if text and score in r.get("best", []) else text
-            shown.append(cells)
-        columns = [("k", "K"), *((s, LABELS[s]) for s, _ in K_SCORES)]
-        if any(r["acc"] is not None for r in members):
-            columns.append(("acc", "ACC (labels)"))
-        parts += [f"<p>{html.escape(f'{dataset}, {sweep}')}</p>", html_table(shown, columns)]
+    for (dataset, sweep), members in by_sweep(rows).items():
+        columns, cells = k_table(members, mark="{} ★", blank="")
+        parts += [f"<p>{html.escape(f'{dataset}, {sweep}')}</p>", html_table(cells, columns)]
     return "\n".join(parts)
 
 

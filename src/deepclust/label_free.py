@@ -84,8 +84,9 @@ def pick_without_labels(table: list[dict], tie: float = STABILITY_TIE) -> list[d
     that choose with labels (a best of N by ACC) are never candidates; without a stability (one
     seed) the silhouette alone decides. The variants of a sweep over K (``k_swept``: their K)
     are left out while other experiments remain: they answer which K
-    (:mod:`deepclust.choose_k`), and the fewest clusters are often the most stable. Returns per dataset: ``dataset, picked, decided_by,
-    picked_acc, best, best_acc, gap`` (best minus picked ACC; None without labels).
+    (:mod:`deepclust.choose_k`), and the fewest clusters are often the most stable. Returns
+    per dataset: ``dataset, picked, decided_by, picked_acc, best, best_acc, gap`` (best minus
+    picked ACC; None without labels).
     """
 
     def value(entry, key):

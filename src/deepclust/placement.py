@@ -7,8 +7,9 @@ them with its clusterer, fitted state and all (kept in labels.h5:
 :class:`~deepclust.clustering.base.FittedState`). ``RUN`` is a run folder
 (``results/{dataset}/{extractor}/seed{seed}/{clusterer}``) or a grouped folder
 (``results/reports/{name}/clusters/{dataset}/{experiment}``, whose selection.json names its
-run). It writes ``RUN/placed/{folder}.csv`` (the columns of assignments.csv) and a ``.json`` saying how, and with
-``--group DIR`` the new images as one folder per cluster (:func:`deepclust.grouping.group_images`).
+run). It writes ``RUN/placed/{folder}.csv`` (the columns of assignments.csv) and a ``.json``
+saying how, and with ``--group DIR`` the new images as one folder per cluster
+(:func:`deepclust.grouping.group_images`).
 
 How each method places a new image:
 

@@ -229,6 +229,11 @@ def csv_cell(value):
     return value
 
 
+def csv_number(value) -> float | None:
+    """A number cell as :func:`csv_cell` wrote it (text), or a number already; empty is None."""
+    return None if value in (None, "") else float(value)
+
+
 def write_table_csv(path: str | Path, table: list[dict]) -> None:
     """The aggregated table as CSV (numbers to 6 decimals, empty where there is none)."""
     columns = ["dataset", "experiment", "n_seeds", "seeds", "uses_labels"]

@@ -43,8 +43,8 @@ def report_runs(
     trained: Collection[str] = (),
     name: str,
 ) -> list[dict]:
-    """What the report of config ``name`` shows, in order: a section of sweep figures (``sweeps``: the swept
-    experiments), one of networks x clusterers heatmaps (per dataset with more than one
+    """What the report of config ``name`` shows, in order: a section of sweep figures
+    (``sweeps``: the swept experiments), one of networks x clusterers heatmaps (per dataset with more than one
     pairing), then per (dataset, experiment) the figures of its lowest seed, with the
     refinement curve for a ``refining`` clusterer and, once per (dataset, extractor, seed), the
     pretraining curve of a ``trained`` extractor. Each section: name, note, figures as
