@@ -214,6 +214,36 @@ def test_grouping_by_an_experiment_that_did_not_run_names_the_ones_that_did(tmp_
         )
 
 
+def test_an_undecided_pick_still_groups_and_says_it_was_not_decided(tmp_path):
+    """One seed, two experiments tied on modularity: the pick names both, the folders follow the
+    first (the highest modularity) and the selection says to choose with group.experiment."""
+    from deepclust.grouping import chosen_experiment
+    from deepclust.io import write_csv
+
+    columns = ["dataset", "experiment", "n_seeds", "modularity_mean", "modularity_std"]
+    rows = [
+        {"dataset": "mine", "experiment": "n2d", "n_seeds": "1", "modularity_mean": "0.6000"},
+        {"dataset": "mine", "experiment": "ae_gmm", "n_seeds": "1", "modularity_mean": "0.6005"},
+        {
+            "dataset": "mine",
+            "experiment": "pixels_kmeans",
+            "n_seeds": "1",
+            "modularity_mean": "0.3",
+        },
+    ]
+    write_csv(tmp_path / "table.csv", rows, columns)
+    choice = chosen_experiment(tmp_path / "table.csv", "mine", None)
+    assert choice["experiment"] == "ae_gmm"
+    assert "undecided: 2 tied on modularity, one seed: ae_gmm / n2d" in choice["chosen_by"]
+    assert "set group.experiment to choose" in choice["chosen_by"]
+    rows[0]["modularity_mean"] = "0.7"  # a clear lead: decided
+    write_csv(tmp_path / "table.csv", rows, columns)
+    assert chosen_experiment(tmp_path / "table.csv", "mine", None) == {
+        "experiment": "n2d",
+        "chosen_by": "label-free pick (modularity)",
+    }
+
+
 def test_a_gaussian_mixtures_members_are_ordered_where_its_posterior_saturates():
     """On well-separated clusters (as UMAP's embedding) nearly every posterior rounds to 1; the
     distance to the member's component (Mahalanobis) still orders it from the core outwards."""

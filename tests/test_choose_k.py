@@ -58,8 +58,8 @@ def test_each_score_names_the_k_it_prefers_lower_davies_bouldin_and_text_cells_a
 def test_the_label_free_pick_leaves_a_k_sweep_out_while_other_experiments_remain():
     from deepclust.label_free import pick_without_labels
 
-    def entry(name, stability, k=None):
-        return {"dataset": "d", "experiment": name, "seed_stability": stability, "k_swept": k}
+    def entry(name, modularity, k=None):
+        return {"dataset": "d", "experiment": name, "modularity_mean": modularity, "k_swept": k}
 
     k_sweep = [entry("k-n_clusters2", 1.0, 2), entry("k-n_clusters3", 0.9, 3)]
     (pick,) = pick_without_labels([*k_sweep, entry("ae_km", 0.8)])

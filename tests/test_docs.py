@@ -90,7 +90,11 @@ def test_outputs_page_numbers_are_the_codes():
 
     text = _text("outputs.md")
     assert f"on at most {label_free.MAX_SILHOUETTE_SAMPLES:,} samples" in text
-    assert f"ties (within {label_free.STABILITY_TIE})" in text
+    graph = label_free.PICK_GRAPH
+    assert f"to its {graph['k']} nearest images" in text and graph["metric"] == "euclidean"
+    assert f"`results/{{dataset}}/graphs/knn{graph['k']}_{graph['metric']}.h5`" in text
+    assert f"within {label_free.MODULARITY_TIE} of the leader" in text
+    assert f"(stabilities within {label_free.STABILITY_TIE})" in text
     points = inspect.signature(run_embed_2d).parameters["max_points"].default
     assert f"UMAP of at most {points:,} samples" in text
 

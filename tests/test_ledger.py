@@ -273,6 +273,21 @@ def _labels(metrics_json: Path, labels) -> None:
     write_h5(metrics_json.parent / "labels.h5", {"labels": np.asarray(labels)})
 
 
+def _pixel_graph(results: Path, pairs) -> None:
+    """The dataset's pixel kNN graph file as the graph stage writes it (the pick's graph)."""
+    from deepclust.label_free import PICK_GRAPH
+
+    edges = np.array(
+        [
+            [a for a, b in pairs] + [b for a, b in pairs],
+            [b for a, b in pairs] + [a for a, b in pairs],
+        ]
+    )
+    graph = results / "usps" / "graphs" / f"knn{PICK_GRAPH['k']}_{PICK_GRAPH['metric']}.h5"
+    graph.parent.mkdir(parents=True, exist_ok=True)
+    write_h5(graph, {"edge_index": edges}, {**PICK_GRAPH, "n_samples": 4})
+
+
 def test_record_keeps_label_free_scores_and_the_seed_stability_of_the_cell(tmp_path):
     results, ledger = tmp_path / "results", tmp_path / "runs.csv"
     scores = {"silhouette": 0.4, "calinski_harabasz": 120.0, "davies_bouldin": 0.9}
@@ -284,6 +299,16 @@ def test_record_keeps_label_free_scores_and_the_seed_stability_of_the_cell(tmp_p
     # seeds 0 and 1 agree up to renaming (ARI 1), seed 2 splits both: ARI -0.5 with each
     expected = (1.0 - 0.5 - 0.5) / 3
     assert {round(float(r["seed_stability"]), 6) for r in rows} == {round(expected, 6)}
+    assert {r["modularity"] for r in rows} == {""}  # no pixel graph built: none
+    # with the dataset's pixel graph (0-1 and 2-3 neighbours), each partition's modularity on it
+    _pixel_graph(results, [(0, 1), (2, 3)])
+    record_runs([results / "usps"], ledger, command="c", source="s")
+    modularity = {r["seed"]: float(r["modularity"]) for r in read_csv(ledger)}
+    assert modularity == {
+        "0": pytest.approx(0.5),
+        "1": pytest.approx(0.5),
+        "2": pytest.approx(-0.5),
+    }
 
 
 def test_record_keep_names_refreshes_a_shared_run_under_the_name_it_had(tmp_path):
@@ -351,11 +376,14 @@ def test_grid_and_picks_views_read_cells_whatever_their_experiment_name(tmp_path
         _labels(
             _run(results, "cae", "km", seed, 0.75, label_free={"silhouette": 0.9}), [seed, 1, 0, 0]
         )
+    _pixel_graph(results, [(0, 1), (2, 3)])  # ae.km's partition follows it; the others do not
     record_runs([results / "usps"], ledger, config=_config(), command="c", source="s")
     doc = tmp_path / "results.md"
     doc.write_text(
         "<!-- ledger: view=grid dataset=usps extractor=ae,cae clusterer=km,gcn -->\nold\n<!-- /ledger -->\n"
         "<!-- ledger: view=picks dataset=usps extractor=ae,cae clusterer=km,gcn -->\nold\n<!-- /ledger -->\n"
+        "<!-- ledger: view=picks dataset=usps extractor=ae,cae clusterer=km,gcn seeds=0 -->\n"
+        "old\n<!-- /ledger -->\n"
     )
     build(ledger, tmp_path / "results.csv", [doc], _paper(tmp_path))
     text = doc.read_text()
@@ -363,8 +391,16 @@ def test_grid_and_picks_views_read_cells_whatever_their_experiment_name(tmp_path
     assert "| ae | 0.705 ± 0.007 (2) | **0.800 ± 0.000 (2)** † |" in text  # ae_gcn: sddecc's row
     assert "| cae | 0.750 ± 0.000 (2) | — |" in text
     assert "ae x gcn: sddecc 0.7986" in text
-    # ae.km's seeds agree (stability 1); the others do not: picked by stability, 0.095 short
-    assert "| usps | ae.km | seed stability | 0.705 | ae.gcn | 0.800 | 0.095 | no |" in text
+    # ae.km's partition is the most modular on the pixel graph: picked, 0.095 short of the best
+    assert "| usps | ae.km | modularity | 0.705 | ae.gcn | 0.800 | 0.095 | no |" in text
+    # the pick a run of seed 0 alone would have made: its ACC, and no stability to say
+    assert "| usps | ae.km | modularity | 0.700 | ae.gcn | 0.800 | 0.100 | no |" in text
+    assert "Seed 0 only: no seed stability." in text
+    doc.write_text(
+        "<!-- ledger: view=grid dataset=usps extractor=ae clusterer=km seeds=0 -->\n<!-- /ledger -->\n"
+    )
+    with pytest.raises(ValueError, match="seeds= is for view=picks"):
+        build(ledger, tmp_path / "results.csv", [doc], _paper(tmp_path))
 
 
 def test_cell_views_need_the_grid_named(tmp_path):

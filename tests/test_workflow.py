@@ -93,10 +93,16 @@ def test_tiny_config_end_to_end_and_caching(tmp_path):
     assert table["digits", "ae_kmeans"]["acc_paper"] == ""  # no published number: none shown
     table_md = (tmp_path / report_file("table_md")).read_text()
     assert "| digits | pixels_kmeans | 1 |" in table_md
-    # the label-free pick: one per dataset, the unlabelled one too (one seed: by silhouette)
+    # the label-free pick: one per dataset, the unlabelled one too, by the modularity of each
+    # partition on the dataset's pixel kNN graph (one seed: a tie is undecided, never guessed)
     picks = table_md.split("Label-free pick per dataset")[1]
-    assert re.search(r"^\| digits \| \S+ \| silhouette \| 0\.\d+ \|", picks, re.M), picks
-    assert re.search(r"^\| mine \| \S+ \| silhouette \| — \|", picks, re.M), picks
+    decided = (
+        r"(\S+ \| modularity|undecided: \S+ / \S+ \| undecided: 2 tied on modularity, one seed)"
+    )
+    assert re.search(rf"^\| digits \| {decided} \| 0\.\d+ \|", picks, re.M), picks
+    assert re.search(rf"^\| mine \| {decided} \| — \|", picks, re.M), picks
+    summary = list(csv.DictReader(open(tmp_path / report_file("summary"))))
+    assert all(-0.5 <= float(r["modularity"]) < 1 for r in summary), summary
     # the report: per (dataset, experiment) embedding, confusion and samples, per trained
     # extractor its training curve, all inlined; the unlabelled dataset still gets its figures
     report = (tmp_path / report_file("report")).read_text()
@@ -177,6 +183,7 @@ def test_coil20_config_plans_thirteen_rows_on_two_sizes_of_one_file(tmp_path):
         "features": 15,
         "cluster": 15,
         "refine": 24,
+        "graph": 2,  # each size's pixel kNN graph, on which the label-free pick scores its rows
         "aggregate": 1,
     }, jobs
 
@@ -216,7 +223,7 @@ def test_crossover_config_trains_each_network_once_for_every_stage(tmp_path, blo
         "features": 12,
         "manifold": 24,  # MFVC's and N2D's UMAP of each network
         "cluster": 36,  # K-means, UMAP + K-means, UMAP + GMM
-        "graph": 1,  # SDCN's kNN graph, shared by every network
+        "graph": 2,  # SDCN's kNN graph, shared by every network, and the label-free pick's
         "refine": 36,  # DEKM, IDEC, SDCN
         "consensus": 36,  # each cell's two seeds
         "aggregate": 1,

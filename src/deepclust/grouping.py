@@ -36,6 +36,13 @@ def chosen_experiment(table_csv: str | Path, dataset: str, experiment: str | Non
     if not picks:
         raise ValueError(f"{table_csv}: no experiment on {dataset!r} to choose from")
     pick = picks[0]
+    if pick["picked"] is None:  # still grouped, so there are folders to look at; it says so
+        first = pick["candidates"][0]
+        return {
+            "experiment": first,
+            "chosen_by": f"label-free pick {pick['decided_by']}: {' / '.join(pick['candidates'])}; "
+            f"grouped by {first}, the highest modularity; set group.experiment to choose",
+        }
     return {"experiment": pick["picked"], "chosen_by": f"label-free pick ({pick['decided_by']})"}
 
 

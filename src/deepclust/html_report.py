@@ -20,7 +20,7 @@ from pathlib import Path
 import yaml
 
 from deepclust.io import read_csv, write_text
-from deepclust.label_free import pick_entry
+from deepclust.label_free import PICK_RULE, pick_entry
 from deepclust.paths import BENCHMARK_DIR
 from deepclust.tables import csv_number, mean_std_text, paper_text
 
@@ -162,7 +162,7 @@ def warnings_html(table_csv: str | Path) -> str:
 def label_free_table(table_csv: str | Path) -> str:
     """Per (dataset, experiment) the label-free scores and seed stability, then the pick per
     dataset (``deepclust.label_free.pick_without_labels``) beside the best by ACC."""
-    from deepclust.label_free import SCORES, pick_without_labels
+    from deepclust.label_free import SCORES, pick_without_labels, picked_text
 
     table, rows = [], []
     for r in read_csv(table_csv):
@@ -174,7 +174,7 @@ def label_free_table(table_csv: str | Path) -> str:
                 "dataset": r["dataset"],
                 "experiment": r["experiment"],
                 "stability": "" if stability is None else f"{stability:.3f}",
-                **{m: _mean_std(r, m) for m in SCORES},
+                **{m: _mean_std(r, m) for m in ("modularity", *SCORES)},
             }
         )
     scores = html_table(
@@ -182,6 +182,7 @@ def label_free_table(table_csv: str | Path) -> str:
         [
             ("dataset", "dataset"),
             ("experiment", "experiment"),
+            ("modularity", "modularity on the pixel graph ↑"),
             ("stability", "seed stability (ARI)"),
             ("silhouette", "silhouette ↑"),
             ("calinski_harabasz", "Calinski-Harabasz ↑"),
@@ -195,6 +196,7 @@ def label_free_table(table_csv: str | Path) -> str:
     picks = [
         {
             **p,
+            "picked": picked_text(p),
             "picked_acc": acc(p["picked_acc"]),
             "best_acc": acc(p["best_acc"]),
             "gap": acc(p["gap"]),
@@ -319,11 +321,13 @@ def write_report(
         results_html(table_csv),
         warnings_html(table_csv),
         '<h2 id="label-free">Choosing without labels</h2>',
-        "<p>Scores that need no ground truth, on the space each clusterer partitioned (mean ± "
-        "std over seeds), and how alike the seeds' partitions are (mean pairwise ARI). The pick "
-        "per dataset: the highest seed stability, ties within 0.01 broken by the silhouette, "
-        "never an experiment that chose with labels; the gap is the best ACC minus the pick's, "
-        "where labels exist.</p>",
+        "<p>Scores that need no ground truth (mean ± std over seeds): the modularity of each "
+        "partition on the dataset's pixel kNN graph, the same graph for every experiment, so "
+        "comparable across them; silhouette, Calinski-Harabasz and Davies-Bouldin, each on the "
+        "space its clusterer partitioned, so not comparable across experiments (shown, never "
+        "used to pick); and how alike the seeds' partitions are (mean pairwise ARI). The pick "
+        f"per dataset: {html.escape(PICK_RULE)}; the gap is the best ACC minus the pick's, where "
+        "labels exist (docs/outputs.md argues the rule).</p>",
         label_free_table(table_csv),
         choose_k_html(table_csv, sweeps or {}),
         '<h2 id="runs">Runs</h2>',

@@ -34,8 +34,9 @@ from deepclust.paths import PATHS
 METRICS = ("acc", "nmi", "ari", "purity")
 #: also averaged when present: the ACC of the K-means a refining clusterer started from, its best
 #: monitored epoch by ACC (uses labels: SDCN's published protocol, shown beside the final epoch),
-#: the clusterer's wall time and the share of the network's code units that are dead
-OPTIONAL = ("init_acc", "best_epoch_acc", "runtime_s", "dead_share")
+#: the clusterer's wall time, the share of the network's code units that are dead and the
+#: partition's modularity on the dataset's pixel kNN graph (the label-free pick's score)
+OPTIONAL = ("init_acc", "best_epoch_acc", "runtime_s", "dead_share", "modularity")
 #: the consensus over seeds (config `consensus`): its ACC, NMI and mean ARI with each seed
 CONSENSUS_COLUMNS = ("consensus_acc", "consensus_nmi", "consensus_agreement")
 
@@ -56,6 +57,8 @@ SUMMARY_COLUMNS = [
     "n_clusters_found",
     # label-free, on the space the clusterer partitioned (deepclust.label_free)
     *SCORES,
+    # label-free, on the dataset's pixel kNN graph: comparable across experiments (the pick's)
+    "modularity",
     "uses_labels",
     # what makes the scores suspect (deepclust.degenerate), "; "-joined, and the share of the
     # network's code units that are dead

@@ -14,6 +14,7 @@ from deepclust.config import PIXELS
 from deepclust.config.rerun import canonical
 from deepclust.data.fingerprint import content_digest
 from deepclust.data.registry import BUILTIN_DATASETS
+from deepclust.label_free import PICK_GRAPH
 from deepclust.paths import benchmark, path
 
 if TYPE_CHECKING:
@@ -115,6 +116,13 @@ def grouped_runs(plan: Plan, dataset: str) -> dict[str, str]:
     return {name: path("assignments", **r) for name, r in sorted(lowest.items())}
 
 
+def pick_graphs(plan: Plan) -> dict[str, str]:
+    """Per dataset, the pixel kNN graph every partition of it is scored on for the label-free
+    pick (:data:`deepclust.label_free.PICK_GRAPH`)."""
+    datasets = sorted({r["dataset"] for r in plan.runs})
+    return {d: path("graph", dataset=d, **PICK_GRAPH) for d in datasets}
+
+
 def all_groups(plan: Plan) -> list[str]:
     """The grouped-images folder of every dataset read from an image folder."""
     datasets = sorted({r["dataset"] for r in plan.runs})
@@ -162,6 +170,7 @@ def report_benchmarks(plan: Plan) -> list[str]:
         clustering = {**run, "clusterer": r["clusterer"]}
         dataset = plan.config["datasets"][r["dataset"]]
         jobs |= {("preprocess", (("dataset", r["dataset"]),))}
+        jobs |= {("graph", tuple({"dataset": r["dataset"], **PICK_GRAPH}.items()))}
         jobs |= {("plot_crossover", (*own, ("dataset", r["dataset"])))}
         if dataset["source"] in DOWNLOADED_SOURCES:
             jobs.add(("download", (("source", dataset["source"]),)))

@@ -85,6 +85,7 @@ all_metrics = PLAN.metrics_files
 all_consensus = lambda: targets.all_consensus(PLAN)
 all_assignments = lambda: targets.all_assignments(PLAN)
 all_groups = lambda: targets.all_groups(PLAN)
+pick_graphs = lambda: targets.pick_graphs(PLAN)
 grouped_runs = lambda w: targets.grouped_runs(PLAN, w.dataset)
 paper_values_file = lambda: targets.paper_values_file(PLAN, workflow.basedir)
 report_runs = lambda: targets.report_runs(PLAN)

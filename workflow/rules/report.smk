@@ -8,6 +8,8 @@ rule aggregate:
         metrics=all_metrics(),
         consensus=all_consensus(),
         paper_values=paper_values_file(),
+        # the pixel kNN graph of each dataset, on which the label-free pick scores every run
+        graphs=list(pick_graphs().values()),
     output:
         summary=PATHS["summary"],
         table=PATHS["table"],
@@ -16,6 +18,7 @@ rule aggregate:
         paper_names=canonical(paper_names(config)),
         runs=run_memberships(),
         sweeps=canonical(SWEEPS),  # a sweep over K gets its scores over K in table.md
+        graphs=pick_graphs(),  # {dataset: its pixel kNN graph}, the inputs' `graphs`
     log:
         job_log("aggregate"),
     benchmark:

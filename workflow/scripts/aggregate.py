@@ -13,5 +13,6 @@ with logged(snakemake.log[0]):
         paper_names=snakemake.params.paper_names,
         runs=snakemake.params.runs,
         consensus=list(snakemake.input.consensus),
+        graphs=dict(snakemake.params.graphs),
         sweeps=snakemake.params.sweeps,
     )

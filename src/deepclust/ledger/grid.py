@@ -10,7 +10,7 @@ networks and clusterers: ``<!-- ledger: view=grid dataset=usps extractor=a,b clu
 from __future__ import annotations
 
 from deepclust import label_free
-from deepclust.label_free import SCORES, STABILITY_TIE, pick_without_labels
+from deepclust.label_free import PICK_RULE, SCORES, pick_without_labels
 from deepclust.ledger.rows import column_floats
 from deepclust.tables import mean_std
 
@@ -18,12 +18,22 @@ from deepclust.tables import mean_std
 PICK_TOLERANCE = 0.02
 
 
-def cells(rows: list[dict], dataset: str, extractors: list[str], clusterers: list[str]) -> dict:
+def cells(
+    rows: list[dict],
+    dataset: str,
+    extractors: list[str],
+    clusterers: list[str],
+    seeds: list[str] | None = None,
+) -> dict:
     """``{(extractor, clusterer): cell}`` for one dataset: ACC mean/std/seeds, the label-free
-    means, the seed stability, whether a label is used and the paper's name for the pairing."""
+    means, the seed stability, whether a label is used and the paper's name for the pairing.
+    ``seeds``: only these seeds' runs (as a run of fewer seeds would have seen them); the seed
+    stability, recorded over every seed, is then left out."""
     found: dict[tuple[str, str], list[dict]] = {}
     for row in rows:
         key = (row["extractor"], row["clusterer"])
+        if seeds is not None and row["seed"] not in seeds:
+            continue
         if row["dataset"] == dataset and key[0] in extractors and key[1] in clusterers:
             found.setdefault(key, []).append(row)
     result = {}
@@ -33,6 +43,7 @@ def cells(rows: list[dict], dataset: str, extractors: list[str], clusterers: lis
         # recorded per run over the seeds found then: the latest recording saw the most
         runs.sort(key=lambda r: (r.get("recorded") or "", int(r["seed"])))
         stabilities = column_floats(runs, "seed_stability")
+        modularity = mean_std(column_floats(runs, "modularity"))
         result[key] = {
             "dataset": dataset,
             "experiment": f"{key[0]}.{key[1]}",
@@ -41,7 +52,11 @@ def cells(rows: list[dict], dataset: str, extractors: list[str], clusterers: lis
             "n_seeds": len(runs),
             "seeds": sorted(int(r["seed"]) for r in runs),
             **{f"{s}_mean": mean_std(column_floats(runs, s))[0] for s in SCORES},
-            "seed_stability": float(stabilities[-1]) if len(stabilities) else None,
+            "modularity_mean": modularity[0],
+            "modularity_std": modularity[1],
+            "seed_stability": (
+                float(stabilities[-1]) if len(stabilities) and seeds is None else None
+            ),
             "uses_labels": any(r.get("uses_labels") == "True" for r in runs),
             "method": runs[0].get("method") or "",
             "paper_dataset": runs[0].get("paper_dataset") or dataset,
@@ -92,24 +107,30 @@ def grid_markdown(
 
 
 def picks(
-    rows: list[dict], datasets: list[str], extractors: list[str], clusterers: list[str]
+    rows: list[dict],
+    datasets: list[str],
+    extractors: list[str],
+    clusterers: list[str],
+    seeds: list[str] | None = None,
 ) -> list[dict]:
     """Per dataset, the label-free pick among the grid's cells (deepclust.label_free's rule) and
-    how far it is from the best cell by ACC."""
+    how far it is from the best cell by ACC; ``seeds``: as :func:`cells`."""
     chosen = []
     for dataset in datasets:
-        table = list(cells(rows, dataset, extractors, clusterers).values())
+        table = list(cells(rows, dataset, extractors, clusterers, seeds).values())
         chosen += pick_without_labels(table)
     return chosen
 
 
 def picks_markdown(
-    rows: list[dict], datasets: list[str], extractors: list[str], clusterers: list[str]
+    rows: list[dict],
+    datasets: list[str],
+    extractors: list[str],
+    clusterers: list[str],
+    seeds: list[str] | None = None,
 ) -> str:
     """The picks as a table, with whether each is within :data:`PICK_TOLERANCE` of the best."""
-    table = label_free.picks_markdown(picks(rows, datasets, extractors, clusterers), PICK_TOLERANCE)
-    return (
-        f"{table}\n\nRule: the highest seed stability (mean pairwise ARI of the seeds' "
-        f"partitions); within {STABILITY_TIE} of it, the highest mean silhouette. No label is "
-        "read to pick."
-    )
+    found = picks(rows, datasets, extractors, clusterers, seeds)
+    table = label_free.picks_markdown(found, PICK_TOLERANCE)
+    only = "" if seeds is None else f" Seed {', '.join(seeds)} only: no seed stability."
+    return f"{table}\n\nRule: {PICK_RULE}. No label is read to pick.{only}"

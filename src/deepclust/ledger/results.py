@@ -48,7 +48,7 @@ RESULT_COLUMNS = [
     "command",
 ]
 BLOCK = re.compile(r"(<!-- ledger:(?P<filters>[^>]*)-->\n)(?P<body>.*?)(<!-- /ledger -->)", re.S)
-FILTER_KEYS = ("dataset", "experiment", "show", "view", "extractor", "clusterer")
+FILTER_KEYS = ("dataset", "experiment", "show", "view", "extractor", "clusterer", "seeds")
 #: extra columns a block may ask for with ``show=...``
 SHOW = ("train", "dead", "runs", "clusters")
 #: what a block shows: the per-experiment table (default), the networks x clusterers grid of each
@@ -316,11 +316,14 @@ def _cell_view(
             return consensus_markdown(rows, consensus, datasets, extractors, clusterers)
         except ValueError as err:
             raise ValueError(f"{where}: ledger block view=consensus: {err}") from None
+    seeds = filters.get("seeds")  # the picks as a run of these seeds alone would have made them
+    if seeds is not None and view != "picks":
+        raise ValueError(f"{where}: ledger block view={view}: seeds= is for view=picks")
     for dataset in datasets:
-        if not grid.cells(rows, dataset, extractors, clusterers):
+        if not grid.cells(rows, dataset, extractors, clusterers, seeds):
             raise ValueError(f"{where}: ledger block view={view}: no runs of the grid on {dataset}")
     if view == "picks":
-        return grid.picks_markdown(rows, datasets, extractors, clusterers)
+        return grid.picks_markdown(rows, datasets, extractors, clusterers, seeds)
     return "\n\n".join(
         grid.grid_markdown(rows, d, extractors, clusterers, paper_values) for d in datasets
     )

@@ -13,8 +13,8 @@ import h5py
 
 from deepclust import paths as layout
 from deepclust.degenerate import dead_units as count_dead
-from deepclust.io import read_csv, read_labels, write_csv
-from deepclust.label_free import SCORES, seed_stability
+from deepclust.io import read_csv, read_graph, read_labels, write_csv
+from deepclust.label_free import PICK_GRAPH, SCORES, graph_modularity, seed_stability
 from deepclust.ledger.consensus_rows import consensus_ledger, is_consensus, record_consensus
 from deepclust.ledger.rows import read_rows
 from deepclust.tables import csv_cell
@@ -26,7 +26,7 @@ KEY = ("dataset", "extractor", "clusterer", "seed")
 #: what a run was recorded as, kept when it is recorded again with ``keep_names``
 NAMES = ("experiment", "method", "paper_dataset", "command", "source", "recorded")
 #: columns added after the ledger began: a ledger without them reads them as empty
-LABEL_FREE_COLUMNS = (*SCORES, "seed_stability")
+LABEL_FREE_COLUMNS = (*SCORES, "seed_stability", "modularity")
 LATER_COLUMNS = (*LABEL_FREE_COLUMNS, "precision")
 RUN_COLUMNS = [
     "dataset",
@@ -42,8 +42,9 @@ RUN_COLUMNS = [
     "ari",
     "purity",
     "n_clusters_found",
-    # label-free (deepclust.label_free): the run's own scores, and the mean ARI between the
-    # partitions of every seed of its (dataset, extractor, clusterer) found beside it
+    # label-free (deepclust.label_free): the run's own scores, the mean ARI between the
+    # partitions of every seed of its (dataset, extractor, clusterer) found beside it, and its
+    # partition's modularity on the dataset's pixel kNN graph (where that graph was built)
     *LABEL_FREE_COLUMNS,
     "uses_labels",
     "init_acc",  # a refining clusterer's K-means start
@@ -182,6 +183,7 @@ def run_row(metrics_json: Path, config: dict | None, command: str, source: str) 
         **{m: metrics.get(m) for m in ("acc", "nmi", "ari", "purity", "n_clusters_found")},
         **{k: label_free.get(k) for k in SCORES},
         "seed_stability": _seed_stability(base, {**run, "clusterer": record["clusterer"]}),
+        "modularity": _modularity(base, {**run, "clusterer": record["clusterer"]}),
         "uses_labels": bool(record.get("uses_labels")),
         "init_acc": (refinement.get("init_metrics") or {}).get("acc"),
         "best_epoch_acc": refinement.get("best_monitored_acc_uses_labels"),
@@ -208,6 +210,17 @@ def _seed_stability(base: Path, run: dict) -> float | None:
     ``run``'s clusterer (their labels under ``base``); None below two seeds."""
     paths = sorted(base.glob(layout.path("labels", **{**run, "seed": "*"})))
     return seed_stability([read_labels(path)[0] for path in paths])
+
+
+def _modularity(base: Path, run: dict) -> float | None:
+    """The run's partition on its dataset's pixel kNN graph (the label-free pick's score), where
+    the workflow built that graph under ``base``; None otherwise."""
+    graph = base / layout.path("graph", dataset=run["dataset"], **PICK_GRAPH)
+    labels_h5 = base / layout.path("labels", **run)
+    if not graph.exists() or not labels_h5.exists():
+        return None
+    labels = read_labels(labels_h5)[0]
+    return graph_modularity(read_graph(graph, **PICK_GRAPH, n_samples=len(labels)), labels)
 
 
 def _key(row: dict) -> tuple[str, ...]:

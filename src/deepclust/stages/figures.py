@@ -145,7 +145,8 @@ def crossover_cells(
         if r.get("acc_paper") not in (None, "")
         for part in r["experiment"].split("+")
     }
-    picked = {p["picked"] for p in pick_without_labels([pick_entry(r) for r in table])}
+    picks = pick_without_labels([pick_entry(r) for r in table])
+    picked = {p["picked"] for p in picks if p["picked"] is not None}  # an undecided one: none
     accs: dict[tuple[str, str], list[float]] = {}
     paper: set[tuple[str, str]] = set()
     chosen: set[tuple[str, str]] = set()

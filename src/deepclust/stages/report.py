@@ -11,12 +11,15 @@ from pathlib import Path
 from deepclust import paths
 from deepclust.choose_k import k_markdown, k_rows, k_sweeps
 from deepclust.io import (
+    read_graph,
     read_labels,
     write_csv,
     write_text,
 )
 from deepclust.label_free import (
-    STABILITY_TIE,
+    PICK_GRAPH,
+    PICK_RULE,
+    graph_modularity,
     pick_without_labels,
     picks_markdown,
     seed_stability,
@@ -131,6 +134,20 @@ def seed_stabilities(runs: Iterable[tuple[str, str, Path]]) -> dict[tuple[str, s
     return {key: seed_stability(labels) for key, labels in partitions.items()}
 
 
+def add_modularity(read: Sequence[tuple[dict, Path]], graphs: Mapping[str, str]) -> None:
+    """Each summary row's ``modularity``: its partition (labels.h5 beside it) on its dataset's
+    pixel kNN graph, where ``graphs`` has one; the graph is read once per dataset."""
+    edges: dict[str, object] = {}
+    for row, labels_h5 in read:
+        dataset = row["dataset"]
+        if dataset not in graphs:
+            continue
+        labels = read_labels(labels_h5)[0]
+        if dataset not in edges:
+            edges[dataset] = read_graph(graphs[dataset], **PICK_GRAPH, n_samples=len(labels))
+        row["modularity"] = graph_modularity(edges[dataset], labels)
+
+
 def run_aggregate(
     metrics_files: Sequence[str],
     output_csv: str,
@@ -142,6 +159,7 @@ def run_aggregate(
     runs: Iterable[dict] | None = None,
     consensus: Sequence[str] = (),
     sweeps: Mapping[str, Mapping[str, Mapping]] | None = None,
+    graphs: Mapping[str, str] | None = None,
 ) -> list[dict]:
     """Write summary.csv (one row per clustering run) and, when asked, the per
     (dataset, experiment) table over seeds with the published numbers beside it; table.md
@@ -151,7 +169,9 @@ def run_aggregate(
     ``runs``: the workflow's memberships (dataset, extractor, clusterer, seed, experiment,
     swept), which name each run's experiment(s); without them, each metrics.json's own.
     ``consensus``: the consensus stage's metrics.json files, whose ACC, NMI and agreement with
-    the seeds become the consensus_* columns of their experiment's table row."""
+    the seeds become the consensus_* columns of their experiment's table row. ``graphs``:
+    ``{dataset: pixel kNN graph file}`` (:data:`deepclust.label_free.PICK_GRAPH`), on which each
+    run's partition gets its ``modularity``, the score the label-free pick compares."""
     memberships = {
         run_key(r["dataset"], r["extractor"], r["clusterer"], r["seed"]): r for r in runs or ()
     }
@@ -162,6 +182,7 @@ def run_aggregate(
         )
         for p in metrics_files
     ]
+    add_modularity(read, graphs or {})
     rows = sort_summary([row for row, _ in read])
     formatted = [{k: csv_cell(v) for k, v in r.items()} for r in rows]
     write_csv(output_csv, formatted, SUMMARY_COLUMNS)
@@ -189,9 +210,8 @@ def run_aggregate(
             over_k = k_markdown(k_rows(table, sweeps or {}))
             write_text(
                 table_md,
-                f"{to_markdown(table)}\n\nLabel-free pick per dataset (highest seed stability, "
-                f"ties within {STABILITY_TIE} by silhouette; deepclust.label_free):\n\n{picks}\n"
-                + (f"\n{over_k}\n" if over_k else ""),
+                f"{to_markdown(table)}\n\nLabel-free pick per dataset ({PICK_RULE}; "
+                f"deepclust.label_free):\n\n{picks}\n" + (f"\n{over_k}\n" if over_k else ""),
             )
     return rows
 
