@@ -125,9 +125,9 @@ def test_workflow_through_slurm_matches_local_run_with_grouped_clustering(slurm,
     # 1 preprocess, 2 pretrainings, 4 feature extractions; the 6 K-means runs (2 seeds x
     # (2 pixel clusterers + 1 on the AE)) are 6 components of group "clustering", and the
     # profile allows 20 per job: one SLURM job for all of them (the plugin names a group job
-    # by its group and rules), instead of six.
+    # by its group and rules), instead of six; and the pixel kNN graph of the label-free pick.
     assert kinds == sorted(
-        ["rule_preprocess"]
+        ["rule_preprocess", "rule_graph"]
         + ["rule_pretrain"] * 2
         + ["rule_features"] * 4
         + ["rule_clustering_cluster"]
