@@ -5,8 +5,10 @@ workflow parses: it imports nothing heavy). The figures' stages: :mod:`.figures`
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from deepclust import paths
 from deepclust.choose_k import k_markdown, k_rows, k_sweeps
@@ -36,6 +38,9 @@ from deepclust.tables import (
     to_markdown,
     write_table_csv,
 )
+
+if TYPE_CHECKING:  # annotations only: the workflow imports this module while it parses
+    import numpy as np
 
 
 def report_runs(
@@ -125,24 +130,37 @@ def report_runs(
     return sections
 
 
-def seed_stabilities(runs: Iterable[tuple[str, str, Path]]) -> dict[tuple[str, str], float | None]:
+def _partition(labels_h5: Path) -> np.ndarray:
+    """A run's labels (labels.h5)."""
+    return read_labels(labels_h5)[0]
+
+
+def seed_stabilities(
+    runs: Iterable[tuple[str, str, Path]], partition: Callable[[Path], np.ndarray] = _partition
+) -> dict[tuple[str, str], float | None]:
     """Per (dataset, experiment), the mean ARI between its seeds' partitions
-    (deepclust.label_free.seed_stability); ``runs``: (dataset, experiment, labels.h5) each."""
+    (deepclust.label_free.seed_stability); ``runs``: (dataset, experiment, labels.h5) each,
+    read by ``partition``."""
     partitions: dict[tuple[str, str], list] = {}
     for dataset, experiment, labels_h5 in runs:
-        partitions.setdefault((dataset, experiment), []).append(read_labels(labels_h5)[0])
+        partitions.setdefault((dataset, experiment), []).append(partition(labels_h5))
     return {key: seed_stability(labels) for key, labels in partitions.items()}
 
 
-def add_modularity(read: Sequence[tuple[dict, Path]], graphs: Mapping[str, str]) -> None:
-    """Each summary row's ``modularity``: its partition (labels.h5 beside it) on its dataset's
-    pixel kNN graph, where ``graphs`` has one; the graph is read once per dataset."""
+def add_modularity(
+    read: Sequence[tuple[dict, Path]],
+    graphs: Mapping[str, str],
+    partition: Callable[[Path], np.ndarray] = _partition,
+) -> None:
+    """Each summary row's ``modularity``: its partition (labels.h5 beside it, read by
+    ``partition``) on its dataset's pixel kNN graph, where ``graphs`` has one; the graph is read
+    once per dataset."""
     edges: dict[str, object] = {}
     for row, labels_h5 in read:
         dataset = row["dataset"]
         if dataset not in graphs:
             continue
-        labels = read_labels(labels_h5)[0]
+        labels = partition(labels_h5)
         if dataset not in edges:
             edges[dataset] = read_graph(graphs[dataset], **PICK_GRAPH, n_samples=len(labels))
         row["modularity"] = graph_modularity(edges[dataset], labels)
@@ -182,13 +200,16 @@ def run_aggregate(
         )
         for p in metrics_files
     ]
-    add_modularity(read, graphs or {})
+    partition = cache(_partition)  # each run's labels read once, for both scores below
+    add_modularity(read, graphs or {}, partition)
     rows = sort_summary([row for row, _ in read])
     formatted = [{k: csv_cell(v) for k, v in r.items()} for r in rows]
     write_csv(output_csv, formatted, SUMMARY_COLUMNS)
     if table_csv or table_md:
         table = aggregate(rows)
-        stability = seed_stabilities((r["dataset"], r["experiment"], path) for r, path in read)
+        stability = seed_stabilities(
+            ((r["dataset"], r["experiment"], path) for r, path in read), partition
+        )
         for entry in table:
             entry["seed_stability"] = stability.get((entry["dataset"], entry["experiment"]))
         _add_consensus(table, consensus, rows)
